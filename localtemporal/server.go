@@ -1,0 +1,330 @@
+// Package localtemporal runs a real Temporal server (SQLite persistence) and, optionally,
+// the Temporal Web UI inside the current process. Only the dev stack and the integration
+// tests import it: it is the one package that links go.temporal.io/server, so production
+// binaries stay small and free of the server's dependency tree.
+package localtemporal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	uiserver "github.com/temporalio/ui-server/v2/server"
+	uiconfig "github.com/temporalio/ui-server/v2/server/config"
+	uioptions "github.com/temporalio/ui-server/v2/server/server_options"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/server/common/authorization"
+	"go.temporal.io/server/common/cluster"
+	"go.temporal.io/server/common/config"
+	"go.temporal.io/server/common/dynamicconfig"
+	tlog "go.temporal.io/server/common/log"
+	"go.temporal.io/server/common/metrics"
+	sqliteplugin "go.temporal.io/server/common/persistence/sql/sqlplugin/sqlite"
+	"go.temporal.io/server/schema/sqlite"
+	"go.temporal.io/server/temporal"
+)
+
+// Options says how to run the server. The zero value runs an ephemeral server on free
+// loopback ports without the UI.
+type Options struct {
+	// DatabaseFile keeps the server's state in this SQLite file (created with its schema when
+	// missing). Empty keeps everything in memory.
+	DatabaseFile string
+	// FrontendPort is the gRPC port of the frontend on 127.0.0.1; 0 picks a free port.
+	FrontendPort int
+	// UIPort serves the Temporal Web UI on 127.0.0.1 when non-zero.
+	UIPort int
+	// Namespace is created on start when missing; "default" when empty.
+	Namespace string
+	// SearchAttributes are registered on the namespace when it is first created. Attributes
+	// added later are registered by the caller through the operator service.
+	SearchAttributes map[string]enumspb.IndexedValueType
+	// DynamicConfig overrides server settings, keyed by their dynamic-config names, for
+	// example "limit.historyCount.suggestContinueAsNew" in tests.
+	DynamicConfig map[string]any
+	// LogLevel of the server's own logs ("warn" when empty: the server is chatty).
+	LogLevel string
+}
+
+// Server is a running in-process Temporal server.
+type Server struct {
+	srv       temporal.Server
+	ui        *uiserver.Server
+	frontend  string
+	uiURL     string
+	namespace string
+}
+
+// Start creates the schema if needed, starts the server and waits until its frontend accepts
+// connections.
+func Start(ctx context.Context, opts Options) (*Server, error) {
+	if opts.Namespace == "" {
+		opts.Namespace = "default"
+	}
+	if opts.LogLevel == "" {
+		opts.LogLevel = "warn"
+	}
+	frontendPort := opts.FrontendPort
+	if frontendPort == 0 {
+		p, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		frontendPort = p
+	} else if err := portFree(frontendPort); err != nil {
+		return nil, fmt.Errorf("temporal frontend port: %w", err)
+	}
+	if opts.UIPort != 0 {
+		if err := portFree(opts.UIPort); err != nil {
+			return nil, fmt.Errorf("temporal UI port: %w", err)
+		}
+	}
+
+	cfg, sqlCfg, err := serverConfig(opts, frontendPort)
+	if err != nil {
+		return nil, err
+	}
+	if err := ensureSchema(opts.DatabaseFile, sqlCfg); err != nil {
+		return nil, err
+	}
+	ns, err := sqlite.NewNamespaceConfig(cfg.ClusterMetadata.CurrentClusterName, opts.Namespace, false, opts.SearchAttributes)
+	if err != nil {
+		return nil, fmt.Errorf("namespace config: %w", err)
+	}
+	if err := sqlite.CreateNamespaces(sqlCfg, ns); err != nil {
+		return nil, fmt.Errorf("create namespace %q: %w", opts.Namespace, err)
+	}
+
+	logger := tlog.NewZapLogger(tlog.BuildZapLogger(tlog.Config{Level: opts.LogLevel, Format: "console"}))
+	authorizer, err := authorization.GetAuthorizerFromConfig(&cfg.Global.Authorization)
+	if err != nil {
+		return nil, fmt.Errorf("authorizer: %w", err)
+	}
+	claimMapper, err := authorization.GetClaimMapperFromConfig(&cfg.Global.Authorization, logger)
+	if err != nil {
+		return nil, fmt.Errorf("claim mapper: %w", err)
+	}
+	dc := dynamicconfig.StaticClient{
+		// Search attributes registered at run time become usable at once (dev and tests only).
+		dynamicconfig.ForceSearchAttributesCacheRefreshOnRead.Key(): true,
+	}
+	for k, v := range opts.DynamicConfig {
+		dc[dynamicconfig.MakeKey(k)] = v
+	}
+	srv, err := temporal.NewServer(
+		temporal.WithConfig(cfg),
+		temporal.ForServices(temporal.DefaultServices),
+		temporal.WithLogger(logger),
+		temporal.WithAuthorizer(authorizer),
+		temporal.WithClaimMapper(func(*config.Config) authorization.ClaimMapper { return claimMapper }),
+		temporal.WithDynamicConfigClient(dc),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("create temporal server: %w", err)
+	}
+	if err := srv.Start(); err != nil {
+		return nil, fmt.Errorf("start temporal server: %w", err)
+	}
+	s := &Server{srv: srv, frontend: net.JoinHostPort("127.0.0.1", strconv.Itoa(frontendPort)), namespace: opts.Namespace}
+	if err := waitForPort(ctx, s.frontend); err != nil {
+		_ = srv.Stop()
+		return nil, err
+	}
+	if opts.UIPort != 0 {
+		if err := s.startUI(ctx, opts.UIPort); err != nil {
+			_ = srv.Stop()
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// FrontendAddress is the host:port clients dial.
+func (s *Server) FrontendAddress() string { return s.frontend }
+
+// UIURL is the Web UI's address, empty when the UI is not served.
+func (s *Server) UIURL() string { return s.uiURL }
+
+// Namespace is the namespace created on start.
+func (s *Server) Namespace() string { return s.namespace }
+
+// Stop stops the UI and the server.
+func (s *Server) Stop() error {
+	if s.ui != nil {
+		s.ui.Stop()
+	}
+	return s.srv.Stop()
+}
+
+func serverConfig(opts Options, frontendPort int) (*config.Config, *config.SQL, error) {
+	sqlCfg := &config.SQL{
+		PluginName:        sqliteplugin.PluginName,
+		ConnectAttributes: map[string]string{"mode": "rwc", "_journal_mode": "wal", "_synchronous": "normal"},
+		DatabaseName:      opts.DatabaseFile,
+	}
+	if opts.DatabaseFile == "" {
+		// A shared in-memory database; the random name keeps two servers in one process apart.
+		sqlCfg.ConnectAttributes = map[string]string{"mode": "memory", "cache": "shared"}
+		sqlCfg.DatabaseName = fmt.Sprintf("meterbridge-%d", time.Now().UnixNano())
+	}
+	ports := make([]int, 0, 8)
+	for range 8 {
+		p, err := freePort()
+		if err != nil {
+			return nil, nil, err
+		}
+		ports = append(ports, p)
+	}
+	metricsPort, pprofPort := ports[0], ports[1]
+	service := func(grpcPort, membershipPort int) config.Service {
+		return config.Service{RPC: config.RPC{GRPCPort: grpcPort, MembershipPort: membershipPort, BindOnIP: "127.0.0.1"}}
+	}
+	cfg := &config.Config{
+		Global: config.Global{
+			Membership: config.Membership{MaxJoinDuration: 30 * time.Second, BroadcastAddress: "127.0.0.1"},
+			Metrics: &metrics.Config{Prometheus: &metrics.PrometheusConfig{
+				ListenAddress: net.JoinHostPort("127.0.0.1", strconv.Itoa(metricsPort)), HandlerPath: "/metrics",
+			}},
+			PProf: config.PProf{Port: pprofPort},
+		},
+		Persistence: config.Persistence{
+			DefaultStore:     sqliteplugin.PluginName,
+			VisibilityStore:  sqliteplugin.PluginName,
+			NumHistoryShards: 1,
+			DataStores:       map[string]config.DataStore{sqliteplugin.PluginName: {SQL: sqlCfg}},
+		},
+		ClusterMetadata: &cluster.Config{
+			EnableGlobalNamespace:    false,
+			FailoverVersionIncrement: 10,
+			MasterClusterName:        "active",
+			CurrentClusterName:       "active",
+			ClusterInformation: map[string]cluster.ClusterInformation{"active": {
+				Enabled:                true,
+				InitialFailoverVersion: 1,
+				RPCAddress:             net.JoinHostPort("127.0.0.1", strconv.Itoa(frontendPort)),
+			}},
+		},
+		DCRedirectionPolicy: config.DCRedirectionPolicy{Policy: "noop"},
+		Services: map[string]config.Service{
+			"frontend": service(frontendPort, ports[2]),
+			"history":  service(ports[3], ports[4]),
+			"matching": service(ports[5], ports[6]),
+			"worker":   service(ports[7], mustFreePort()),
+		},
+		Archival: config.Archival{
+			History:    config.HistoryArchival{State: "disabled"},
+			Visibility: config.VisibilityArchival{State: "disabled"},
+		},
+		NamespaceDefaults: config.NamespaceDefaults{Archival: config.ArchivalNamespaceDefaults{
+			History:    config.HistoryArchivalNamespaceDefaults{State: "disabled"},
+			Visibility: config.VisibilityArchivalNamespaceDefaults{State: "disabled"},
+		}},
+		// The server's own system workers dial the frontend through this address.
+		PublicClient: config.PublicClient{HostPort: net.JoinHostPort("127.0.0.1", strconv.Itoa(frontendPort))},
+	}
+	return cfg, sqlCfg, nil
+}
+
+func ensureSchema(file string, sqlCfg *config.SQL) error {
+	if file == "" {
+		return sqlite.SetupSchema(sqlCfg)
+	}
+	if _, err := os.Stat(file); err == nil {
+		return nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("temporal database: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
+		return fmt.Errorf("temporal database folder: %w", err)
+	}
+	if err := sqlite.SetupSchema(sqlCfg); err != nil {
+		return fmt.Errorf("temporal database schema: %w", err)
+	}
+	return nil
+}
+
+func (s *Server) startUI(ctx context.Context, port int) error {
+	cfg := &uiconfig.Config{
+		TemporalGRPCAddress: s.frontend,
+		Host:                "127.0.0.1",
+		Port:                port,
+		EnableUI:            true,
+		DefaultNamespace:    s.namespace,
+		DisableNewsFetch:    true, // no internet: the UI must not try to fetch news
+		HideLogs:            true,
+		CORS:                uiconfig.CORS{CookieInsecure: true},
+	}
+	s.ui = uiserver.NewServer(uioptions.WithConfigProvider(staticUIConfig{cfg}))
+	go func() {
+		if err := s.ui.Start(); err != nil {
+			slog.Error("temporal UI stopped", "err", err)
+		}
+	}()
+	s.uiURL = fmt.Sprintf("http://127.0.0.1:%d", port)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(s.uiURL + "/healthz")
+		if err == nil {
+			_ = resp.Body.Close()
+			return nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Errorf("temporal UI did not come up on %s: %w", s.uiURL, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+type staticUIConfig struct{ cfg *uiconfig.Config }
+
+func (p staticUIConfig) GetConfig() (*uiconfig.Config, error) { return p.cfg, nil }
+
+func waitForPort(ctx context.Context, addr string) error {
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		conn, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			return conn.Close()
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("temporal frontend did not listen on %s: %w", addr, err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("find a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func mustFreePort() int {
+	p, err := freePort()
+	if err != nil {
+		panic(err)
+	}
+	return p
+}
+
+func portFree(port int) error {
+	l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	if err != nil {
+		return fmt.Errorf("127.0.0.1:%d is in use (stop what holds it or choose another port): %w", port, err)
+	}
+	return l.Close()
+}

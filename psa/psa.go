@@ -1,0 +1,129 @@
+// Package psa defines what meterbridge needs from a professional-services-automation
+// product (ConnectWise PSA, Autotask PSA). Activities use these interfaces only; adding a PSA
+// means one new package that implements them, with no change to workflows.
+//
+// Failures are *remote.Error values: remote.Credentials fails a whole run fast,
+// remote.NotFound and remote.Invalid fail one item, remote.RateLimited and
+// remote.Unavailable are retried.
+package psa
+
+import (
+	"context"
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+// Kind names a PSA product.
+type Kind string
+
+const (
+	ConnectWise Kind = "connectwise"
+	Autotask    Kind = "autotask"
+)
+
+// Valid reports whether k is a PSA meterbridge supports.
+func (k Kind) Valid() bool { return k == ConnectWise || k == Autotask }
+
+// Target locates one billed quantity in a PSA.
+//   - ConnectWise: company → agreement → agreement addition.
+//   - Autotask: company → contract → contract service (its units live in ContractServiceUnits).
+type Target struct {
+	CompanyID   int64 `json:"company_id"`
+	AgreementID int64 `json:"agreement_id"`
+	AdditionID  int64 `json:"addition_id"`
+}
+
+// TargetInfo describes a target in words people recognise, and proves that it exists.
+type TargetInfo struct {
+	Target        Target `json:"target"`
+	CompanyName   string `json:"company_name"`
+	AgreementName string `json:"agreement_name"`
+	// Product is the catalog item / service the addition bills, e.g. "BKP-GB".
+	Product string `json:"product"`
+	// WholeUnits is true when the PSA only stores integer quantities (Autotask).
+	WholeUnits bool `json:"whole_units"`
+}
+
+// Reading is the current quantity of one target, or why it could not be read.
+type Reading struct {
+	Target   Target
+	Quantity decimal.Decimal
+	Err      error // an item-level *remote.Error; nil when Quantity is valid
+}
+
+// Change asks for one target to hold an absolute quantity.
+type Change struct {
+	Target   Target
+	Quantity decimal.Decimal
+	// Effective is the day the new quantity applies from (UTC midnight).
+	Effective time.Time
+	// Marker identifies the change (tenant, period, item) so a write whose response was lost
+	// can be recognised before it is repeated. Clients store it where the PSA allows.
+	Marker string
+}
+
+// Applied is what the PSA holds after a change, read back from it.
+type Applied struct {
+	Quantity decimal.Decimal
+	// Reference names what the PSA created, when the change created something (an Autotask
+	// ContractServiceAdjustment); it lets a change be reversed.
+	Reference string
+}
+
+// Quantities reads and writes billed quantities. Writes set absolute values, so repeating a
+// write leaves the PSA as one write would.
+type Quantities interface {
+	// ReadQuantities reads the current quantity of each target. A target that cannot be read
+	// gets its own Reading.Err; the returned error is for failures of the whole call
+	// (credentials, service down).
+	ReadQuantities(ctx context.Context, targets []Target) ([]Reading, error)
+	// SetQuantity makes the target hold c.Quantity and returns what reading it back gave.
+	SetQuantity(ctx context.Context, c Change) (Applied, error)
+}
+
+// BackupStats is the basic publish record: billable backup space for one month.
+type BackupStats struct {
+	BillableSpaceGB decimal.Decimal `json:"billable_space_gb"`
+	Year            int             `json:"year"`
+	Month           int             `json:"month"`
+}
+
+// BackupStatsReading is the record a Managed ID currently holds, or why it could not be read.
+type BackupStatsReading struct {
+	ManagedID string
+	Stats     BackupStats
+	// Exists is false when the company has no record yet (a first publish).
+	Exists bool
+	Err    error // item-level *remote.Error (for example NotFound for a wrong Managed ID)
+}
+
+// BackupStatsWriter publishes basic-mode records (ConnectWise only).
+type BackupStatsWriter interface {
+	ReadBackupStats(ctx context.Context, managedIDs []string) ([]BackupStatsReading, error)
+	WriteBackupStats(ctx context.Context, managedID string, s BackupStats) (BackupStats, error)
+}
+
+// Directory looks targets up so mappings can be checked when they are made.
+type Directory interface {
+	// DescribeTarget returns the target's names, or a NotFound/Invalid *remote.Error when it
+	// cannot be billed (for example an Autotask contract without that service).
+	DescribeTarget(ctx context.Context, t Target) (TargetInfo, error)
+}
+
+// CheckResult is what a connection test found.
+type CheckResult struct {
+	OK      bool   `json:"ok"`
+	Message string `json:"message"`
+	// Details lists each step tried, e.g. "codebase v2025_1/ found", "companies readable".
+	Details []string `json:"details,omitempty"`
+}
+
+// Client is a configured connection to one tenant's PSA.
+type Client interface {
+	Quantities
+	Directory
+	Kind() Kind
+	// Check performs cheap reads with the credentials and changes nothing.
+	Check(ctx context.Context) CheckResult
+}
