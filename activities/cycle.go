@@ -1,0 +1,156 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/meterbridge/meterbridge/billing"
+	"github.com/meterbridge/meterbridge/store"
+	"github.com/meterbridge/meterbridge/tenant"
+)
+
+// BeginCycle records a new cycle (once, however often it is retried), claims its period when
+// it runs automatically, and returns the settings the cycle will use.
+func (a *Activities) BeginCycle(ctx context.Context, in billing.BeginInput) (billing.BeginResult, error) {
+	t, err := a.Store.GetTenant(ctx, in.TenantID)
+	if err != nil {
+		return billing.BeginResult{}, outsideError("load tenant "+in.TenantID, err)
+	}
+	res := billing.BeginResult{
+		Mode:     t.Settings.Publish.Mode,
+		TimeZone: t.TimeZone,
+		Approval: billing.ApprovalPolicy{
+			Mode: t.Settings.Approval.Mode, MaxUnits: t.Settings.Approval.MaxUnits, MaxPercent: t.Settings.Approval.MaxPercent,
+		},
+		ReminderHours:  t.Settings.Approval.ReminderHours,
+		DeadlineHours:  t.Settings.Approval.DeadlineHours,
+		DeadlineAction: t.Settings.Approval.DeadlineAction,
+	}
+	if in.Kind == billing.LicenceSync {
+		res.Mode = "licences"
+	}
+	c, created, err := a.Store.CreateCycle(ctx, store.Cycle{
+		ID: in.CycleID, TenantID: in.TenantID, Kind: in.Kind, Period: in.Period, Mode: res.Mode,
+		Trigger: in.Trigger, StartedBy: in.StartedBy, WorkflowID: in.WorkflowID,
+	})
+	if err != nil {
+		return res, fmt.Errorf("record cycle: %w", err)
+	}
+	if in.Trigger != billing.Manual {
+		holder, err := a.Store.ClaimPeriod(ctx, in.TenantID, in.Kind, in.Period, in.CycleID)
+		if err != nil {
+			return res, fmt.Errorf("claim period %s: %w", in.Period, err)
+		}
+		if holder != in.CycleID {
+			res.AlreadyPublishedBy = holder
+		}
+	}
+	if created {
+		msg := fmt.Sprintf("%s of %s started by %s (%s mode)", kindWords(in.Kind), in.Period, c.StartedByLabel(), res.Mode)
+		if err := a.Store.AddHistory(ctx, in.TenantID, store.SeverityInfo, c.StartedByLabel(), string(in.Kind)+".started", msg,
+			map[string]any{"cycle_id": in.CycleID, "workflow_id": in.WorkflowID, "period": in.Period}); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+// MarkCycle records a running cycle's status and phase (a local activity).
+func (a *Activities) MarkCycle(ctx context.Context, in billing.MarkInput) error {
+	return a.Store.SetCycleStatus(ctx, in.CycleID, in.Status, in.Phase)
+}
+
+// Decide applies an approve or reject decision to the cycle's pending items and returns the
+// cycle's counts after it.
+func (a *Activities) Decide(ctx context.Context, in billing.DecideInput) (billing.Counts, error) {
+	n, err := a.Store.DecideItems(ctx, in.CycleID, in.Decision)
+	if err != nil {
+		return billing.Counts{}, fmt.Errorf("decide: %w", err)
+	}
+	counts, err := a.Store.CycleCounts(ctx, in.CycleID)
+	if err != nil {
+		return counts, err
+	}
+	if n > 0 {
+		c, err := a.cycle(ctx, in.CycleID)
+		if err != nil {
+			return counts, err
+		}
+		verb, action := "approved", "pending.approved"
+		if !in.Decision.Approve {
+			verb, action = "removed", "pending.rejected"
+		}
+		msg := fmt.Sprintf("%d pending update(s) of %s %s %s by %s", n, kindWords(c.Kind), c.Period, verb, in.Decision.Actor)
+		if err := a.Store.AddHistory(ctx, c.TenantID, store.SeverityInfo, in.Decision.Actor, action, msg,
+			map[string]any{"cycle_id": in.CycleID, "count": n, "ids": in.Decision.IDs, "all": in.Decision.All}); err != nil {
+			return counts, err
+		}
+	}
+	return counts, nil
+}
+
+// FinishCycle records how the cycle ended and writes it to the site history.
+func (a *Activities) FinishCycle(ctx context.Context, in billing.FinishInput) (billing.FinishResult, error) {
+	status := in.Status
+	if status == "" {
+		counts, err := a.Store.CycleCounts(ctx, in.CycleID)
+		if err != nil {
+			return billing.FinishResult{}, err
+		}
+		status = counts.Outcome()
+	}
+	c, err := a.Store.FinishCycle(ctx, in.CycleID, status, in.Error)
+	if err != nil {
+		return billing.FinishResult{}, fmt.Errorf("finish cycle: %w", err)
+	}
+	severity := store.SeverityInfo
+	switch c.Status {
+	case billing.Partial:
+		severity = store.SeverityWarning
+	case billing.Failed:
+		severity = store.SeverityError
+	}
+	msg := fmt.Sprintf("%s of %s %s: %d applied, %d already up to date, %d removed, %d failed",
+		kindWords(c.Kind), c.Period, statusWords(c.Status), c.Counts.Applied, c.Counts.Unchanged, c.Counts.Rejected, c.Counts.Failed)
+	if in.Error != "" {
+		msg += " — " + in.Error
+	}
+	if err := a.Store.AddHistory(ctx, c.TenantID, severity, store.ActorAutomatic, string(c.Kind)+"."+string(c.Status), msg,
+		map[string]any{"cycle_id": c.ID, "counts": c.Counts}); err != nil {
+		return billing.FinishResult{}, err
+	}
+	return billing.FinishResult{Status: c.Status, Counts: c.Counts}, nil
+}
+
+func (a *Activities) cycle(ctx context.Context, cycleID string) (store.Cycle, error) {
+	return a.Store.CycleByID(ctx, cycleID)
+}
+
+func (a *Activities) tenant(ctx context.Context, id string) (tenant.Tenant, error) {
+	t, err := a.Store.GetTenant(ctx, id)
+	if err != nil {
+		return t, outsideError("load tenant "+id, err)
+	}
+	return t, nil
+}
+
+func kindWords(k billing.Kind) string {
+	if k == billing.LicenceSync {
+		return "licence sync"
+	}
+	return "usage publish"
+}
+
+func statusWords(s billing.Status) string {
+	switch s {
+	case billing.Completed:
+		return "completed"
+	case billing.Partial:
+		return "partly completed"
+	case billing.Failed:
+		return "failed"
+	case billing.AlreadyPublished:
+		return "skipped (already published)"
+	}
+	return string(s)
+}

@@ -1,0 +1,110 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/meterbridge/meterbridge/billing"
+	"github.com/meterbridge/meterbridge/store"
+)
+
+// Notify tells the tenant's recipients about a cycle: e-mail to every manager address and a
+// JSON post to the webhook, with times in the tenant's zone. Recipients that cannot be
+// reached make the activity retry; the failure is also written to site history.
+func (a *Activities) Notify(ctx context.Context, in billing.NotifyInput) error {
+	t, err := a.tenant(ctx, in.TenantID)
+	if err != nil {
+		return err
+	}
+	c, err := a.Store.GetCycle(ctx, in.TenantID, in.CycleID)
+	if err != nil {
+		return fmt.Errorf("load cycle: %w", err)
+	}
+	items, err := a.Store.CycleItems(ctx, in.TenantID, in.CycleID)
+	if err != nil {
+		return fmt.Errorf("load items: %w", err)
+	}
+	msg := composeNotice(t.Name, t.Location(), in.Notice, c, items)
+	if a.Notifier == nil || (len(t.Settings.Notify.Emails) == 0 && t.Settings.Notify.WebhookURL == "") {
+		a.log().Info("notification has no recipients", "tenant", t.ID, "cycle", c.ID, "subject", msg.Subject)
+		return nil
+	}
+	var failures []string
+	if len(t.Settings.Notify.Emails) > 0 {
+		if err := a.Notifier.Email(ctx, t.Settings.Notify.Emails, msg.Subject, msg.Text); err != nil {
+			failures = append(failures, "e-mail: "+err.Error())
+		}
+	}
+	if url := t.Settings.Notify.WebhookURL; url != "" {
+		if err := a.Notifier.Webhook(ctx, url, msg.Webhook); err != nil {
+			failures = append(failures, "webhook: "+err.Error())
+		}
+	}
+	if len(failures) > 0 {
+		text := "notification about " + string(c.Period) + " not delivered: " + strings.Join(failures, "; ")
+		_ = a.Store.AddHistory(ctx, t.ID, store.SeverityError, store.ActorAutomatic, "notify.failed", text, map[string]any{"cycle_id": c.ID})
+		return fmt.Errorf("%s", text)
+	}
+	return a.Store.AddHistory(ctx, t.ID, store.SeverityInfo, store.ActorAutomatic, "notify.sent",
+		fmt.Sprintf("%q sent to %d recipient(s)", msg.Subject, len(t.Settings.Notify.Emails)), map[string]any{"cycle_id": c.ID, "notice": in.Notice})
+}
+
+// notice is one message in the forms each channel takes.
+type notice struct {
+	Subject string
+	Text    string
+	Webhook map[string]any
+}
+
+func composeNotice(tenantName string, loc *time.Location, kind string, c store.Cycle, items []store.Item) notice {
+	what := kindWords(c.Kind)
+	var subject string
+	switch kind {
+	case billing.NoticeReminder:
+		subject = fmt.Sprintf("[meterbridge] %s %s: %d update(s) wait for approval", what, c.Period, c.Counts.Pending)
+	case billing.NoticeDeadline:
+		subject = fmt.Sprintf("[meterbridge] %s %s: approval deadline reached", what, c.Period)
+	default:
+		subject = fmt.Sprintf("[meterbridge] %s %s %s", what, c.Period, statusWords(c.Status))
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s — %s of %s\n\n", tenantName, what, c.Period)
+	fmt.Fprintf(&b, "Status:     %s\n", statusWords(c.Status))
+	fmt.Fprintf(&b, "Started:    %s by %s\n", c.StartedAt.In(loc).Format("2006-01-02 15:04 MST"), c.StartedByLabel())
+	if c.FinishedAt != nil {
+		fmt.Fprintf(&b, "Finished:   %s\n", c.FinishedAt.In(loc).Format("2006-01-02 15:04 MST"))
+	}
+	fmt.Fprintf(&b, "Applied:    %d\nUp to date: %d\nRemoved:    %d\nPending:    %d\nFailed:     %d\n",
+		c.Counts.Applied, c.Counts.Unchanged, c.Counts.Rejected, c.Counts.Pending, c.Counts.Failed)
+	if c.Error != "" {
+		fmt.Fprintf(&b, "\nWhy: %s\n", c.Error)
+	}
+	var failed []map[string]any
+	for _, it := range items {
+		if it.State == billing.ItemFailed {
+			failed = append(failed, map[string]any{"account": it.AccountName, "item": it.Item, "reason": it.Reason})
+		}
+	}
+	if len(failed) > 0 {
+		b.WriteString("\nFailed clients:\n")
+		for _, it := range items {
+			if it.State == billing.ItemFailed {
+				fmt.Fprintf(&b, "  - %s (%s): %s\n", it.AccountName, it.Item, it.Reason)
+			}
+		}
+	}
+	if kind == billing.NoticeReminder || c.Counts.Pending > 0 {
+		b.WriteString("\nApprove or remove pending updates with POST /api/v1/tenants/{tenant}/pending/approve or /reject.\n")
+	}
+	return notice{
+		Subject: subject,
+		Text:    b.String(),
+		Webhook: map[string]any{
+			"tenant": c.TenantID, "cycle_id": c.ID, "kind": c.Kind, "period": c.Period, "notice": kind,
+			"status": c.Status, "counts": c.Counts, "error": c.Error, "failed": failed,
+			"started_at": c.StartedAt.In(loc).Format(time.RFC3339), "started_by": c.StartedByLabel(),
+		},
+	}
+}

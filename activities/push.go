@@ -1,0 +1,105 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/shopspring/decimal"
+	"go.temporal.io/sdk/activity"
+
+	"github.com/meterbridge/meterbridge/billing"
+	"github.com/meterbridge/meterbridge/psa"
+	"github.com/meterbridge/meterbridge/remote"
+	"github.com/meterbridge/meterbridge/store"
+)
+
+// PushPage writes up to PageSize approved items to the PSA, each as an absolute value read
+// back to verify, and stores each outcome at once. An item the PSA refuses fails alone; a
+// credentials failure stops the cycle; a rate limit or outage ends the attempt with what is
+// done recorded, so the retry carries on from there.
+func (a *Activities) PushPage(ctx context.Context, in billing.PushInput) (billing.PushResult, error) {
+	var res billing.PushResult
+	items, err := a.Store.ItemsInState(ctx, in.CycleID, billing.Approved, 0, in.PageSize)
+	if err != nil {
+		return res, fmt.Errorf("load approved items: %w", err)
+	}
+	if len(items) == 0 {
+		res.Done = true
+		return res, nil
+	}
+	client, err := a.Connect.PSA(ctx, in.TenantID)
+	if err != nil {
+		return res, outsideError("open PSA connection", err)
+	}
+	year, month := in.Period.YearMonth()
+	effective := time.Date(year, month, 1, 0, 0, 0, 0, time.UTC)
+	for i, it := range items {
+		activity.RecordHeartbeat(ctx, i)
+		if err := ctx.Err(); err != nil {
+			return res, err
+		}
+		applied, ref, err := a.pushItem(ctx, client, in, it, year, int(month), effective)
+		if err != nil {
+			kind := remote.KindOf(err)
+			if kind != "" && !kind.ItemLevel() {
+				return res, outsideError(fmt.Sprintf("push %s %s", it.AccountName, it.Item), err)
+			}
+			if kind == "" && !errors.As(err, new(*verifyError)) {
+				return res, fmt.Errorf("push item %d: %w", it.ID, err)
+			}
+			if err := a.Store.RecordOutcome(ctx, store.Outcome{ItemID: it.ID, State: billing.ItemFailed, Reason: itemReason(err)}); err != nil {
+				return res, err
+			}
+			res.Failed++
+			continue
+		}
+		if err := a.Store.RecordOutcome(ctx, store.Outcome{
+			ItemID: it.ID, State: billing.Applied, AppliedQty: decimal.NewNullDecimal(applied), Reference: ref,
+		}); err != nil {
+			return res, err
+		}
+		res.Applied++
+	}
+	res.Done = len(items) < in.PageSize
+	return res, nil
+}
+
+type verifyError struct{ want, got decimal.Decimal }
+
+func (e *verifyError) Error() string {
+	return fmt.Sprintf("the PSA holds %s after writing %s", e.got, e.want)
+}
+
+func (a *Activities) pushItem(ctx context.Context, client psa.Client, in billing.PushInput, it store.Item, year, month int, effective time.Time) (decimal.Decimal, string, error) {
+	want := it.NewQty.Decimal
+	if it.Target.ManagedID != "" {
+		bw, ok := client.(psa.BackupStatsWriter)
+		if !ok {
+			return decimal.Zero, "", &remote.Error{Kind: remote.Invalid, Service: string(client.Kind()), Op: "write backup stats",
+				Message: "this PSA cannot hold Backup Stats records; use advanced mode"}
+		}
+		got, err := bw.WriteBackupStats(ctx, it.Target.ManagedID, psa.BackupStats{BillableSpaceGB: want, Year: year, Month: month})
+		if err != nil {
+			return decimal.Zero, "", err
+		}
+		if !got.BillableSpaceGB.Equal(want) || got.Year != year || got.Month != month {
+			return got.BillableSpaceGB, "", &verifyError{want: want, got: got.BillableSpaceGB}
+		}
+		return got.BillableSpaceGB, "", nil
+	}
+	applied, err := client.SetQuantity(ctx, psa.Change{
+		Target:    it.Target.Target,
+		Quantity:  want,
+		Effective: effective,
+		Marker:    fmt.Sprintf("meterbridge:%s:%s:%d", in.TenantID, in.Period, it.ID),
+	})
+	if err != nil {
+		return decimal.Zero, "", err
+	}
+	if !applied.Quantity.Equal(want) {
+		return applied.Quantity, applied.Reference, &verifyError{want: want, got: applied.Quantity}
+	}
+	return applied.Quantity, applied.Reference, nil
+}

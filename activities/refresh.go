@@ -1,0 +1,292 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/shopspring/decimal"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/meterbridge/meterbridge/billing"
+	"github.com/meterbridge/meterbridge/psa"
+	"github.com/meterbridge/meterbridge/store"
+	"github.com/meterbridge/meterbridge/tenant"
+	"github.com/meterbridge/meterbridge/workflows"
+)
+
+// RefreshPage reads one page of vendor data and the PSA's current quantities for it, and
+// stores one item per client or account: old and new quantity, delta, and the state the
+// approval policy gives it. A client that cannot be matched or read fails alone.
+func (a *Activities) RefreshPage(ctx context.Context, in billing.RefreshInput) (billing.RefreshResult, error) {
+	t, err := a.tenant(ctx, in.TenantID)
+	if err != nil {
+		return billing.RefreshResult{}, err
+	}
+	var page refreshPage
+	switch in.Kind {
+	case billing.UsagePublish:
+		page, err = a.usagePage(ctx, t, in)
+	case billing.LicenceSync:
+		page, err = a.licencePage(ctx, t, in)
+	default:
+		return billing.RefreshResult{}, temporal.NewNonRetryableApplicationError("unknown cycle kind "+string(in.Kind), workflows.ErrInvalid, nil)
+	}
+	if err != nil {
+		return billing.RefreshResult{}, err
+	}
+	activity.RecordHeartbeat(ctx, len(page.items))
+	if err := a.Store.RecordReadings(ctx, in.TenantID, in.Period, page.readings); err != nil {
+		return billing.RefreshResult{}, fmt.Errorf("record readings: %w", err)
+	}
+	if err := a.Store.InsertItems(ctx, page.items); err != nil {
+		return billing.RefreshResult{}, fmt.Errorf("store items: %w", err)
+	}
+	res := billing.RefreshResult{Next: page.next, Items: len(page.items)}
+	for _, it := range page.items {
+		res.Counts.Add(it.State, 1)
+	}
+	return res, nil
+}
+
+type refreshPage struct {
+	items    []store.Item
+	readings []store.Reading
+	next     string
+}
+
+// candidate is one client or account item before the PSA's quantity is known.
+type candidate struct {
+	accountID, accountName, item, mappingID string
+	target                                  store.ItemTarget
+	label                                   string
+	newQty                                  decimal.Decimal
+	failure                                 string // set when the item already failed (unmapped)
+}
+
+func (a *Activities) usagePage(ctx context.Context, t tenant.Tenant, in billing.RefreshInput) (refreshPage, error) {
+	src, err := a.Connect.Backup(ctx, t.ID)
+	if err != nil {
+		return refreshPage{}, outsideError("open backup source", err)
+	}
+	year, month := in.Period.YearMonth()
+	up, err := src.Usage(ctx, year, month, in.Cursor)
+	if err != nil {
+		return refreshPage{}, outsideError("read backup usage", err)
+	}
+	page := refreshPage{next: up.Next}
+	cands := make([]candidate, 0, len(up.Clients))
+	var mappings map[string]store.Mapping
+	if in.Mode == tenant.ModeAdvanced {
+		if mappings, err = a.mappingsByAccount(ctx, t.ID, "backup"); err != nil {
+			return page, err
+		}
+	}
+	for _, cl := range up.Clients {
+		page.readings = append(page.readings, store.Reading{
+			Source: "backup", AccountID: cl.ClientID, AccountName: cl.Name, ManagedID: cl.ManagedID,
+			Item: billing.StorageItem, Quantity: cl.BillableGB,
+		})
+		c := candidate{accountID: cl.ClientID, accountName: cl.Name, item: billing.StorageItem, newQty: cl.BillableGB}
+		switch in.Mode {
+		case tenant.ModeBasic:
+			c.target.ManagedID = strings.TrimSpace(cl.ManagedID)
+			if c.target.ManagedID == "" {
+				c.failure = "the backup service reports no Managed ID for this client"
+			}
+		default:
+			m, ok := mappings[cl.ClientID+"\x00"+billing.StorageItem]
+			if !ok {
+				c.failure = "no mapping: map this client to an agreement addition first"
+			} else {
+				c.mappingID, c.target.Target, c.label = m.ID, m.Target, targetLabel(m)
+			}
+		}
+		cands = append(cands, c)
+	}
+	client, err := a.Connect.PSA(ctx, t.ID)
+	if err != nil {
+		return page, outsideError("open PSA connection", err)
+	}
+	if in.Mode == tenant.ModeBasic {
+		page.items, err = a.basicItems(ctx, client, in, cands)
+	} else {
+		page.items, err = a.quantityItems(ctx, client, t, in, cands)
+	}
+	return page, err
+}
+
+func (a *Activities) licencePage(ctx context.Context, t tenant.Tenant, in billing.RefreshInput) (refreshPage, error) {
+	src, err := a.Connect.Licences(ctx, t.ID)
+	if err != nil {
+		return refreshPage{}, outsideError("open licence portal", err)
+	}
+	lp, err := src.Counts(ctx, in.Cursor)
+	if err != nil {
+		return refreshPage{}, outsideError("read licence counts", err)
+	}
+	page := refreshPage{next: lp.Next}
+	mappings, err := a.mappingsByAccount(ctx, t.ID, "licenses")
+	if err != nil {
+		return page, err
+	}
+	var cands []candidate
+	for _, lc := range lp.Counts {
+		page.readings = append(page.readings, store.Reading{
+			Source: "licenses", AccountID: lc.AccountID, AccountName: lc.AccountName, Item: lc.LicenceType, Quantity: lc.Units,
+		})
+		m, ok := mappings[lc.AccountID+"\x00"+lc.LicenceType]
+		if !ok {
+			// Unmapped licence types are listed under accounts, not billed.
+			continue
+		}
+		cands = append(cands, candidate{
+			accountID: lc.AccountID, accountName: lc.AccountName, item: lc.LicenceType,
+			mappingID: m.ID, target: store.ItemTarget{Target: m.Target}, label: targetLabel(m), newQty: lc.Units,
+		})
+	}
+	if len(cands) == 0 {
+		return page, nil
+	}
+	client, err := a.Connect.PSA(ctx, t.ID)
+	if err != nil {
+		return page, outsideError("open PSA connection", err)
+	}
+	page.items, err = a.quantityItems(ctx, client, t, in, cands)
+	return page, err
+}
+
+// quantityItems reads the current quantity of every mapped target in one batch and turns
+// candidates into items.
+func (a *Activities) quantityItems(ctx context.Context, client psa.Client, t tenant.Tenant, in billing.RefreshInput, cands []candidate) ([]store.Item, error) {
+	var targets []psa.Target
+	for _, c := range cands {
+		if c.failure == "" {
+			targets = append(targets, c.target.Target)
+		}
+	}
+	readings := map[psa.Target]psa.Reading{}
+	if len(targets) > 0 {
+		rs, err := client.ReadQuantities(ctx, targets)
+		if err != nil {
+			return nil, outsideError("read PSA quantities", err)
+		}
+		for _, r := range rs {
+			readings[r.Target] = r
+		}
+	}
+	wholeUnits := client.Kind() == psa.Autotask
+	items := make([]store.Item, 0, len(cands))
+	for i, c := range cands {
+		it := a.newItem(in, i, c)
+		newQty := c.newQty
+		if wholeUnits {
+			newQty = billing.RoundUnits(newQty, t.Settings.Licences.Rounding)
+		}
+		it.NewQty = decimal.NewNullDecimal(newQty)
+		switch r, ok := readings[c.target.Target]; {
+		case c.failure != "":
+			it.State, it.Reason = billing.ItemFailed, c.failure
+		case !ok:
+			it.State, it.Reason = billing.ItemFailed, "the PSA returned no reading for this target"
+		case r.Err != nil:
+			it.State, it.Reason = billing.ItemFailed, itemReason(r.Err)
+		default:
+			it.OldQty = decimal.NewNullDecimal(r.Quantity)
+			it.Delta = decimal.NewNullDecimal(newQty.Sub(r.Quantity))
+			it.State, it.DecidedBy = in.Approval.Decide(r.Quantity, newQty)
+		}
+		items = append(items, it)
+	}
+	return items, nil
+}
+
+// basicItems reads the Backup Stats record of every Managed ID in one batch.
+func (a *Activities) basicItems(ctx context.Context, client psa.Client, in billing.RefreshInput, cands []candidate) ([]store.Item, error) {
+	bw, ok := client.(psa.BackupStatsWriter)
+	if !ok {
+		return nil, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("basic publish mode needs ConnectWise; this tenant's PSA is %s", client.Kind()), workflows.ErrNotConfigured, nil)
+	}
+	var ids []string
+	for _, c := range cands {
+		if c.failure == "" {
+			ids = append(ids, c.target.ManagedID)
+		}
+	}
+	stats := map[string]psa.BackupStatsReading{}
+	if len(ids) > 0 {
+		rs, err := bw.ReadBackupStats(ctx, ids)
+		if err != nil {
+			return nil, outsideError("read backup stats", err)
+		}
+		for _, r := range rs {
+			stats[r.ManagedID] = r
+		}
+	}
+	year, month := in.Period.YearMonth()
+	items := make([]store.Item, 0, len(cands))
+	for i, c := range cands {
+		it := a.newItem(in, i, c)
+		it.NewQty = decimal.NewNullDecimal(c.newQty)
+		switch r, ok := stats[c.target.ManagedID]; {
+		case c.failure != "":
+			it.State, it.Reason = billing.ItemFailed, c.failure
+		case !ok:
+			it.State, it.Reason = billing.ItemFailed, "the PSA returned no record for Managed ID "+c.target.ManagedID
+		case r.Err != nil:
+			it.State, it.Reason = billing.ItemFailed, "Managed ID "+c.target.ManagedID+": "+itemReason(r.Err)
+		default:
+			old := decimal.Zero
+			if r.Exists {
+				old = r.Stats.BillableSpaceGB
+			}
+			it.OldQty = decimal.NewNullDecimal(old)
+			it.Delta = decimal.NewNullDecimal(c.newQty.Sub(old))
+			if r.Exists && r.Stats.Year == year && r.Stats.Month == int(month) {
+				it.State, it.DecidedBy = in.Approval.Decide(old, c.newQty)
+			} else {
+				// No record for this month yet: it needs writing even if the space is the same.
+				it.State, it.DecidedBy = in.Approval.DecideChange(old, c.newQty)
+			}
+		}
+		items = append(items, it)
+	}
+	return items, nil
+}
+
+func (a *Activities) newItem(in billing.RefreshInput, i int, c candidate) store.Item {
+	it := store.Item{
+		CycleID: in.CycleID, TenantID: in.TenantID, Seq: in.SeqStart + i,
+		AccountID: c.accountID, AccountName: c.accountName, Item: c.item, MappingID: c.mappingID, Target: c.target,
+	}
+	switch {
+	case c.label != "":
+		it.TargetLabel = c.label
+	case c.target.ManagedID != "":
+		it.TargetLabel = "Managed ID " + c.target.ManagedID
+	}
+	return it
+}
+
+// targetLabel names a mapping's target as people know it.
+func targetLabel(m store.Mapping) string {
+	info := m.TargetInfo
+	if info.CompanyName != "" {
+		return info.CompanyName + " / " + info.AgreementName + " / " + info.Product
+	}
+	return fmt.Sprintf("company %d / agreement %d / addition %d", m.Target.CompanyID, m.Target.AgreementID, m.Target.AdditionID)
+}
+
+func (a *Activities) mappingsByAccount(ctx context.Context, tenantID, source string) (map[string]store.Mapping, error) {
+	ms, err := a.Store.ListMappings(ctx, tenantID, source)
+	if err != nil {
+		return nil, fmt.Errorf("load mappings: %w", err)
+	}
+	out := make(map[string]store.Mapping, len(ms))
+	for _, m := range ms {
+		out[m.AccountID+"\x00"+m.Item] = m
+	}
+	return out, nil
+}

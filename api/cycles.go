@@ -1,0 +1,106 @@
+package api
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/meterbridge/meterbridge/billing"
+	"github.com/meterbridge/meterbridge/starter"
+	"github.com/meterbridge/meterbridge/store"
+)
+
+type startRequest struct {
+	// Period is YYYY-MM (or YYYY-MM-DD for daily licence syncs); the current one when empty.
+	Period string `json:"period" binding:"omitempty,max=10"`
+}
+
+func (s *server) publish(c *gin.Context) { s.startCycle(c, billing.UsagePublish) }
+func (s *server) refresh(c *gin.Context) { s.startCycle(c, billing.LicenceSync) }
+
+func (s *server) startCycle(c *gin.Context, kind billing.Kind) {
+	var req startRequest
+	if c.Request.ContentLength != 0 {
+		if err := bindJSON(c, &req); err != nil {
+			fail(c, err)
+			return
+		}
+	}
+	var period billing.Period
+	if req.Period != "" {
+		p, err := billing.ParsePeriod(req.Period)
+		if err != nil {
+			fail(c, errInvalid("period", "%v", err))
+			return
+		}
+		if string(p) > time.Now().UTC().AddDate(0, 0, 1).Format(time.DateOnly) {
+			fail(c, errInvalid("period", "must not be in the future"))
+			return
+		}
+		period = p
+	}
+	started, err := s.starter.StartCycle(c.Request.Context(), starter.StartRequest{
+		TenantID: c.Param("tenant"), Kind: kind, Trigger: billing.Manual, StartedBy: caller(c).Email, Period: period,
+	})
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	s.audit(c, c.Param("tenant"), string(kind)+".requested", string(kind)+" of "+string(started.Period)+" requested",
+		map[string]any{"workflow_id": started.WorkflowID, "run_id": started.RunID})
+	c.Header("Location", "/api/v1/tenants/"+c.Param("tenant")+"/cycles/"+started.RunID)
+	c.JSON(http.StatusAccepted, gin.H{"workflow_id": started.WorkflowID, "run_id": started.RunID, "cycle_id": started.RunID, "period": started.Period})
+}
+
+func (s *server) listCycles(c *gin.Context) {
+	if err := rejectUnknownQuery(c, "limit"); err != nil {
+		fail(c, err)
+		return
+	}
+	limit, err := queryInt(c, "limit", 10, 1, 1000)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	cycles, err := s.store.ListCycles(c.Request.Context(), c.Param("tenant"), limit)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	out := make([]cycleView, 0, len(cycles))
+	for _, cy := range cycles {
+		out = append(out, viewCycle(cy))
+	}
+	c.JSON(http.StatusOK, gin.H{"cycles": out})
+}
+
+func (s *server) getCycle(c *gin.Context) {
+	if err := rejectUnknownQuery(c); err != nil {
+		fail(c, err)
+		return
+	}
+	cy, err := s.store.GetCycle(c.Request.Context(), c.Param("tenant"), c.Param("cycle"))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	items, err := s.store.CycleItems(c.Request.Context(), cy.TenantID, cy.ID)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	if items == nil {
+		items = []store.Item{}
+	}
+	c.JSON(http.StatusOK, gin.H{"cycle": viewCycle(cy), "items": items})
+}
+
+// cycleView is a cycle as the history shows it: who started it reads as an e-mail or
+// "automatic".
+type cycleView struct {
+	store.Cycle
+	StartedBy string `json:"started_by"`
+}
+
+func viewCycle(c store.Cycle) cycleView { return cycleView{Cycle: c, StartedBy: c.StartedByLabel()} }

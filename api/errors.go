@@ -1,0 +1,102 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"go.temporal.io/api/serviceerror"
+
+	"github.com/meterbridge/meterbridge/starter"
+	"github.com/meterbridge/meterbridge/store"
+	"github.com/meterbridge/meterbridge/tenant"
+)
+
+// apiError is an answer of {"error": {"code", "message", "field"}}.
+type apiError struct {
+	Status  int    `json:"-"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
+	// RetryAfter sets the Retry-After header (429, 503).
+	RetryAfter time.Duration `json:"-"`
+	// Extra carries structured details some errors add (IDs that were not pending, the
+	// workflow already running).
+	Extra map[string]any `json:"details,omitempty"`
+}
+
+func (e *apiError) Error() string { return e.Code + ": " + e.Message }
+
+func errBadRequest(code, field, format string, args ...any) *apiError {
+	return &apiError{Status: http.StatusBadRequest, Code: code, Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+func errInvalid(field, format string, args ...any) *apiError {
+	return &apiError{Status: http.StatusUnprocessableEntity, Code: "validation_failed", Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+func errNotFound(what string) *apiError {
+	return &apiError{Status: http.StatusNotFound, Code: "not_found", Message: what + " not found"}
+}
+
+func errConflict(code, format string, args ...any) *apiError {
+	return &apiError{Status: http.StatusConflict, Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// fail writes err as the JSON error answer and stops the chain.
+func fail(c *gin.Context, err error) {
+	ae := toAPIError(err)
+	if ae.Status >= 500 {
+		logger(c).Error("request failed", "err", err, "status", ae.Status)
+	}
+	if ae.RetryAfter > 0 {
+		c.Header("Retry-After", strconv.Itoa(int((ae.RetryAfter+time.Second-1)/time.Second)))
+	}
+	c.AbortWithStatusJSON(ae.Status, gin.H{"error": ae})
+}
+
+// toAPIError maps domain, store and Temporal errors to HTTP answers.
+func toAPIError(err error) *apiError {
+	var ae *apiError
+	if errors.As(err, &ae) {
+		return ae
+	}
+	var fe *tenant.FieldError
+	if errors.As(err, &fe) {
+		return errInvalid(fe.Field, "%s", fe.Reason)
+	}
+	var running *starter.AlreadyRunningError
+	if errors.As(err, &running) {
+		e := errConflict("already_running", "%s", running.Error())
+		e.Extra = map[string]any{"workflow_id": running.WorkflowID, "run_id": running.RunID}
+		return e
+	}
+	var unknown *starter.UnknownItemsError
+	if errors.As(err, &unknown) {
+		e := errInvalid("ids", "%s", unknown.Error())
+		e.Extra = map[string]any{"ids": unknown.IDs}
+		return e
+	}
+	var notFound *serviceerror.NotFound
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	var unavailable *serviceerror.Unavailable
+	var deadline *serviceerror.DeadlineExceeded
+	switch {
+	case errors.Is(err, starter.ErrNothingPending):
+		return errConflict("nothing_pending", "nothing is pending approval")
+	case errors.Is(err, store.ErrNotFound), errors.As(err, &notFound):
+		return errNotFound("resource")
+	case errors.Is(err, store.ErrConflict):
+		return errConflict("conflict", "%s", err.Error())
+	case errors.As(err, &started):
+		return errConflict("already_running", "the workflow is already running")
+	case errors.As(err, &unavailable), errors.As(err, &deadline), errors.Is(err, context.DeadlineExceeded):
+		return &apiError{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "a backing service did not answer in time; try again",
+			RetryAfter: 5 * time.Second}
+	}
+	return &apiError{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error; see the server log"}
+}

@@ -1,0 +1,64 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/meterbridge/meterbridge/billing"
+	"github.com/meterbridge/meterbridge/store"
+)
+
+type decisionRequest struct {
+	IDs []int64 `json:"ids" binding:"required_without=All,excluded_with=All,omitempty,min=1,max=1000,unique,dive,gt=0"`
+	All bool    `json:"all" binding:"required_without=IDs"`
+}
+
+func (s *server) listPending(c *gin.Context) {
+	if err := rejectUnknownQuery(c, "all"); err != nil {
+		fail(c, err)
+		return
+	}
+	all, err := queryBool(c, "all")
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	items, err := s.store.PendingItems(c.Request.Context(), c.Param("tenant"), all)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	if items == nil {
+		items = []store.Item{}
+	}
+	c.JSON(http.StatusOK, gin.H{"pending": items})
+}
+
+func (s *server) approve(c *gin.Context) { s.decide(c, true) }
+func (s *server) reject(c *gin.Context)  { s.decide(c, false) }
+
+func (s *server) decide(c *gin.Context, approve bool) {
+	var req decisionRequest
+	if err := bindJSON(c, &req); err != nil {
+		fail(c, err)
+		return
+	}
+	if !req.All && len(req.IDs) == 0 {
+		fail(c, errInvalid("ids", "send {\"ids\": [...]} or {\"all\": true}"))
+		return
+	}
+	d := billing.Decision{IDs: req.IDs, All: req.All, Approve: approve, Actor: caller(c).Email}
+	res, err := s.starter.Decide(c.Request.Context(), c.Param("tenant"), d)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	verb := "rejected"
+	if approve {
+		verb = "approved"
+	}
+	s.audit(c, c.Param("tenant"), "pending."+verb+".requested", verb+" requested for pending updates",
+		map[string]any{"count": res.Count, "cycles": res.Cycles, "all": req.All, "ids": req.IDs})
+	c.JSON(http.StatusAccepted, gin.H{"decision": verb, "count": res.Count, "cycles": res.Cycles})
+}

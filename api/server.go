@@ -1,0 +1,182 @@
+// Package api is meterbridge's HTTP API (Gin). Handlers stay thin: bind and validate,
+// authorise against the tenant in the path, then one call — the store for reads, the
+// starter for actions.
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"go.temporal.io/sdk/client"
+
+	"github.com/meterbridge/meterbridge/starter"
+	"github.com/meterbridge/meterbridge/store"
+)
+
+// Deps are what the API needs.
+type Deps struct {
+	Store    *store.Store
+	Starter  *starter.Starter
+	Temporal client.Client
+	Logger   *slog.Logger
+	// RateLimit is requests per second per token (default 20).
+	RateLimit float64
+	// RequestTimeout bounds each request, Temporal calls included (default 15s).
+	RequestTimeout time.Duration
+}
+
+type server struct {
+	store    *store.Store
+	starter  *starter.Starter
+	temporal client.Client
+	log      *slog.Logger
+	limiter  *tokenLimiter
+	timeout  time.Duration
+}
+
+// route is one entry of the API surface with the least role that may call it; the router
+// and the access tests both read this table.
+type route struct {
+	Method string
+	Path   string
+	// Role is the least role allowed; "" for routes without a token.
+	Role string
+	// Tenant marks routes under /tenants/{tenant}, checked against the token's tenant.
+	Tenant  bool
+	Handler func(*server, *gin.Context)
+}
+
+func routes() []route {
+	return []route{
+		{"GET", "/healthz", "", false, (*server).healthz},
+		{"GET", "/readyz", "", false, (*server).readyz},
+
+		{"POST", "/api/v1/tenants", store.RoleAdmin, false, (*server).createTenant},
+		{"GET", "/api/v1/tenants/:tenant", store.RoleViewer, true, (*server).getTenant},
+		{"PATCH", "/api/v1/tenants/:tenant", store.RoleAdmin, true, (*server).patchTenant},
+
+		{"POST", "/api/v1/tenants/:tenant/publish", store.RoleApprover, true, (*server).publish},
+		{"POST", "/api/v1/tenants/:tenant/refresh", store.RoleApprover, true, (*server).refresh},
+		{"GET", "/api/v1/tenants/:tenant/pending", store.RoleViewer, true, (*server).listPending},
+		{"POST", "/api/v1/tenants/:tenant/pending/approve", store.RoleApprover, true, (*server).approve},
+		{"POST", "/api/v1/tenants/:tenant/pending/reject", store.RoleApprover, true, (*server).reject},
+		{"GET", "/api/v1/tenants/:tenant/cycles", store.RoleViewer, true, (*server).listCycles},
+		{"GET", "/api/v1/tenants/:tenant/cycles/:cycle", store.RoleViewer, true, (*server).getCycle},
+	}
+}
+
+// New builds the HTTP handler.
+func New(d Deps) http.Handler {
+	gin.SetMode(gin.ReleaseMode)
+	s := &server{store: d.Store, starter: d.Starter, temporal: d.Temporal, log: d.Logger, timeout: d.RequestTimeout}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if d.RateLimit <= 0 {
+		d.RateLimit = 20
+	}
+	if s.timeout <= 0 {
+		s.timeout = 15 * time.Second
+	}
+	s.limiter = newTokenLimiter(d.RateLimit)
+
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	r.Use(s.requestContext, s.recovery)
+	r.NoRoute(func(c *gin.Context) { fail(c, errNotFound("route")) })
+	r.NoMethod(func(c *gin.Context) {
+		fail(c, &apiError{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed", Message: c.Request.Method + " is not allowed here"})
+	})
+	for _, rt := range routes() {
+		h := rt.Handler
+		chain := []gin.HandlerFunc{}
+		if rt.Role != "" {
+			chain = append(chain, s.authenticate)
+			if rt.Tenant {
+				chain = append(chain, s.tenantScope(rt.Role))
+			} else {
+				chain = append(chain, requireRole(rt.Role))
+			}
+		}
+		chain = append(chain, func(c *gin.Context) { h(s, c) })
+		r.Handle(rt.Method, rt.Path, chain...)
+	}
+	return r
+}
+
+const loggerKey = "meterbridge.logger"
+
+// requestContext gives each request an ID, a deadline and a logger, and logs it.
+func (s *server) requestContext(c *gin.Context) {
+	id := c.GetHeader("X-Request-ID")
+	if id == "" || len(id) > 64 {
+		var b [8]byte
+		_, _ = rand.Read(b[:])
+		id = hex.EncodeToString(b[:])
+	}
+	c.Header("X-Request-ID", id)
+	ctx, cancel := context.WithTimeout(c.Request.Context(), s.timeout)
+	defer cancel()
+	c.Request = c.Request.WithContext(ctx)
+	l := s.log.With("request_id", id)
+	c.Set(loggerKey, l)
+	start := time.Now()
+	c.Next()
+	attrs := []any{"method", c.Request.Method, "path", c.FullPath(), "status", c.Writer.Status(), "took", time.Since(start).Round(time.Millisecond)}
+	if t := c.Param("tenant"); t != "" {
+		attrs = append(attrs, "tenant", t)
+	}
+	if p := caller(c); p.TokenID != "" {
+		attrs = append(attrs, "token", p.TokenID)
+	}
+	l.Info("http request", attrs...)
+}
+
+func (s *server) recovery(c *gin.Context) {
+	defer func() {
+		if r := recover(); r != nil {
+			logger(c).Error("handler panicked", "panic", r)
+			fail(c, &apiError{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error; see the server log"})
+		}
+	}()
+	c.Next()
+}
+
+func logger(c *gin.Context) *slog.Logger {
+	if l, ok := c.Get(loggerKey); ok {
+		return l.(*slog.Logger)
+	}
+	return slog.Default()
+}
+
+func (s *server) healthz(c *gin.Context) {
+	c.JSON(http.StatusOK, gin.H{"status": "ok"})
+}
+
+// readyz answers 200 only when PostgreSQL and Temporal both answer.
+func (s *server) readyz(c *gin.Context) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 3*time.Second)
+	defer cancel()
+	checks := gin.H{}
+	ok := true
+	if err := s.store.Ping(ctx); err != nil {
+		checks["database"], ok = err.Error(), false
+	} else {
+		checks["database"] = "ok"
+	}
+	if _, err := s.temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+		checks["temporal"], ok = err.Error(), false
+	} else {
+		checks["temporal"] = "ok"
+	}
+	status := http.StatusOK
+	if !ok {
+		status = http.StatusServiceUnavailable
+	}
+	c.JSON(status, gin.H{"ready": ok, "checks": checks})
+}

@@ -1,0 +1,165 @@
+// Package billing holds the vocabulary of a billing cycle shared by every layer: kinds of
+// cycle, periods, triggers, item states and cycle outcomes. It has no I/O, so workflow code
+// may use it.
+package billing
+
+import (
+	"fmt"
+	"regexp"
+	"time"
+)
+
+// Kind is what a cycle moves.
+type Kind string
+
+const (
+	// UsagePublish moves backup storage usage to ConnectWise (job 1).
+	UsagePublish Kind = "usage_publish"
+	// LicenceSync moves licence counts to ConnectWise or Autotask (job 2).
+	LicenceSync Kind = "licence_sync"
+)
+
+// Valid reports whether k is a known kind.
+func (k Kind) Valid() bool { return k == UsagePublish || k == LicenceSync }
+
+// Trigger says who started a cycle.
+type Trigger string
+
+const (
+	Manual    Trigger = "manual"
+	Automatic Trigger = "automatic"
+	Backfill  Trigger = "backfill"
+)
+
+// Period labels what a cycle bills: a month "2026-11", or a day "2026-11-23" for daily
+// licence syncs.
+type Period string
+
+var periodRE = regexp.MustCompile(`^\d{4}-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?$`)
+
+// ParsePeriod checks a period string.
+func ParsePeriod(s string) (Period, error) {
+	if !periodRE.MatchString(s) {
+		return "", fmt.Errorf("period %q is not YYYY-MM or YYYY-MM-DD", s)
+	}
+	if len(s) == 10 {
+		if _, err := time.Parse(time.DateOnly, s); err != nil {
+			return "", fmt.Errorf("period %q is not a real day", s)
+		}
+	}
+	return Period(s), nil
+}
+
+// MonthOf returns the monthly period containing t in loc.
+func MonthOf(t time.Time, loc *time.Location) Period {
+	return Period(t.In(loc).Format("2006-01"))
+}
+
+// DayOf returns the daily period containing t in loc.
+func DayOf(t time.Time, loc *time.Location) Period {
+	return Period(t.In(loc).Format(time.DateOnly))
+}
+
+// YearMonth returns the year and month a period belongs to.
+func (p Period) YearMonth() (int, time.Month) {
+	t, err := time.Parse("2006-01", string(p)[:7])
+	if err != nil {
+		return 0, 0
+	}
+	return t.Year(), t.Month()
+}
+
+// ItemState is where one proposed change stands.
+type ItemState string
+
+const (
+	// Pending waits for a person (or the deadline).
+	Pending ItemState = "pending"
+	// Approved will be pushed.
+	Approved ItemState = "approved"
+	// Rejected was removed by a person; nothing is pushed.
+	Rejected ItemState = "rejected"
+	// Unchanged needed no change: the PSA already holds the new quantity.
+	Unchanged ItemState = "unchanged"
+	// Applied was pushed and read back.
+	Applied ItemState = "applied"
+	// ItemFailed could not be read, mapped or pushed; Reason says why.
+	ItemFailed ItemState = "failed"
+)
+
+// Status is where a cycle stands or how it ended.
+type Status string
+
+const (
+	Running          Status = "running"
+	AwaitingApproval Status = "awaiting_approval"
+	Pushing          Status = "pushing"
+	Completed        Status = "completed" // every item applied, unchanged or rejected
+	Partial          Status = "partial"   // some items failed, the rest completed
+	Failed           Status = "failed"    // the cycle could not run (e.g. credentials)
+	AlreadyPublished Status = "already_published"
+)
+
+// Final reports whether a cycle in this status has ended.
+func (s Status) Final() bool {
+	return s == Completed || s == Partial || s == Failed || s == AlreadyPublished
+}
+
+// Phase names the step a cycle is in; it is also the CyclePhase search attribute.
+type Phase string
+
+const (
+	PhaseStarting  Phase = "starting"
+	PhaseRefresh   Phase = "refresh"
+	PhaseApproval  Phase = "approval"
+	PhasePush      Phase = "push"
+	PhaseRecord    Phase = "record"
+	PhaseNotify    Phase = "notify"
+	PhaseDone      Phase = "done"
+	PhaseDuplicate Phase = "already_published"
+)
+
+// Counts tallies a cycle's items by state.
+type Counts struct {
+	Total     int `json:"total"`
+	Pending   int `json:"pending"`
+	Approved  int `json:"approved"`
+	Rejected  int `json:"rejected"`
+	Unchanged int `json:"unchanged"`
+	Applied   int `json:"applied"`
+	Failed    int `json:"failed"`
+}
+
+// Add counts n items in state s.
+func (c *Counts) Add(s ItemState, n int) {
+	c.Total += n
+	switch s {
+	case Pending:
+		c.Pending += n
+	case Approved:
+		c.Approved += n
+	case Rejected:
+		c.Rejected += n
+	case Unchanged:
+		c.Unchanged += n
+	case Applied:
+		c.Applied += n
+	case ItemFailed:
+		c.Failed += n
+	}
+}
+
+// Outcome is the final status implied by the counts.
+func (c Counts) Outcome() Status {
+	switch {
+	case c.Failed > 0 && c.Failed == c.Total:
+		return Failed
+	case c.Failed > 0:
+		return Partial
+	default:
+		return Completed
+	}
+}
+
+// StorageItem is the item name of backup storage in GB.
+const StorageItem = "storage_gb"

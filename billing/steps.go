@@ -1,0 +1,116 @@
+package billing
+
+// The inputs and results of the cycle's activities. Workflows and activities both speak
+// them, so they live here rather than in either package. Payloads carry IDs and counts,
+// never credentials or whole tables.
+
+// Decision approves or removes pending items; it is the payload of the approve and reject
+// signals and of the Decide activity.
+type Decision struct {
+	IDs     []int64 `json:"ids,omitempty"`
+	All     bool    `json:"all,omitempty"`
+	Approve bool    `json:"approve"`
+	// Actor is the e-mail of the person (or "rule", "deadline") who decided.
+	Actor string `json:"actor"`
+}
+
+// BeginInput opens a cycle's record.
+type BeginInput struct {
+	CycleID    string
+	WorkflowID string
+	TenantID   string
+	Kind       Kind
+	Period     Period
+	Trigger    Trigger
+	StartedBy  string
+}
+
+// BeginResult is the tenant's settings as the cycle will use them, taken once at the start
+// so a settings change mid-cycle does not change a running cycle's rules.
+type BeginResult struct {
+	// AlreadyPublishedBy is the ID of another cycle that already claimed this automatic
+	// period; the cycle then ends as already published.
+	AlreadyPublishedBy string
+	Mode               string
+	Approval           ApprovalPolicy
+	TimeZone           string
+	ReminderHours      int
+	DeadlineHours      int
+	DeadlineAction     string
+}
+
+// RefreshInput reads one page of vendor data and the PSA's current quantities.
+type RefreshInput struct {
+	CycleID  string
+	TenantID string
+	Kind     Kind
+	Period   Period
+	Mode     string
+	Approval ApprovalPolicy
+	Cursor   string
+	SeqStart int
+	PageSize int
+}
+
+// RefreshResult says what a page produced; Next is empty after the last page.
+type RefreshResult struct {
+	Next   string
+	Items  int
+	Counts Counts
+}
+
+// DecideInput applies a decision to a cycle's pending items.
+type DecideInput struct {
+	CycleID  string
+	Decision Decision
+}
+
+// PushInput pushes one page of approved items to the PSA.
+type PushInput struct {
+	CycleID  string
+	TenantID string
+	Kind     Kind
+	Period   Period
+	PageSize int
+}
+
+// PushResult says what a page did; Done is true when no approved item is left.
+type PushResult struct {
+	Applied int
+	Failed  int
+	Done    bool
+}
+
+// FinishInput closes a cycle's record.
+type FinishInput struct {
+	CycleID string
+	Status  Status // empty: derived from the item counts
+	Error   string
+}
+
+// FinishResult is the closed cycle.
+type FinishResult struct {
+	Status Status
+	Counts Counts
+}
+
+// Notice kinds.
+const (
+	NoticeFinished = "finished"
+	NoticeReminder = "reminder"
+	NoticeDeadline = "deadline"
+)
+
+// NotifyInput sends the tenant's recipients a message about a cycle.
+type NotifyInput struct {
+	CycleID  string
+	TenantID string
+	Notice   string
+}
+
+// MarkInput records a running cycle's status and phase.
+type MarkInput struct {
+	CycleID string
+	Status  Status
+	Phase   Phase
+}

@@ -1,0 +1,179 @@
+// Package config reads meterbridge's settings from the environment, and builds the Temporal
+// client options with the SDK's envconfig so the worker, the API, the command line and the
+// `temporal` CLI share one set of TEMPORAL_* variables (and profiles in temporal.toml).
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/contrib/envconfig"
+	tlog "go.temporal.io/sdk/log"
+
+	"github.com/meterbridge/meterbridge/secrets"
+)
+
+// Config is everything the processes read from the environment.
+type Config struct {
+	// DatabaseURL is a PostgreSQL URL (DATABASE_URL).
+	DatabaseURL string
+	// SecretKeys seal stored credentials (METERBRIDGE_SECRET_KEYS: "id:base64key,...").
+	SecretKeys string
+	// APIAddr is where the HTTP API listens (METERBRIDGE_API_ADDR, default 127.0.0.1:8080).
+	APIAddr string
+	// AdminToken, when set, is imported as an admin API token at start
+	// (METERBRIDGE_ADMIN_TOKEN, owner METERBRIDGE_ADMIN_EMAIL).
+	AdminToken string
+	AdminEmail string
+	// RateLimit is requests per second per API token (METERBRIDGE_API_RATE, default 20).
+	RateLimit float64
+	// SMTP delivers notifications.
+	SMTP SMTP
+	// LogLevel is debug, info, warn or error (METERBRIDGE_LOG_LEVEL); LogFormat text or json.
+	LogLevel  slog.Level
+	LogFormat string
+}
+
+// SMTP says how to send e-mail.
+type SMTP struct {
+	Addr     string // host:port (METERBRIDGE_SMTP_ADDR); empty disables e-mail
+	Username string // METERBRIDGE_SMTP_USERNAME
+	Password string // METERBRIDGE_SMTP_PASSWORD
+	From     string // METERBRIDGE_SMTP_FROM
+	// TLS is "starttls" (default: required), "tls" (implicit, port 465) or "none" (loopback only).
+	TLS     string
+	Timeout time.Duration
+}
+
+// Getenv looks variables up; tests and the dev stack pass their own.
+type Getenv func(string) string
+
+// Load reads the configuration and checks it.
+func Load(getenv Getenv) (Config, error) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	c := Config{
+		DatabaseURL: getenv("DATABASE_URL"),
+		SecretKeys:  getenv("METERBRIDGE_SECRET_KEYS"),
+		APIAddr:     or(getenv("METERBRIDGE_API_ADDR"), "127.0.0.1:8080"),
+		AdminToken:  getenv("METERBRIDGE_ADMIN_TOKEN"),
+		AdminEmail:  or(getenv("METERBRIDGE_ADMIN_EMAIL"), "admin@localhost"),
+		LogFormat:   or(getenv("METERBRIDGE_LOG_FORMAT"), "text"),
+		SMTP: SMTP{
+			Addr:     getenv("METERBRIDGE_SMTP_ADDR"),
+			Username: getenv("METERBRIDGE_SMTP_USERNAME"),
+			Password: getenv("METERBRIDGE_SMTP_PASSWORD"),
+			From:     or(getenv("METERBRIDGE_SMTP_FROM"), "meterbridge@localhost"),
+			TLS:      or(getenv("METERBRIDGE_SMTP_TLS"), "starttls"),
+			Timeout:  30 * time.Second,
+		},
+	}
+	rate := or(getenv("METERBRIDGE_API_RATE"), "20")
+	r, err := strconv.ParseFloat(rate, 64)
+	if err != nil || r <= 0 {
+		return c, fmt.Errorf("METERBRIDGE_API_RATE=%q: want a positive number of requests per second", rate)
+	}
+	c.RateLimit = r
+	if err := c.LogLevel.UnmarshalText([]byte(or(getenv("METERBRIDGE_LOG_LEVEL"), "info"))); err != nil {
+		return c, fmt.Errorf("METERBRIDGE_LOG_LEVEL: %w", err)
+	}
+	switch c.SMTP.TLS {
+	case "starttls", "tls":
+	case "none":
+		if host, _, err := net.SplitHostPort(c.SMTP.Addr); c.SMTP.Addr != "" && (err != nil || !isLoopback(host)) {
+			return c, errors.New("METERBRIDGE_SMTP_TLS=none is allowed only for a loopback SMTP server")
+		}
+	default:
+		return c, fmt.Errorf("METERBRIDGE_SMTP_TLS=%q: want starttls, tls or none", c.SMTP.TLS)
+	}
+	if c.AdminToken != "" && len(c.AdminToken) < 24 {
+		return c, errors.New("METERBRIDGE_ADMIN_TOKEN must be at least 24 characters")
+	}
+	return c, nil
+}
+
+// RequireDatabase fails with a clear message when DATABASE_URL is missing.
+func (c Config) RequireDatabase() error {
+	if c.DatabaseURL == "" {
+		return errors.New("DATABASE_URL is not set (for example postgres://meterbridge:secret@127.0.0.1:5432/meterbridge)")
+	}
+	return nil
+}
+
+// SecretBox opens the credential keys; it fails with a clear message when none are set.
+func (c Config) SecretBox() (*secrets.Box, error) {
+	if c.SecretKeys == "" {
+		return nil, errors.New("METERBRIDGE_SECRET_KEYS is not set; generate a key with: meterbridge secrets new-key")
+	}
+	return secrets.ParseKeys(c.SecretKeys)
+}
+
+// Logger builds the process logger.
+func (c Config) Logger() *slog.Logger {
+	opts := &slog.HandlerOptions{Level: c.LogLevel}
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}
+
+// TemporalOptions loads the Temporal client options through envconfig (TEMPORAL_ADDRESS,
+// TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE, temporal.toml).
+// overrides win over the process environment (the dev stack points at its own server).
+func TemporalOptions(overrides map[string]string, logger *slog.Logger) (client.Options, error) {
+	opts, err := envconfig.LoadClientOptions(envconfig.LoadClientOptionsRequest{EnvLookup: lookup(overrides)})
+	if err != nil {
+		return opts, fmt.Errorf("temporal client configuration: %w", err)
+	}
+	if opts.HostPort == "" {
+		opts.HostPort = client.DefaultHostPort
+	}
+	if opts.Namespace == "" {
+		opts.Namespace = client.DefaultNamespace
+	}
+	if logger != nil {
+		opts.Logger = tlog.NewStructuredLogger(logger.With("component", "temporal"))
+	}
+	return opts, nil
+}
+
+// lookup is the process environment with overrides on top.
+type lookup map[string]string
+
+func (l lookup) Environ() []string {
+	env := os.Environ()
+	for k, v := range l {
+		env = append(env, k+"="+v)
+	}
+	return env
+}
+
+func (l lookup) LookupEnv(key string) (string, bool) {
+	if v, ok := l[key]; ok {
+		return v, true
+	}
+	return os.LookupEnv(key)
+}
+
+func or(v, def string) string {
+	if strings.TrimSpace(v) == "" {
+		return def
+	}
+	return v
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

@@ -1,0 +1,190 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/meterbridge/meterbridge/billing"
+)
+
+// Cycle is one publish or sync run.
+type Cycle struct {
+	ID         string          `json:"id"`
+	TenantID   string          `json:"tenant_id"`
+	Kind       billing.Kind    `json:"kind"`
+	Period     billing.Period  `json:"period"`
+	Mode       string          `json:"mode"`
+	Trigger    billing.Trigger `json:"trigger"`
+	StartedBy  string          `json:"started_by"`
+	WorkflowID string          `json:"workflow_id"`
+	Status     billing.Status  `json:"status"`
+	Phase      billing.Phase   `json:"phase"`
+	Error      string          `json:"error,omitempty"`
+	Counts     billing.Counts  `json:"counts"`
+	StartedAt  time.Time       `json:"started_at"`
+	FinishedAt *time.Time      `json:"finished_at,omitempty"`
+}
+
+// StartedByLabel is who started the cycle as people read it: an e-mail or "automatic".
+func (c Cycle) StartedByLabel() string {
+	if c.Trigger != billing.Manual || c.StartedBy == "" {
+		return ActorAutomatic
+	}
+	return c.StartedBy
+}
+
+// CreateCycle inserts the cycle unless it exists (a retried activity) and returns the row;
+// created is false when it existed.
+func (s *Store) CreateCycle(ctx context.Context, c Cycle) (out Cycle, created bool, err error) {
+	if _, err := uuid.Parse(c.ID); err != nil {
+		return Cycle{}, false, fmt.Errorf("cycle ID %q is not a UUID", c.ID)
+	}
+	tag, err := s.pool.Exec(ctx, `
+		INSERT INTO cycles (id, tenant_id, kind, period, mode, trigger, started_by, workflow_id, status, phase)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING`,
+		c.ID, c.TenantID, c.Kind, c.Period, c.Mode, c.Trigger, c.StartedBy, c.WorkflowID, billing.Running, billing.PhaseStarting)
+	if isForeignKeyViolation(err) {
+		return Cycle{}, false, fmt.Errorf("tenant %q: %w", c.TenantID, ErrNotFound)
+	}
+	if err != nil {
+		return Cycle{}, false, err
+	}
+	out, err = s.GetCycle(ctx, c.TenantID, c.ID)
+	return out, tag.RowsAffected() == 1, err
+}
+
+// ClaimPeriod records that cycleID publishes (tenant, kind, period) automatically. It returns
+// the ID of the cycle holding the claim: cycleID itself when the claim is new or already its
+// own (a retried activity), another cycle's ID when that one got there first.
+func (s *Store) ClaimPeriod(ctx context.Context, tenantID string, kind billing.Kind, period billing.Period, cycleID string) (string, error) {
+	var holder string
+	err := s.pool.QueryRow(ctx, `
+		WITH ins AS (
+			INSERT INTO period_claims (tenant_id, kind, period, cycle_id) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (tenant_id, kind, period) DO NOTHING RETURNING cycle_id
+		)
+		SELECT cycle_id::text FROM ins
+		UNION ALL
+		SELECT cycle_id::text FROM period_claims WHERE tenant_id = $1 AND kind = $2 AND period = $3
+		LIMIT 1`, tenantID, kind, period, cycleID).Scan(&holder)
+	return holder, err
+}
+
+// SetCycleStatus records where a running cycle stands.
+func (s *Store) SetCycleStatus(ctx context.Context, id string, status billing.Status, phase billing.Phase) error {
+	_, err := s.pool.Exec(ctx, `UPDATE cycles SET status = $2, phase = $3 WHERE id = $1 AND finished_at IS NULL`, id, status, phase)
+	return err
+}
+
+// FinishCycle records how a cycle ended, with its final counts. Finishing twice keeps the
+// first finish time.
+func (s *Store) FinishCycle(ctx context.Context, id string, status billing.Status, errMsg string) (Cycle, error) {
+	counts, err := s.CycleCounts(ctx, id)
+	if err != nil {
+		return Cycle{}, err
+	}
+	cj, _ := json.Marshal(counts)
+	row := s.pool.QueryRow(ctx, `
+		UPDATE cycles SET status = $2, phase = $3, error = $4, counts = $5, finished_at = COALESCE(finished_at, now())
+		WHERE id = $1 RETURNING `+cycleColumns, id, status, billing.PhaseDone, errMsg, cj)
+	return scanCycle(row)
+}
+
+// GetCycle reads one cycle of a tenant, with live counts while it runs.
+func (s *Store) GetCycle(ctx context.Context, tenantID, id string) (Cycle, error) {
+	if _, err := uuid.Parse(id); err != nil {
+		return Cycle{}, ErrNotFound
+	}
+	c, err := scanCycle(s.pool.QueryRow(ctx, `SELECT `+cycleColumns+` FROM cycles WHERE tenant_id = $1 AND id = $2`, tenantID, id))
+	if err != nil {
+		return c, err
+	}
+	if c.FinishedAt == nil {
+		c.Counts, err = s.CycleCounts(ctx, id)
+	}
+	return c, err
+}
+
+// ListCycles returns a tenant's newest cycles first; limit 0 returns all.
+func (s *Store) ListCycles(ctx context.Context, tenantID string, limit int) ([]Cycle, error) {
+	q := `SELECT ` + cycleColumns + ` FROM cycles WHERE tenant_id = $1 ORDER BY started_at DESC, id`
+	args := []any{tenantID}
+	if limit > 0 {
+		q += ` LIMIT $2`
+		args = append(args, limit)
+	}
+	rows, err := s.pool.Query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	cycles, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Cycle, error) { return scanCycle(r) })
+	if err != nil {
+		return nil, err
+	}
+	for i := range cycles {
+		if cycles[i].FinishedAt == nil {
+			if cycles[i].Counts, err = s.CycleCounts(ctx, cycles[i].ID); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return cycles, nil
+}
+
+// OpenCycles returns a tenant's cycles that have not finished, oldest first.
+func (s *Store) OpenCycles(ctx context.Context, tenantID string) ([]Cycle, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+cycleColumns+` FROM cycles WHERE tenant_id = $1 AND finished_at IS NULL ORDER BY started_at, id`, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Cycle, error) { return scanCycle(r) })
+}
+
+// CycleCounts tallies a cycle's items by state.
+func (s *Store) CycleCounts(ctx context.Context, cycleID string) (billing.Counts, error) {
+	var c billing.Counts
+	rows, err := s.pool.Query(ctx, `SELECT state, count(*) FROM cycle_items WHERE cycle_id = $1 GROUP BY state`, cycleID)
+	if err != nil {
+		return c, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var st billing.ItemState
+		var n int
+		if err := rows.Scan(&st, &n); err != nil {
+			return c, err
+		}
+		c.Add(st, n)
+	}
+	return c, rows.Err()
+}
+
+const cycleColumns = `id::text, tenant_id, kind, period, mode, trigger, started_by, workflow_id, status, phase, error, counts, started_at, finished_at`
+
+func scanCycle(row pgx.Row) (Cycle, error) {
+	var c Cycle
+	var counts []byte
+	err := row.Scan(&c.ID, &c.TenantID, &c.Kind, &c.Period, &c.Mode, &c.Trigger, &c.StartedBy, &c.WorkflowID,
+		&c.Status, &c.Phase, &c.Error, &counts, &c.StartedAt, &c.FinishedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return c, ErrNotFound
+	}
+	if err != nil {
+		return c, err
+	}
+	return c, json.Unmarshal(counts, &c.Counts)
+}
+
+// CycleByID reads a cycle by its ID alone, for activities that hold only the ID.
+func (s *Store) CycleByID(ctx context.Context, id string) (Cycle, error) {
+	if _, err := uuid.Parse(id); err != nil {
+		return Cycle{}, ErrNotFound
+	}
+	return scanCycle(s.pool.QueryRow(ctx, `SELECT `+cycleColumns+` FROM cycles WHERE id = $1`, id))
+}

@@ -1,0 +1,122 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+)
+
+// Token roles.
+const (
+	RoleAdmin    = "admin"
+	RoleApprover = "approver"
+	RoleViewer   = "viewer"
+)
+
+// Token is an API token without its secret.
+type Token struct {
+	ID         string     `json:"id"`
+	TenantID   string     `json:"tenant_id,omitempty"`
+	Role       string     `json:"role"`
+	OwnerEmail string     `json:"owner_email"`
+	Name       string     `json:"name"`
+	CreatedAt  time.Time  `json:"created_at"`
+	CreatedBy  string     `json:"created_by"`
+	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
+	RevokedAt  *time.Time `json:"revoked_at,omitempty"`
+}
+
+// tokenPrefix makes meterbridge tokens recognisable to secret scanners and people.
+const tokenPrefix = "mbt_"
+
+// hashToken hashes a token secret. Tokens are 256 random bits, so a plain SHA-256 is enough:
+// there is nothing to brute-force that a slow hash would protect.
+func hashToken(secret string) []byte {
+	h := sha256.Sum256([]byte(secret))
+	return h[:]
+}
+
+// CreateToken makes a token and returns it with its secret, which is shown this once.
+func (s *Store) CreateToken(ctx context.Context, t Token) (Token, string, error) {
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return Token{}, "", err
+	}
+	secret := tokenPrefix + base64.RawURLEncoding.EncodeToString(raw)
+	tok, err := s.insertToken(ctx, t, secret)
+	return tok, secret, err
+}
+
+// ImportToken stores a token whose secret was chosen outside (the bootstrap admin token from
+// the environment, the dev stack's demo tokens). Importing the same secret again is a no-op.
+func (s *Store) ImportToken(ctx context.Context, t Token, secret string) (Token, error) {
+	if len(secret) < 24 {
+		return Token{}, errors.New("token secret must be at least 24 characters")
+	}
+	if existing, err := s.LookupToken(ctx, secret); err == nil {
+		return existing, nil
+	}
+	return s.insertToken(ctx, t, secret)
+}
+
+func (s *Store) insertToken(ctx context.Context, t Token, secret string) (Token, error) {
+	var tenantID *string
+	if t.TenantID != "" {
+		tenantID = &t.TenantID
+	}
+	row := s.pool.QueryRow(ctx, `
+		INSERT INTO api_tokens (id, tenant_id, role, owner_email, name, secret_hash, created_by)
+		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING `+tokenColumns,
+		uuid.NewString(), tenantID, t.Role, strings.ToLower(t.OwnerEmail), t.Name, hashToken(secret), t.CreatedBy)
+	tok, err := scanToken(row)
+	if isForeignKeyViolation(err) {
+		return Token{}, fmt.Errorf("tenant %q: %w", t.TenantID, ErrNotFound)
+	}
+	return tok, err
+}
+
+// LookupToken finds the live (not revoked) token with this secret and notes its use.
+func (s *Store) LookupToken(ctx context.Context, secret string) (Token, error) {
+	tok, err := scanToken(s.pool.QueryRow(ctx, `
+		UPDATE api_tokens SET last_used_at = now()
+		WHERE secret_hash = $1 AND revoked_at IS NULL RETURNING `+tokenColumns, hashToken(secret)))
+	return tok, err
+}
+
+// ListTokens lists tokens of one tenant, or every token when tenantID is empty.
+func (s *Store) ListTokens(ctx context.Context, tenantID string) ([]Token, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+tokenColumns+` FROM api_tokens
+		WHERE $1 = '' OR tenant_id = $1 ORDER BY created_at, id`, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Token, error) { return scanToken(r) })
+}
+
+// RevokeToken revokes a token; revoking twice keeps the first time.
+func (s *Store) RevokeToken(ctx context.Context, id string) (Token, error) {
+	if _, err := uuid.Parse(id); err != nil {
+		return Token{}, ErrNotFound
+	}
+	return scanToken(s.pool.QueryRow(ctx, `
+		UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, now()) WHERE id = $1 RETURNING `+tokenColumns, id))
+}
+
+const tokenColumns = `id::text, COALESCE(tenant_id, ''), role, owner_email, name, created_at, created_by, last_used_at, revoked_at`
+
+func scanToken(row pgx.Row) (Token, error) {
+	var t Token
+	err := row.Scan(&t.ID, &t.TenantID, &t.Role, &t.OwnerEmail, &t.Name, &t.CreatedAt, &t.CreatedBy, &t.LastUsedAt, &t.RevokedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return t, ErrNotFound
+	}
+	return t, err
+}

@@ -1,0 +1,327 @@
+// Package tenant describes an MSP using meterbridge and the settings that drive its cycles:
+// time zone, schedules, approval rule and notifications. It validates settings and has no
+// I/O, so API, starter, activities and workflows share one definition.
+package tenant
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/mail"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	_ "time/tzdata" // zones are evaluated from embedded data, not whatever the host has
+
+	"github.com/shopspring/decimal"
+)
+
+// Tenant is one MSP.
+type Tenant struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	TimeZone  string    `json:"time_zone"`
+	PSAKind   string    `json:"psa_kind,omitempty"`
+	Settings  Settings  `json:"settings"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// Location returns the tenant's time zone (UTC when unset or unknown).
+func (t Tenant) Location() *time.Location {
+	loc, err := time.LoadLocation(t.TimeZone)
+	if err != nil || t.TimeZone == "" {
+		return time.UTC
+	}
+	return loc
+}
+
+var idRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{1,39}$`)
+
+// ValidID reports whether s can name a tenant: 2–40 lower-case letters, digits and dashes.
+func ValidID(s string) bool { return idRE.MatchString(s) }
+
+// Settings drive a tenant's cycles.
+type Settings struct {
+	Publish  PublishSettings  `json:"publish"`
+	Licences LicenceSettings  `json:"licences"`
+	Approval ApprovalSettings `json:"approval"`
+	Notify   NotifySettings   `json:"notify"`
+}
+
+// Publish modes.
+const (
+	// ModeBasic writes a "Backup Stats" record on the company found by Managed ID.
+	ModeBasic = "basic"
+	// ModeAdvanced sets the quantity of a mapped agreement addition.
+	ModeAdvanced = "advanced"
+)
+
+// PublishSettings control the usage publish (job 1).
+type PublishSettings struct {
+	Mode string `json:"mode"`
+	// Schedule runs the publish automatically; disabled means publish-now only.
+	Schedule Schedule `json:"schedule"`
+}
+
+// LicenceSettings control the licence sync (job 2).
+type LicenceSettings struct {
+	Refresh Schedule `json:"refresh"`
+	Sync    Schedule `json:"sync"`
+	// Rounding turns decimal units into the whole units Autotask stores: up, nearest, down.
+	Rounding string `json:"rounding"`
+}
+
+// Cadences.
+const (
+	Monthly = "monthly"
+	Daily   = "daily"
+)
+
+// LastDay is the Schedule.Day value for "the last day of every month".
+const LastDay = "last"
+
+// Schedule is a monthly (day and hour) or daily (hour) run time in the tenant's zone.
+type Schedule struct {
+	Enabled bool   `json:"enabled"`
+	Cadence string `json:"cadence,omitempty"`
+	// Day is "1".."31" or "last"; monthly only. A day a month lacks runs nothing that month.
+	Day  string `json:"day,omitempty"`
+	Hour int    `json:"hour"`
+}
+
+// DayOfMonth returns the day number, or 0 for "last".
+func (s Schedule) DayOfMonth() int {
+	n, _ := strconv.Atoi(s.Day)
+	return n
+}
+
+// Approval modes.
+const (
+	ApproveManual    = "manual"
+	ApproveAutomatic = "automatic"
+	ApproveRule      = "rule"
+)
+
+// Deadline actions.
+const (
+	// DeadlineApplyRule approves what the rule allows and skips the rest.
+	DeadlineApplyRule = "apply_rule_skip_rest"
+	// DeadlineHold keeps waiting and alerts the recipients.
+	DeadlineHold = "hold_and_alert"
+)
+
+// ApprovalSettings say who approves changes.
+type ApprovalSettings struct {
+	Mode string `json:"mode"`
+	// Rule: auto-approve when |delta| ≤ MaxUnits and |delta| ≤ MaxPercent of the old quantity.
+	MaxUnits   decimal.Decimal `json:"max_units"`
+	MaxPercent decimal.Decimal `json:"max_percent"`
+	// ReminderHours repeats a reminder while anything waits; 0 sends none.
+	ReminderHours int `json:"reminder_hours"`
+	// DeadlineHours after the cycle starts waiting, DeadlineAction happens; 0 waits forever.
+	DeadlineHours  int    `json:"deadline_hours"`
+	DeadlineAction string `json:"deadline_action,omitempty"`
+}
+
+// NotifySettings say who hears about cycles.
+type NotifySettings struct {
+	Emails     []string `json:"emails"`
+	WebhookURL string   `json:"webhook_url,omitempty"`
+}
+
+// Defaults returns the settings of a new tenant: advanced publish without a schedule,
+// manual approval, no notifications.
+func Defaults() Settings {
+	return Settings{
+		Publish:  PublishSettings{Mode: ModeAdvanced, Schedule: Schedule{Cadence: Monthly, Day: "1", Hour: 6}},
+		Licences: LicenceSettings{Refresh: Schedule{Cadence: Daily, Hour: 5}, Sync: Schedule{Cadence: Daily, Hour: 7}, Rounding: "up"},
+		Approval: ApprovalSettings{Mode: ApproveManual, MaxUnits: decimal.Zero, MaxPercent: decimal.Zero, DeadlineAction: DeadlineHold},
+		Notify:   NotifySettings{Emails: []string{}},
+	}
+}
+
+// FieldError names the setting that is wrong and why.
+type FieldError struct {
+	Field  string
+	Reason string
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Reason }
+
+func fieldErr(field, format string, args ...any) error {
+	return &FieldError{Field: field, Reason: fmt.Sprintf(format, args...)}
+}
+
+// ValidateTimeZone accepts IANA zone names only ("Europe/Berlin", "UTC"), not "Local" or
+// offsets, so schedules mean the same on every machine.
+func ValidateTimeZone(field, tz string) error {
+	if tz == "" || tz == "Local" || strings.HasPrefix(tz, "/") || strings.Contains(tz, "..") {
+		return fieldErr(field, "must be an IANA time zone name such as Europe/Berlin")
+	}
+	if _, err := time.LoadLocation(tz); err != nil {
+		return fieldErr(field, "unknown time zone %q (use an IANA name such as America/New_York)", tz)
+	}
+	return nil
+}
+
+// Validate checks every setting and returns the first problem as a *FieldError.
+func (s Settings) Validate() error {
+	switch s.Publish.Mode {
+	case ModeBasic, ModeAdvanced:
+	default:
+		return fieldErr("settings.publish.mode", "must be basic or advanced")
+	}
+	if err := s.Publish.Schedule.validate("settings.publish.schedule", false); err != nil {
+		return err
+	}
+	if err := s.Licences.Refresh.validate("settings.licences.refresh", true); err != nil {
+		return err
+	}
+	if err := s.Licences.Sync.validate("settings.licences.sync", true); err != nil {
+		return err
+	}
+	switch s.Licences.Rounding {
+	case "up", "nearest", "down":
+	default:
+		return fieldErr("settings.licences.rounding", "must be up, nearest or down")
+	}
+	if err := s.Approval.validate(); err != nil {
+		return err
+	}
+	return s.Notify.validate()
+}
+
+func (s Schedule) validate(field string, dailyAllowed bool) error {
+	if s.Hour < 0 || s.Hour > 23 {
+		return fieldErr(field+".hour", "must be 0–23")
+	}
+	switch s.Cadence {
+	case Monthly:
+		if s.Day == LastDay {
+			return nil
+		}
+		if n, err := strconv.Atoi(s.Day); err != nil || n < 1 || n > 31 || strconv.Itoa(n) != s.Day {
+			return fieldErr(field+".day", "must be 1–31 or \"last\"")
+		}
+	case Daily:
+		if !dailyAllowed {
+			return fieldErr(field+".cadence", "must be monthly")
+		}
+		if s.Day != "" {
+			return fieldErr(field+".day", "must be empty for a daily schedule")
+		}
+	case "":
+		if s.Enabled {
+			return fieldErr(field+".cadence", "is required when the schedule is enabled")
+		}
+	default:
+		if dailyAllowed {
+			return fieldErr(field+".cadence", "must be monthly or daily")
+		}
+		return fieldErr(field+".cadence", "must be monthly")
+	}
+	return nil
+}
+
+func (a ApprovalSettings) validate() error {
+	switch a.Mode {
+	case ApproveManual, ApproveAutomatic, ApproveRule:
+	default:
+		return fieldErr("settings.approval.mode", "must be manual, automatic or rule")
+	}
+	if a.MaxUnits.IsNegative() {
+		return fieldErr("settings.approval.max_units", "must not be negative")
+	}
+	if a.MaxPercent.IsNegative() || a.MaxPercent.GreaterThan(decimal.NewFromInt(1000)) {
+		return fieldErr("settings.approval.max_percent", "must be 0–1000")
+	}
+	if a.ReminderHours < 0 || a.ReminderHours > 24*31 {
+		return fieldErr("settings.approval.reminder_hours", "must be 0–744")
+	}
+	if a.DeadlineHours < 0 || a.DeadlineHours > 24*62 {
+		return fieldErr("settings.approval.deadline_hours", "must be 0–1488")
+	}
+	switch a.DeadlineAction {
+	case DeadlineApplyRule, DeadlineHold:
+	case "":
+		if a.DeadlineHours > 0 {
+			return fieldErr("settings.approval.deadline_action", "is required with a deadline")
+		}
+	default:
+		return fieldErr("settings.approval.deadline_action", "must be apply_rule_skip_rest or hold_and_alert")
+	}
+	return nil
+}
+
+// MaxRecipients bounds the notification list.
+const MaxRecipients = 20
+
+func (n NotifySettings) validate() error {
+	if len(n.Emails) > MaxRecipients {
+		return fieldErr("settings.notify.emails", "at most %d addresses", MaxRecipients)
+	}
+	for i, e := range n.Emails {
+		if err := ValidateEmail(e); err != nil {
+			return fieldErr(fmt.Sprintf("settings.notify.emails[%d]", i), "%v", err)
+		}
+	}
+	if n.WebhookURL != "" {
+		if err := ValidateOutboundURL(n.WebhookURL); err != nil {
+			return fieldErr("settings.notify.webhook_url", "%v", err)
+		}
+	}
+	return nil
+}
+
+// ValidateEmail accepts a bare address (no display name), at most 254 characters.
+func ValidateEmail(s string) error {
+	if len(s) > 254 {
+		return errors.New("address is longer than 254 characters")
+	}
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Address != s || a.Name != "" {
+		return fmt.Errorf("%q is not a valid e-mail address", s)
+	}
+	if !strings.Contains(s[strings.LastIndex(s, "@"):], ".") && !strings.HasSuffix(s, "@localhost") {
+		return fmt.Errorf("%q has no domain", s)
+	}
+	return nil
+}
+
+// ValidateOutboundURL accepts https URLs, and http only for loopback hosts (local tools and
+// emulators), so credentials and payloads never cross a network in clear text.
+func ValidateOutboundURL(s string) error {
+	if len(s) > 2048 {
+		return errors.New("URL is longer than 2048 characters")
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" || u.Opaque != "" {
+		return fmt.Errorf("%q is not an absolute URL", s)
+	}
+	if u.User != nil {
+		return errors.New("URL must not carry credentials")
+	}
+	switch u.Scheme {
+	case "https":
+		return nil
+	case "http":
+		if IsLoopbackHost(u.Hostname()) {
+			return nil
+		}
+		return errors.New("URL must use https (http is allowed only for loopback addresses)")
+	default:
+		return errors.New("URL must use https")
+	}
+}
+
+// IsLoopbackHost reports whether host is localhost or a loopback IP.
+func IsLoopbackHost(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

@@ -1,0 +1,84 @@
+package workflows
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+)
+
+// Activity names, as the worker registers them (the methods of activities.Activities). A
+// worker test checks that each one is registered.
+const (
+	ActivityBeginCycle  = "BeginCycle"
+	ActivityRefreshPage = "RefreshPage"
+	ActivityDecide      = "Decide"
+	ActivityPushPage    = "PushPage"
+	ActivityFinishCycle = "FinishCycle"
+	ActivityNotify      = "Notify"
+	ActivityMarkCycle   = "MarkCycle"
+)
+
+// ActivityNames lists every activity the workflows call.
+func ActivityNames() []string {
+	return []string{ActivityBeginCycle, ActivityRefreshPage, ActivityDecide, ActivityPushPage, ActivityFinishCycle, ActivityNotify, ActivityMarkCycle}
+}
+
+// Error types activities return for failures that retrying cannot fix. They are stable
+// strings, not Go type names, so wrapping an error never makes it retryable by accident.
+const (
+	// ErrCredentials: the PSA or vendor refused the stored credentials; the cycle fails fast.
+	ErrCredentials = "CredentialsInvalid"
+	// ErrNotConfigured: the tenant lacks a connection or setting the cycle needs.
+	ErrNotConfigured = "NotConfigured"
+	// ErrInvalid: the outside service rejected the whole request.
+	ErrInvalid = "InvalidRequest"
+)
+
+var nonRetryable = []string{ErrCredentials, ErrNotConfigured, ErrInvalid}
+
+// storeOptions suit activities that only touch PostgreSQL: quick, retried until the database
+// is back.
+func storeOptions(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        time.Second,
+			BackoffCoefficient:     2,
+			MaximumInterval:        time.Minute,
+			NonRetryableErrorTypes: nonRetryable,
+		},
+	})
+}
+
+// outsideOptions suit activities that call PSA or vendor APIs page by page. The client
+// already retries quick 429/5xx inside one attempt; what reaches here is a longer outage or
+// a long Retry-After (the activity passes it on as the next retry delay). Heartbeats let a
+// dead worker's attempt be retried within a minute instead of at the timeout.
+func outsideOptions(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout:    10 * time.Minute,
+		ScheduleToCloseTimeout: 6 * time.Hour,
+		HeartbeatTimeout:       time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        5 * time.Second,
+			BackoffCoefficient:     2,
+			MaximumInterval:        10 * time.Minute,
+			NonRetryableErrorTypes: nonRetryable,
+		},
+	})
+}
+
+// notifyOptions give up after a day: a message that cannot be delivered must not hold a
+// cycle open forever; the failure is recorded in site history.
+func notifyOptions(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout:    2 * time.Minute,
+		ScheduleToCloseTimeout: 24 * time.Hour,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:    10 * time.Second,
+			BackoffCoefficient: 2,
+			MaximumInterval:    30 * time.Minute,
+		},
+	})
+}

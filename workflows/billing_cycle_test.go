@@ -1,0 +1,180 @@
+package workflows
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/meterbridge/meterbridge/billing"
+)
+
+// fakeCycle stands in for the activities: a few items per page and an in-memory state.
+type fakeCycle struct {
+	pages        []billing.RefreshResult
+	pending      int
+	approved     int
+	decisions    []billing.Decision
+	pushes       int
+	finished     billing.FinishInput
+	notices      []string
+	alreadyBy    string
+	refreshErr   error
+	approvalMode string
+}
+
+func (f *fakeCycle) register(env *testsuite.TestWorkflowEnvironment) {
+	env.RegisterActivityWithOptions(func(_ context.Context, in billing.BeginInput) (billing.BeginResult, error) {
+		return billing.BeginResult{AlreadyPublishedBy: f.alreadyBy, Mode: "advanced", Approval: billing.ApprovalPolicy{Mode: f.approvalMode}}, nil
+	}, activity.RegisterOptions{Name: ActivityBeginCycle})
+	env.RegisterActivityWithOptions(func(_ context.Context, in billing.MarkInput) error { return nil }, activity.RegisterOptions{Name: ActivityMarkCycle})
+	page := 0
+	env.RegisterActivityWithOptions(func(_ context.Context, in billing.RefreshInput) (billing.RefreshResult, error) {
+		if f.refreshErr != nil {
+			return billing.RefreshResult{}, f.refreshErr
+		}
+		r := f.pages[page]
+		page++
+		f.pending += r.Counts.Pending
+		f.approved += r.Counts.Approved
+		return r, nil
+	}, activity.RegisterOptions{Name: ActivityRefreshPage})
+	env.RegisterActivityWithOptions(func(_ context.Context, in billing.DecideInput) (billing.Counts, error) {
+		f.decisions = append(f.decisions, in.Decision)
+		n := len(in.Decision.IDs)
+		if in.Decision.All || n > f.pending {
+			n = f.pending
+		}
+		f.pending -= n
+		if in.Decision.Approve {
+			f.approved += n
+		}
+		return billing.Counts{Pending: f.pending, Approved: f.approved}, nil
+	}, activity.RegisterOptions{Name: ActivityDecide})
+	env.RegisterActivityWithOptions(func(_ context.Context, in billing.PushInput) (billing.PushResult, error) {
+		f.pushes++
+		n := min(f.approved, in.PageSize)
+		f.approved -= n
+		return billing.PushResult{Applied: n, Done: f.approved == 0}, nil
+	}, activity.RegisterOptions{Name: ActivityPushPage})
+	env.RegisterActivityWithOptions(func(_ context.Context, in billing.FinishInput) (billing.FinishResult, error) {
+		f.finished = in
+		st := in.Status
+		if st == "" {
+			st = billing.Completed
+		}
+		return billing.FinishResult{Status: st}, nil
+	}, activity.RegisterOptions{Name: ActivityFinishCycle})
+	env.RegisterActivityWithOptions(func(_ context.Context, in billing.NotifyInput) error {
+		f.notices = append(f.notices, in.Notice)
+		return nil
+	}, activity.RegisterOptions{Name: ActivityNotify})
+}
+
+func pageOf(pending, approved, unchanged int, next string) billing.RefreshResult {
+	return billing.RefreshResult{Next: next, Items: pending + approved + unchanged,
+		Counts: billing.Counts{Total: pending + approved + unchanged, Pending: pending, Approved: approved, Unchanged: unchanged}}
+}
+
+func newEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.RegisterWorkflow(BillingCycle)
+	return env
+}
+
+var manualInput = CycleInput{TenantID: "acme", Kind: billing.UsagePublish, Period: "2026-11", Trigger: billing.Manual, StartedBy: "ann@example.com", PageSize: 2}
+
+func TestCycleWaitsForApprovalThenPushesOncePerPage(t *testing.T) {
+	env := newEnv(t)
+	f := &fakeCycle{pages: []billing.RefreshResult{pageOf(2, 0, 0, "p2"), pageOf(1, 0, 1, "")}}
+	f.register(env)
+	env.RegisterDelayedCallback(func() {
+		res, err := env.QueryWorkflow(QueryProgress)
+		require.NoError(t, err)
+		var p Progress
+		require.NoError(t, res.Get(&p))
+		require.Equal(t, billing.PhaseApproval, p.Phase)
+		require.Equal(t, 3, p.Counts.Pending)
+		require.Equal(t, 0, f.pushes, "nothing may be pushed before approval")
+		env.SignalWorkflow(SignalApprove, billing.Decision{All: true, Actor: "ann@example.com"})
+	}, 48*time.Hour)
+
+	env.ExecuteWorkflow(BillingCycle, manualInput)
+
+	require.True(t, env.IsWorkflowCompleted())
+	require.NoError(t, env.GetWorkflowError())
+	var res CycleResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+	require.Equal(t, billing.Completed, res.Status)
+	require.Len(t, f.decisions, 1)
+	require.Equal(t, 2, f.pushes, "3 approved items in pages of 2")
+	require.Equal(t, []string{billing.NoticeFinished}, f.notices)
+}
+
+func TestCycleAppliesPartialDecisionsUntilNothingIsPending(t *testing.T) {
+	env := newEnv(t)
+	f := &fakeCycle{pages: []billing.RefreshResult{pageOf(3, 0, 0, "")}}
+	f.register(env)
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(SignalApprove, billing.Decision{IDs: []int64{1}, Actor: "ann@example.com"})
+	}, time.Hour)
+	env.RegisterDelayedCallback(func() {
+		res, _ := env.QueryWorkflow(QueryProgress)
+		var p Progress
+		require.NoError(t, res.Get(&p))
+		require.Equal(t, billing.PhaseApproval, p.Phase, "two items still wait")
+		env.SignalWorkflow(SignalReject, billing.Decision{IDs: []int64{2, 3}, Actor: "bob@example.com"})
+	}, 2*time.Hour)
+
+	env.ExecuteWorkflow(BillingCycle, manualInput)
+
+	require.NoError(t, env.GetWorkflowError())
+	require.Len(t, f.decisions, 2)
+	require.True(t, f.decisions[0].Approve)
+	require.False(t, f.decisions[1].Approve)
+	require.Equal(t, 1, f.pushes)
+}
+
+func TestCycleWithoutPendingItemsNeverWaits(t *testing.T) {
+	env := newEnv(t)
+	f := &fakeCycle{approvalMode: billing.ApproveAutomatic, pages: []billing.RefreshResult{pageOf(0, 2, 1, "")}}
+	f.register(env)
+	env.ExecuteWorkflow(BillingCycle, manualInput)
+	require.NoError(t, env.GetWorkflowError())
+	require.Empty(t, f.decisions)
+	require.Equal(t, 1, f.pushes)
+}
+
+func TestDuplicateAutomaticCycleEndsAsAlreadyPublished(t *testing.T) {
+	env := newEnv(t)
+	f := &fakeCycle{alreadyBy: "11111111-1111-1111-1111-111111111111"}
+	f.register(env)
+	in := manualInput
+	in.Trigger = billing.Automatic
+	env.ExecuteWorkflow(BillingCycle, in)
+	require.NoError(t, env.GetWorkflowError())
+	var res CycleResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+	require.Equal(t, billing.AlreadyPublished, res.Status)
+	require.Equal(t, billing.AlreadyPublished, f.finished.Status)
+	require.Zero(t, f.pushes)
+}
+
+func TestBadCredentialsFailTheCycleVisibly(t *testing.T) {
+	env := newEnv(t)
+	f := &fakeCycle{refreshErr: temporal.NewNonRetryableApplicationError("connectwise GET /company/companies: credentials (HTTP 401)", ErrCredentials, errors.New("401"))}
+	f.register(env)
+	env.ExecuteWorkflow(BillingCycle, manualInput)
+	require.NoError(t, env.GetWorkflowError(), "a failed cycle is recorded, not crashed")
+	var res CycleResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+	require.Equal(t, billing.Failed, res.Status)
+	require.Contains(t, f.finished.Error, "credentials need attention")
+	require.Equal(t, []string{billing.NoticeFinished}, f.notices, "the failure is notified")
+}

@@ -1,0 +1,64 @@
+package workflows
+
+import (
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/meterbridge/meterbridge/billing"
+)
+
+// The names the API, the starter and the worker share. A string naming a signal, query or
+// task queue anywhere else is a bug waiting to happen.
+
+// TaskQueue is where meterbridge's workflows and activities run.
+const TaskQueue = "meterbridge"
+
+// Signals and queries of the billing cycle.
+const (
+	// SignalApprove carries a Decision approving pending items.
+	SignalApprove = "approve"
+	// SignalReject carries a Decision removing pending items.
+	SignalReject = "reject"
+	// QueryProgress returns the cycle's Progress.
+	QueryProgress = "progress"
+)
+
+// BillingCycleID names the usage-publish cycle of a tenant and period.
+func BillingCycleID(tenantID string, period billing.Period) string {
+	return "billing-cycle/" + tenantID + "/" + string(period)
+}
+
+// LicenceSyncID names the licence-sync cycle of a tenant and period.
+func LicenceSyncID(tenantID string, period billing.Period) string {
+	return "licence-sync/" + tenantID + "/" + string(period)
+}
+
+// CycleID names the cycle of a kind, tenant and period.
+func CycleID(kind billing.Kind, tenantID string, period billing.Period) string {
+	if kind == billing.LicenceSync {
+		return LicenceSyncID(tenantID, period)
+	}
+	return BillingCycleID(tenantID, period)
+}
+
+// MetricSnapshotID names the snapshot loop of a metric.
+func MetricSnapshotID(metricID string) string { return "metric-snapshot/" + metricID }
+
+// Search attributes that make runs filterable in the Temporal UI, e.g.
+// TenantID = "acme" AND CyclePhase = "approval".
+var (
+	TenantKey = temporal.NewSearchAttributeKeyKeyword("TenantID")
+	PeriodKey = temporal.NewSearchAttributeKeyKeyword("BillingPeriod")
+	KindKey   = temporal.NewSearchAttributeKeyKeyword("CycleKind")
+	PhaseKey  = temporal.NewSearchAttributeKeyKeyword("CyclePhase")
+)
+
+// SearchAttributes lists the custom search attributes the namespace must have.
+func SearchAttributes() map[string]enumspb.IndexedValueType {
+	return map[string]enumspb.IndexedValueType{
+		TenantKey.GetName(): enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+		PeriodKey.GetName(): enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+		KindKey.GetName():   enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+		PhaseKey.GetName():  enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+	}
+}
