@@ -28,12 +28,12 @@ type usageResponse struct {
 }
 
 type usageRow struct {
-	ClientID   string       `json:"client_id"`
-	Name       string       `json:"name"`
-	ManagedID  string       `json:"managed_id"`
-	BillableGB decimalField `json:"billable_gb"`
-	Year       int          `json:"year"`
-	Month      int          `json:"month"`
+	ClientID   string         `json:"client_id"`
+	Name       string         `json:"name"`
+	ManagedID  string         `json:"managed_id"`
+	BillableGB remote.Decimal `json:"billable_gb"`
+	Year       int            `json:"year"`
+	Month      int            `json:"month"`
 }
 
 // Usage returns one page of clients' billable space for the month.
@@ -80,10 +80,10 @@ func decodeUsagePage(body []byte, year int, month time.Month) (sources.UsagePage
 		switch {
 		case row.ClientID == "":
 			return sources.UsagePage{}, fmt.Errorf("usage row %d: no client_id", i)
-		case !row.BillableGB.set:
+		case !row.BillableGB.Set:
 			return sources.UsagePage{}, fmt.Errorf("usage row %d (client %s): no billable_gb", i, row.ClientID)
-		case row.BillableGB.d.IsNegative():
-			return sources.UsagePage{}, fmt.Errorf("usage row %d (client %s): negative billable_gb %s", i, row.ClientID, row.BillableGB.d)
+		case row.BillableGB.D.IsNegative():
+			return sources.UsagePage{}, fmt.Errorf("usage row %d (client %s): negative billable_gb %s", i, row.ClientID, row.BillableGB.D)
 		case row.Year != 0 && row.Year != year, row.Month != 0 && row.Month != int(month):
 			return sources.UsagePage{}, fmt.Errorf("usage row %d (client %s): period %d-%02d, asked for %d-%02d", i, row.ClientID, row.Year, row.Month, year, int(month))
 		}
@@ -91,7 +91,7 @@ func decodeUsagePage(body []byte, year int, month time.Month) (sources.UsagePage
 			ClientID:   row.ClientID,
 			Name:       row.Name,
 			ManagedID:  row.ManagedID,
-			BillableGB: row.BillableGB.d,
+			BillableGB: row.BillableGB.D,
 		})
 	}
 	next, err := nextCursor(r.Paging.NextCursor, r.Paging.Next)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/meterbridge/meterbridge/remote"
 	"time"
 
 	"github.com/meterbridge/meterbridge/sources"
@@ -11,9 +12,9 @@ import (
 
 // gaugeWire is GET /v1/gauges/{id}.
 type gaugeWire struct {
-	ID         string       `json:"id"`
-	Value      decimalField `json:"value"`
-	MeasuredAt string       `json:"measured_at"`
+	ID         string         `json:"id"`
+	Value      remote.Decimal `json:"value"`
+	MeasuredAt string         `json:"measured_at"`
 }
 
 // decodeGauge reads one reading. Value and time are both required: a snapshot without
@@ -26,7 +27,7 @@ func decodeGauge(body []byte, gaugeID string) (sources.GaugeReading, error) {
 	if g.ID != "" && g.ID != gaugeID {
 		return sources.GaugeReading{}, fmt.Errorf("asked for gauge %q, got %q", gaugeID, g.ID)
 	}
-	if !g.Value.set {
+	if !g.Value.Set {
 		return sources.GaugeReading{}, errors.New("gauge has no value")
 	}
 	if g.MeasuredAt == "" {
@@ -36,5 +37,5 @@ func decodeGauge(body []byte, gaugeID string) (sources.GaugeReading, error) {
 	if err != nil {
 		return sources.GaugeReading{}, fmt.Errorf("measured_at: %w", err)
 	}
-	return sources.GaugeReading{GaugeID: gaugeID, Value: g.Value.d, At: at.UTC()}, nil
+	return sources.GaugeReading{GaugeID: gaugeID, Value: g.Value.D, At: at.UTC()}, nil
 }

@@ -87,17 +87,17 @@ func decodeToken(body []byte) (tokenResponse, error) {
 	if len(raw.ExpiresIn) == 0 || string(raw.ExpiresIn) == "null" {
 		return tr, nil
 	}
-	var secs decimalField
+	var secs remote.Decimal
 	if err := json.Unmarshal(raw.ExpiresIn, &secs); err != nil {
 		return tokenResponse{}, fmt.Errorf("expires_in: %w", err)
 	}
-	if secs.d.IsNegative() {
-		return tokenResponse{}, fmt.Errorf("expires_in %s is negative", secs.d)
+	if secs.D.IsNegative() {
+		return tokenResponse{}, fmt.Errorf("expires_in %s is negative", secs.D)
 	}
-	if secs.d.GreaterThan(decimalSeconds(maxTokenLifetime)) {
+	if secs.D.GreaterThan(decimalSeconds(maxTokenLifetime)) {
 		tr.lifetime = maxTokenLifetime
 	} else {
-		tr.lifetime = time.Duration(secs.d.IntPart()) * time.Second
+		tr.lifetime = time.Duration(secs.D.IntPart()) * time.Second
 	}
 	return tr, nil
 }

@@ -28,8 +28,8 @@ type accountWire struct {
 	ID       string `json:"id"`
 	Name     string `json:"name"`
 	Licenses []struct {
-		Type  string       `json:"type"`
-		Units decimalField `json:"units"`
+		Type  string         `json:"type"`
+		Units remote.Decimal `json:"units"`
 	} `json:"licenses"`
 }
 
@@ -81,13 +81,13 @@ func decodeAccountsPage(body []byte, page int) (sources.LicencePage, error) {
 			case seen[k]:
 				// Two figures for one type would make a mapping ambiguous.
 				return sources.LicencePage{}, fmt.Errorf("account %s: licence type %q listed twice", a.ID, l.Type)
-			case !l.Units.set:
+			case !l.Units.Set:
 				return sources.LicencePage{}, fmt.Errorf("account %s: licence %q has no units", a.ID, l.Type)
-			case l.Units.d.IsNegative():
-				return sources.LicencePage{}, fmt.Errorf("account %s: licence %q has negative units %s", a.ID, l.Type, l.Units.d)
+			case l.Units.D.IsNegative():
+				return sources.LicencePage{}, fmt.Errorf("account %s: licence %q has negative units %s", a.ID, l.Type, l.Units.D)
 			}
 			seen[k] = true
-			out.Counts = append(out.Counts, sources.LicenceCount{AccountID: a.ID, AccountName: a.Name, LicenceType: l.Type, Units: l.Units.d})
+			out.Counts = append(out.Counts, sources.LicenceCount{AccountID: a.ID, AccountName: a.Name, LicenceType: l.Type, Units: l.Units.D})
 		}
 	}
 	if r.Links.Next == "" {

@@ -1,4 +1,4 @@
-package gauges
+package remote
 
 import (
 	"encoding/json"
@@ -9,7 +9,7 @@ import (
 	"github.com/shopspring/decimal"
 )
 
-// Vendors send quantities as JSON numbers or as strings; both are read from their text so a
+// Services send quantities as JSON numbers or as strings; both are read from their text so a
 // value like 310.2 never passes through float64.
 var numberSyntax = regexp.MustCompile(`^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$`)
 
@@ -20,15 +20,16 @@ const (
 	maxNumberScale = 30
 )
 
-// decimalField is a required decimal in a response; set is false when it was missing or null.
-type decimalField struct {
-	d   decimal.Decimal
-	set bool
+// Decimal is a decimal field of a response; Set is false when it was missing or null.
+type Decimal struct {
+	D   decimal.Decimal
+	Set bool
 }
 
-func (f *decimalField) UnmarshalJSON(b []byte) error {
+// UnmarshalJSON reads a JSON number or numeric string exactly.
+func (f *Decimal) UnmarshalJSON(b []byte) error {
 	if string(b) == "null" {
-		f.d, f.set = decimal.Decimal{}, false
+		f.D, f.Set = decimal.Decimal{}, false
 		return nil
 	}
 	text := string(b)
@@ -37,15 +38,16 @@ func (f *decimalField) UnmarshalJSON(b []byte) error {
 			return err
 		}
 	}
-	d, err := parseDecimal(text)
+	d, err := ParseDecimal(text)
 	if err != nil {
 		return err
 	}
-	f.d, f.set = d, true
+	f.D, f.Set = d, true
 	return nil
 }
 
-func parseDecimal(s string) (decimal.Decimal, error) {
+// ParseDecimal parses a plain or exponent decimal within sane bounds.
+func ParseDecimal(s string) (decimal.Decimal, error) {
 	if len(s) > maxNumberLen {
 		return decimal.Decimal{}, errors.New("number too long")
 	}
