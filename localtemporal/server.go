@@ -234,7 +234,8 @@ func serverConfig(opts Options, frontendPort int) (*config.Config, *config.SQL, 
 
 func ensureSchema(file string, sqlCfg *config.SQL) error {
 	if file == "" {
-		return sqlite.SetupSchema(sqlCfg)
+		// The SQLite plugin creates the schema itself for in-memory databases.
+		return nil
 	}
 	if _, err := os.Stat(file); err == nil {
 		return nil

@@ -1,0 +1,189 @@
+// Package app assembles meterbridge's processes from configuration: it opens the store
+// (migrating it first), dials Temporal, and runs the worker and the HTTP API. The production
+// command and the dev stack both build on it, so they run the same code.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	sdkworker "go.temporal.io/sdk/worker"
+
+	"github.com/meterbridge/meterbridge/activities"
+	"github.com/meterbridge/meterbridge/api"
+	"github.com/meterbridge/meterbridge/config"
+	"github.com/meterbridge/meterbridge/connect"
+	"github.com/meterbridge/meterbridge/notify"
+	"github.com/meterbridge/meterbridge/starter"
+	"github.com/meterbridge/meterbridge/store"
+	"github.com/meterbridge/meterbridge/worker"
+)
+
+// Runtime is an opened store and Temporal client.
+type Runtime struct {
+	Config    config.Config
+	Logger    *slog.Logger
+	Store     *store.Store
+	Temporal  client.Client
+	Namespace string
+}
+
+// Open migrates and opens the database, dials Temporal (waiting up to a minute for it),
+// registers the search attributes, and imports the bootstrap admin token when one is set.
+// temporalEnv overrides TEMPORAL_* variables (the dev stack points at its own server).
+func Open(ctx context.Context, cfg config.Config, temporalEnv map[string]string, logger *slog.Logger) (*Runtime, error) {
+	if err := cfg.RequireDatabase(); err != nil {
+		return nil, err
+	}
+	box, err := cfg.SecretBox()
+	if err != nil {
+		return nil, err
+	}
+	if err := store.Migrate(ctx, cfg.DatabaseURL, logger); err != nil {
+		return nil, err
+	}
+	st, err := store.Open(ctx, cfg.DatabaseURL, box)
+	if err != nil {
+		return nil, err
+	}
+	opts, err := config.TemporalOptions(temporalEnv, logger)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	tc, err := dialTemporal(ctx, opts, logger)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	r := &Runtime{Config: cfg, Logger: logger, Store: st, Temporal: tc, Namespace: opts.Namespace}
+	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := starter.EnsureSearchAttributes(sctx, tc, opts.Namespace); err != nil {
+		r.Close()
+		return nil, err
+	}
+	if cfg.AdminToken != "" {
+		if _, err := st.ImportToken(ctx, store.Token{Role: store.RoleAdmin, OwnerEmail: cfg.AdminEmail, Name: "bootstrap (METERBRIDGE_ADMIN_TOKEN)", CreatedBy: "environment"}, cfg.AdminToken); err != nil {
+			r.Close()
+			return nil, fmt.Errorf("import METERBRIDGE_ADMIN_TOKEN: %w", err)
+		}
+	}
+	return r, nil
+}
+
+func dialTemporal(ctx context.Context, opts client.Options, logger *slog.Logger) (client.Client, error) {
+	deadline := time.Now().Add(time.Minute)
+	for {
+		c, err := client.DialContext(ctx, opts)
+		if err == nil {
+			return c, nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return nil, fmt.Errorf("connect to Temporal at %s (namespace %s): %w", opts.HostPort, opts.Namespace, err)
+		}
+		logger.Warn("waiting for Temporal", "address", opts.HostPort, "err", err)
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(2 * time.Second):
+		}
+	}
+}
+
+// Close releases the store and the Temporal client.
+func (r *Runtime) Close() {
+	r.Temporal.Close()
+	r.Store.Close()
+}
+
+// Activities builds the activities with real clients.
+func (r *Runtime) Activities() *activities.Activities {
+	return &activities.Activities{
+		Store:   r.Store,
+		Connect: connect.New(r.Store, nil),
+		Notifier: notify.New(notify.SMTPConfig{
+			Addr: r.Config.SMTP.Addr, Username: r.Config.SMTP.Username, Password: r.Config.SMTP.Password,
+			From: r.Config.SMTP.From, TLS: r.Config.SMTP.TLS, Timeout: r.Config.SMTP.Timeout,
+		}, nil),
+		Logger: r.Logger,
+	}
+}
+
+// Starter builds the starter.
+func (r *Runtime) Starter() *starter.Starter {
+	return &starter.Starter{Temporal: r.Temporal, Store: r.Store}
+}
+
+// RunWorker runs the Temporal worker until ctx ends.
+func (r *Runtime) RunWorker(ctx context.Context, opts worker.Options) error {
+	w := worker.New(r.Temporal, r.Activities(), opts)
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("start worker: %w", err)
+	}
+	r.Logger.Info("worker: polling", "task_queue", orDefault(opts.TaskQueue, "meterbridge"), "namespace", r.Namespace)
+	<-ctx.Done()
+	w.Stop()
+	r.Logger.Info("worker: stopped")
+	return nil
+}
+
+// NewWorker returns a registered worker without starting it.
+func (r *Runtime) NewWorker(opts worker.Options) sdkworker.Worker {
+	return worker.New(r.Temporal, r.Activities(), opts)
+}
+
+// APIHandler builds the HTTP API.
+func (r *Runtime) APIHandler() http.Handler {
+	return api.New(api.Deps{
+		Store: r.Store, Starter: r.Starter(), Temporal: r.Temporal, Logger: r.Logger.With("component", "api"),
+		RateLimit: r.Config.RateLimit,
+	})
+}
+
+// RunAPI serves the HTTP API on addr until ctx ends, then drains open requests.
+func (r *Runtime) RunAPI(ctx context.Context, addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("API address %s: %w", addr, err)
+	}
+	return Serve(ctx, ln, r.APIHandler(), r.Logger)
+}
+
+// Serve runs an HTTP server on ln with production timeouts until ctx ends.
+func Serve(ctx context.Context, ln net.Listener, h http.Handler, logger *slog.Logger) error {
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}

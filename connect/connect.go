@@ -1,0 +1,333 @@
+// Package connect turns a tenant's stored connections into working clients: it knows each
+// provider's fields, which of them are secret (sealed by the store), how to validate them,
+// and how to open the client. Activities reach PSA and vendor APIs only through it, so
+// credentials are loaded where they are used and never travel in workflow payloads.
+package connect
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/meterbridge/meterbridge/psa"
+	"github.com/meterbridge/meterbridge/psa/autotask"
+	"github.com/meterbridge/meterbridge/psa/connectwise"
+	"github.com/meterbridge/meterbridge/remote"
+	"github.com/meterbridge/meterbridge/sources"
+	"github.com/meterbridge/meterbridge/sources/backup"
+	"github.com/meterbridge/meterbridge/sources/gauges"
+	"github.com/meterbridge/meterbridge/sources/licenses"
+	"github.com/meterbridge/meterbridge/store"
+	"github.com/meterbridge/meterbridge/tenant"
+)
+
+// provider describes one kind of connection.
+type provider struct {
+	role string
+	name string
+	// secrets are the field names sealed apart from the rest.
+	secrets []string
+	// open validates the flat fields and builds the client.
+	open func(fields []byte, hc *http.Client) (any, error)
+}
+
+type cwFields struct {
+	connectwise.Config
+	PrivateKey string `json:"private_key"`
+}
+
+var providers = []provider{
+	{role: store.RolePSA, name: string(psa.ConnectWise), secrets: []string{"private_key"}, open: func(b []byte, hc *http.Client) (any, error) {
+		var f cwFields
+		if err := strict(b, &f); err != nil {
+			return nil, err
+		}
+		cfg := f.Config.WithSecret(f.PrivateKey)
+		if err := cfg.Validate(); err != nil {
+			return nil, err
+		}
+		return connectwise.New(cfg, hc)
+	}},
+	{role: store.RolePSA, name: string(psa.Autotask), secrets: []string{"secret", "integration_code"}, open: func(b []byte, hc *http.Client) (any, error) {
+		var cfg autotask.Config
+		if err := strict(b, &cfg); err != nil {
+			return nil, err
+		}
+		if err := cfg.Validate(); err != nil {
+			return nil, err
+		}
+		return autotask.New(cfg, hc)
+	}},
+	{role: store.RoleBackup, name: "backup", secrets: []string{"api_key"}, open: func(b []byte, hc *http.Client) (any, error) {
+		var cfg backup.Config
+		if err := strict(b, &cfg); err != nil {
+			return nil, err
+		}
+		if err := cfg.Validate(); err != nil {
+			return nil, err
+		}
+		return backup.New(cfg, hc)
+	}},
+	{role: store.RoleLicenses, name: "licenses", secrets: []string{"api_key"}, open: func(b []byte, hc *http.Client) (any, error) {
+		var cfg licenses.Config
+		if err := strict(b, &cfg); err != nil {
+			return nil, err
+		}
+		if err := cfg.Validate(); err != nil {
+			return nil, err
+		}
+		return licenses.New(cfg, hc)
+	}},
+	{role: store.RoleGauges, name: "gauges", secrets: []string{"client_secret"}, open: func(b []byte, hc *http.Client) (any, error) {
+		var cfg gauges.Config
+		if err := strict(b, &cfg); err != nil {
+			return nil, err
+		}
+		if err := cfg.Validate(); err != nil {
+			return nil, err
+		}
+		return gauges.New(cfg, hc)
+	}},
+}
+
+func lookup(role, name string) (provider, error) {
+	for _, p := range providers {
+		if p.role == role && p.name == name {
+			return p, nil
+		}
+	}
+	var names []string
+	for _, p := range providers {
+		if p.role == role {
+			names = append(names, p.name)
+		}
+	}
+	return provider{}, &tenant.FieldError{Field: "kind", Reason: fmt.Sprintf("unknown %s provider %q (known: %v)", role, name, names)}
+}
+
+// Prepared is a validated connection ready for the store: Config may be shown, Secret is
+// sealed.
+type Prepared struct {
+	Role     string
+	Provider string
+	Config   json.RawMessage
+	Secret   json.RawMessage
+	client   any
+}
+
+// Client returns the client built while validating (for a test before saving).
+func (p Prepared) Client() any { return p.client }
+
+// Prepare validates the flat fields of a connection (all fields, secrets included, as one
+// JSON object), splits them into shown and sealed parts, and builds the client once to prove
+// the fields make sense. Field errors are *tenant.FieldError naming the field.
+func Prepare(role, name string, fields json.RawMessage, hc *http.Client) (Prepared, error) {
+	p, err := lookup(role, name)
+	if err != nil {
+		return Prepared{}, err
+	}
+	cl, err := p.open(fields, hc)
+	if err != nil {
+		return Prepared{}, fieldError(err)
+	}
+	var all map[string]json.RawMessage
+	if err := json.Unmarshal(fields, &all); err != nil {
+		return Prepared{}, &tenant.FieldError{Field: "", Reason: "fields must be a JSON object"}
+	}
+	secret := map[string]json.RawMessage{}
+	for _, k := range p.secrets {
+		if v, ok := all[k]; ok {
+			secret[k] = v
+			delete(all, k)
+		}
+	}
+	cfg, _ := json.Marshal(all)
+	sec, _ := json.Marshal(secret)
+	return Prepared{Role: role, Provider: name, Config: cfg, Secret: sec, client: cl}, nil
+}
+
+// SecretFields lists the sealed field names of a provider, for documentation and redaction.
+func SecretFields(role, name string) []string {
+	p, err := lookup(role, name)
+	if err != nil {
+		return nil
+	}
+	return append([]string(nil), p.secrets...)
+}
+
+// open merges the stored parts back and builds the client.
+func open(c store.Connection, hc *http.Client) (any, error) {
+	p, err := lookup(c.Role, c.Provider)
+	if err != nil {
+		return nil, err
+	}
+	var all, secret map[string]json.RawMessage
+	if err := json.Unmarshal(c.Config, &all); err != nil {
+		return nil, fmt.Errorf("stored %s config: %w", c.Role, err)
+	}
+	if err := json.Unmarshal(c.Secret, &secret); err != nil {
+		return nil, fmt.Errorf("stored %s secret: %w", c.Role, err)
+	}
+	if all == nil {
+		all = map[string]json.RawMessage{}
+	}
+	for k, v := range secret {
+		all[k] = v
+	}
+	merged, _ := json.Marshal(all)
+	return p.open(merged, hc)
+}
+
+// strict decodes one JSON object, refusing unknown fields.
+func strict(b []byte, dst any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		return err
+	}
+	return nil
+}
+
+// fieldError turns each client package's configuration error into a *tenant.FieldError.
+func fieldError(err error) error {
+	var cw *connectwise.ConfigError
+	var at *autotask.FieldError
+	var re *remote.Error
+	var ue *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &cw):
+		return &tenant.FieldError{Field: cw.Field, Reason: cw.Reason}
+	case errors.As(err, &at):
+		return &tenant.FieldError{Field: at.Field, Reason: at.Message}
+	case errors.As(err, &re) && re.Field != "":
+		return &tenant.FieldError{Field: re.Field, Reason: re.Message}
+	case errors.As(err, &ue):
+		return &tenant.FieldError{Field: ue.Field, Reason: "must be " + ue.Type.String()}
+	}
+	msg := err.Error()
+	if name, ok := unknownField(msg); ok {
+		return &tenant.FieldError{Field: name, Reason: "unknown field"}
+	}
+	return &tenant.FieldError{Field: "", Reason: msg}
+}
+
+func unknownField(msg string) (string, bool) {
+	const p = `json: unknown field "`
+	if len(msg) > len(p) && msg[:len(p)] == p {
+		return msg[len(p) : len(msg)-1], true
+	}
+	return "", false
+}
+
+// Connector opens and caches clients per tenant and connection. A cached client is reused
+// until the connection changes (its updated_at moves), so discovery and token fetches are
+// not repeated for every activity.
+type Connector struct {
+	store *store.Store
+	http  *http.Client
+	mu    sync.Mutex
+	cache map[string]cached
+}
+
+type cached struct {
+	updated time.Time
+	client  any
+}
+
+// New returns a connector over the store. hc may be nil (30-second timeouts).
+func New(s *store.Store, hc *http.Client) *Connector {
+	if hc == nil {
+		hc = &http.Client{Timeout: 30 * time.Second}
+	}
+	return &Connector{store: s, http: hc, cache: map[string]cached{}}
+}
+
+func (c *Connector) get(ctx context.Context, tenantID, role string) (any, error) {
+	conn, err := c.store.GetConnection(ctx, tenantID, role)
+	if err != nil {
+		return nil, err
+	}
+	key := tenantID + "/" + role + "/" + conn.Provider
+	c.mu.Lock()
+	if e, ok := c.cache[key]; ok && e.updated.Equal(conn.UpdatedAt) {
+		c.mu.Unlock()
+		return e.client, nil
+	}
+	c.mu.Unlock()
+	cl, err := open(conn, c.http)
+	if err != nil {
+		return nil, fmt.Errorf("open %s connection of tenant %s: %w", role, tenantID, err)
+	}
+	c.mu.Lock()
+	c.cache[key] = cached{updated: conn.UpdatedAt, client: cl}
+	c.mu.Unlock()
+	return cl, nil
+}
+
+// PSA opens the tenant's PSA client.
+func (c *Connector) PSA(ctx context.Context, tenantID string) (psa.Client, error) {
+	cl, err := c.get(ctx, tenantID, store.RolePSA)
+	if err != nil {
+		return nil, err
+	}
+	return cl.(psa.Client), nil
+}
+
+// Backup opens the tenant's backup usage source.
+func (c *Connector) Backup(ctx context.Context, tenantID string) (sources.BackupUsage, error) {
+	cl, err := c.get(ctx, tenantID, store.RoleBackup)
+	if err != nil {
+		return nil, err
+	}
+	return cl.(sources.BackupUsage), nil
+}
+
+// Licences opens the tenant's licence portal.
+func (c *Connector) Licences(ctx context.Context, tenantID string) (sources.Licences, error) {
+	cl, err := c.get(ctx, tenantID, store.RoleLicenses)
+	if err != nil {
+		return nil, err
+	}
+	return cl.(sources.Licences), nil
+}
+
+// Gauges opens the tenant's gauge service.
+func (c *Connector) Gauges(ctx context.Context, tenantID string) (sources.GaugeValues, error) {
+	cl, err := c.get(ctx, tenantID, store.RoleGauges)
+	if err != nil {
+		return nil, err
+	}
+	return cl.(sources.GaugeValues), nil
+}
+
+// Check tests a client with cheap reads and no changes.
+func Check(ctx context.Context, client any) psa.CheckResult {
+	switch cl := client.(type) {
+	case psa.Client:
+		return cl.Check(ctx)
+	case interface{ Check(context.Context) error }:
+		if err := cl.Check(ctx); err != nil {
+			return psa.CheckResult{OK: false, Message: err.Error()}
+		}
+		return psa.CheckResult{OK: true, Message: "credentials accepted"}
+	}
+	return psa.CheckResult{OK: false, Message: "this connection cannot be tested"}
+}
+
+// Providers lists the known providers per role.
+func Providers() map[string][]string {
+	out := map[string][]string{}
+	for _, p := range providers {
+		out[p.role] = append(out[p.role], p.name)
+	}
+	for _, v := range out {
+		sort.Strings(v)
+	}
+	return out
+}

@@ -1,0 +1,162 @@
+package integration
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	sdkworker "go.temporal.io/sdk/worker"
+
+	"github.com/meterbridge/meterbridge/activities"
+	"github.com/meterbridge/meterbridge/api"
+	"github.com/meterbridge/meterbridge/connect"
+	"github.com/meterbridge/meterbridge/demo"
+	"github.com/meterbridge/meterbridge/emulators/mailsink"
+	"github.com/meterbridge/meterbridge/notify"
+	"github.com/meterbridge/meterbridge/starter"
+	"github.com/meterbridge/meterbridge/store"
+	"github.com/meterbridge/meterbridge/testenv"
+	"github.com/meterbridge/meterbridge/testenv/temporalenv"
+	"github.com/meterbridge/meterbridge/worker"
+)
+
+// stack is one test's meterbridge: its own database, task queue, emulators, worker and API.
+type stack struct {
+	t         *testing.T
+	world     *demo.World
+	urls      demo.URLs
+	store     *store.Store
+	temporal  client.Client
+	taskQueue string
+	starter   *starter.Starter
+	acts      *activities.Activities
+	api       *httptest.Server
+	mail      *mailsink.Sink
+	worker    sdkworker.Worker
+
+	adminToken, approverToken, viewerToken string
+}
+
+func newStack(t *testing.T) *stack {
+	t.Helper()
+	s := &stack{t: t, world: demo.NewWorld()}
+	s.urls = demo.URLs{
+		ConnectWise: serve(t, s.world.ConnectWise),
+		Autotask:    serve(t, s.world.Autotask),
+		Backup:      serve(t, s.world.Backup),
+		Licences:    serve(t, s.world.Licences),
+		Gauges:      serve(t, s.world.Gauges),
+	}
+	var err error
+	s.mail, err = mailsink.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.mail.Close() })
+
+	s.store = testenv.Store(t, testenv.NewSecretBox())
+	ctx := context.Background()
+	if _, err := demo.Seed(ctx, s.store, s.urls, demo.Options{Emails: []string{"billing@demo-msp.example"}}); err != nil {
+		t.Fatal(err)
+	}
+	s.adminToken = s.token(store.Token{Role: store.RoleAdmin, OwnerEmail: "admin@demo-msp.example"})
+	s.approverToken = s.token(store.Token{TenantID: demo.TenantID, Role: store.RoleApprover, OwnerEmail: "ann@demo-msp.example"})
+	s.viewerToken = s.token(store.Token{TenantID: demo.TenantID, Role: store.RoleViewer, OwnerEmail: "vic@demo-msp.example"})
+
+	s.temporal = temporalenv.Client(t)
+	s.taskQueue = temporalenv.TaskQueue(t)
+	s.acts = &activities.Activities{
+		Store:    s.store,
+		Connect:  connect.New(s.store, nil),
+		Notifier: notify.New(notify.SMTPConfig{Addr: s.mail.SMTPAddr(), From: "meterbridge@demo-msp.example", TLS: "none"}, nil),
+		Logger:   testenv.Logger(),
+	}
+	s.starter = &starter.Starter{Temporal: s.temporal, Store: s.store, TaskQueue: s.taskQueue}
+	s.api = httptest.NewServer(api.New(api.Deps{Store: s.store, Starter: s.starter, Temporal: s.temporal, Logger: testenv.Logger(), RateLimit: 1000}))
+	t.Cleanup(s.api.Close)
+	return s
+}
+
+func serve(t *testing.T, h http.Handler) string {
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+func (s *stack) token(tok store.Token) string {
+	_, secret, err := s.store.CreateToken(context.Background(), tok)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return secret
+}
+
+// startWorker starts a worker on the test's task queue; stopWorker stops it.
+func (s *stack) startWorker() {
+	s.t.Helper()
+	s.worker = worker.New(s.temporal, s.acts, worker.Options{TaskQueue: s.taskQueue})
+	if err := s.worker.Start(); err != nil {
+		s.t.Fatal(err)
+	}
+	w := s.worker
+	s.t.Cleanup(w.Stop)
+}
+
+func (s *stack) stopWorker() {
+	s.worker.Stop()
+	s.worker = nil
+}
+
+// call sends a request to the API and decodes the JSON answer into out (when not nil).
+func (s *stack) call(method, path, token string, body any, out any) int {
+	s.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = bytes.NewBufferString(b)
+	default:
+		raw, _ := json.Marshal(b)
+		rd = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequest(method, s.api.URL+path, rd)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if out != nil && len(raw) > 0 {
+		if err := json.Unmarshal(raw, out); err != nil {
+			s.t.Fatalf("%s %s: decode %q: %v", method, path, raw, err)
+		}
+	}
+	return resp.StatusCode
+}
+
+// eventually polls f until it returns true or the timeout passes.
+func eventually(t *testing.T, timeout time.Duration, what string, f func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !f() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

@@ -1,0 +1,170 @@
+package integration
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/meterbridge/meterbridge/billing"
+	cwemu "github.com/meterbridge/meterbridge/emulators/connectwise"
+	"github.com/meterbridge/meterbridge/demo"
+	"github.com/meterbridge/meterbridge/store"
+	"github.com/meterbridge/meterbridge/workflows"
+)
+
+type pendingAnswer struct {
+	Pending []store.Item `json:"pending"`
+}
+
+type cyclesAnswer struct {
+	Cycles []struct {
+		store.Cycle
+		StartedBy string `json:"started_by"`
+	} `json:"cycles"`
+}
+
+type errorAnswer struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+		Field   string `json:"field"`
+	} `json:"error"`
+}
+
+// The walking skeleton: publish → usage and current quantities read → pending updates →
+// approval (sent while no worker runs) → a new worker pushes each quantity exactly once →
+// history shows the cycle.
+func TestPublishFlowsEndToEndAndSurvivesAWorkerRestart(t *testing.T) {
+	s := newStack(t)
+	s.startWorker()
+
+	var started struct {
+		WorkflowID string `json:"workflow_id"`
+		RunID      string `json:"run_id"`
+		Period     string `json:"period"`
+	}
+	require.Equal(t, http.StatusAccepted, s.call("POST", "/api/v1/tenants/demo/publish", s.approverToken, nil, &started))
+	require.Equal(t, workflows.BillingCycleID(demo.TenantID, billing.Period(started.Period)), started.WorkflowID)
+
+	var pending pendingAnswer
+	eventually(t, 30*time.Second, "three pending updates", func() bool {
+		s.call("GET", "/api/v1/tenants/demo/pending", s.viewerToken, nil, &pending)
+		return len(pending.Pending) == 3
+	})
+	clients := demo.BackupClients()
+	for i, it := range pending.Pending {
+		c := clients[i]
+		require.Equal(t, c.ClientID, it.AccountID)
+		require.True(t, it.OldQty.Decimal.Equal(c.BilledGB), "old %s, want %s", it.OldQty.Decimal, c.BilledGB)
+		require.True(t, it.NewQty.Decimal.Equal(c.UsageGB), "new %s, want %s", it.NewQty.Decimal, c.UsageGB)
+		require.True(t, it.Delta.Decimal.Equal(c.UsageGB.Sub(c.BilledGB)))
+	}
+
+	// The worker goes away while the cycle waits; the approval is accepted durably anyway.
+	s.stopWorker()
+	var decided struct {
+		Count int `json:"count"`
+	}
+	require.Equal(t, http.StatusAccepted, s.call("POST", "/api/v1/tenants/demo/pending/approve", s.approverToken, map[string]any{"all": true}, &decided))
+	require.Equal(t, 3, decided.Count)
+	time.Sleep(time.Second)
+	for _, c := range clients {
+		require.Zero(t, s.world.ConnectWise.Writes(cwemu.Additions, c.Target.AdditionID), "nothing may be written without a worker")
+	}
+
+	s.startWorker()
+	var cycles cyclesAnswer
+	eventually(t, 60*time.Second, "the cycle to complete", func() bool {
+		s.call("GET", "/api/v1/tenants/demo/cycles", s.viewerToken, nil, &cycles)
+		return len(cycles.Cycles) == 1 && cycles.Cycles[0].Status.Final()
+	})
+	cy := cycles.Cycles[0]
+	require.Equal(t, billing.Completed, cy.Status, "error: %s", cy.Error)
+	require.Equal(t, "ann@demo-msp.example", cy.StartedBy)
+	require.Equal(t, 3, cy.Counts.Applied)
+	require.Equal(t, started.RunID, cy.ID)
+
+	for _, c := range clients {
+		a, ok := s.world.ConnectWise.Addition(c.Target.AgreementID, c.Target.AdditionID)
+		require.True(t, ok)
+		require.True(t, a.Quantity.Equal(c.UsageGB), "%s holds %s, want %s", c.Name, a.Quantity, c.UsageGB)
+		require.Equal(t, 1, s.world.ConnectWise.Writes(cwemu.Additions, c.Target.AdditionID), "%s written more than once", c.Name)
+	}
+
+	// The run is filterable by tenant and period in the Temporal UI.
+	desc, err := s.temporal.DescribeWorkflowExecution(context.Background(), started.WorkflowID, started.RunID)
+	require.NoError(t, err)
+	sa := desc.GetWorkflowExecutionInfo().GetSearchAttributes().GetIndexedFields()
+	require.Contains(t, string(sa[workflows.TenantKey.GetName()].GetData()), demo.TenantID)
+	require.Contains(t, string(sa[workflows.PeriodKey.GetName()].GetData()), started.Period)
+	require.Contains(t, string(sa[workflows.PhaseKey.GetName()].GetData()), string(billing.PhaseDone))
+
+	// The finished cycle's page lists each client's outcome.
+	var one struct {
+		Items []store.Item `json:"items"`
+	}
+	require.Equal(t, http.StatusOK, s.call("GET", "/api/v1/tenants/demo/cycles/"+cy.ID, s.viewerToken, nil, &one))
+	require.Len(t, one.Items, 3)
+	for _, it := range one.Items {
+		require.Equal(t, billing.Applied, it.State)
+		require.True(t, it.AppliedQty.Decimal.Equal(it.NewQty.Decimal))
+	}
+
+	// The managers were told.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	msgs, err := s.mail.WaitFor(ctx, 1)
+	require.NoError(t, err)
+	require.Contains(t, msgs[0].Subject, "completed")
+	require.Equal(t, []string{"billing@demo-msp.example"}, msgs[0].To)
+
+	// Nothing is pending any more: approving again is a conflict and changes nothing.
+	var e errorAnswer
+	require.Equal(t, http.StatusConflict, s.call("POST", "/api/v1/tenants/demo/pending/approve", s.approverToken, map[string]any{"all": true}, &e))
+	require.Equal(t, "nothing_pending", e.Error.Code)
+}
+
+func TestBadInputChangesNothing(t *testing.T) {
+	s := newStack(t)
+	cases := []struct {
+		name, method, path, body string
+		token                    string
+		status                   int
+		code, field              string
+	}{
+		{"unknown tenant", "POST", "/api/v1/tenants/nobody/publish", "", s.adminToken, 404, "not_found", ""},
+		{"malformed JSON", "POST", "/api/v1/tenants/demo/pending/approve", `{"all": tru`, s.approverToken, 400, "invalid_json", ""},
+		{"unknown field", "POST", "/api/v1/tenants/demo/pending/approve", `{"all": true, "everything": 1}`, s.approverToken, 400, "unknown_field", "everything"},
+		{"both ids and all", "POST", "/api/v1/tenants/demo/pending/approve", `{"all": true, "ids": [1]}`, s.approverToken, 422, "validation_failed", "ids"},
+		{"nothing pending", "POST", "/api/v1/tenants/demo/pending/approve", `{"all": true}`, s.approverToken, 409, "nothing_pending", ""},
+		{"wrong type", "POST", "/api/v1/tenants/demo/pending/approve", `{"ids": "7"}`, s.approverToken, 400, "invalid_type", "ids"},
+		{"bad period", "POST", "/api/v1/tenants/demo/publish", `{"period": "2026-13"}`, s.approverToken, 422, "validation_failed", "period"},
+		{"bad time zone", "PATCH", "/api/v1/tenants/demo", `{"time_zone": "Mars/Olympus"}`, s.adminToken, 422, "validation_failed", "time_zone"},
+		{"bad schedule day", "PATCH", "/api/v1/tenants/demo", `{"settings": {"publish": {"schedule": {"enabled": true, "cadence": "monthly", "day": "32"}}}}`, s.adminToken, 422, "validation_failed", "settings.publish.schedule.day"},
+		{"no token", "POST", "/api/v1/tenants/demo/publish", "", "", 401, "unauthorized", ""},
+		{"viewer cannot publish", "POST", "/api/v1/tenants/demo/publish", "", s.viewerToken, 403, "forbidden", ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var body any
+			if tc.body != "" {
+				body = tc.body
+			}
+			var e errorAnswer
+			require.Equal(t, tc.status, s.call(tc.method, tc.path, tc.token, body, &e), "answer %+v", e)
+			require.Equal(t, tc.code, e.Error.Code)
+			require.Equal(t, tc.field, e.Error.Field)
+			require.NotEmpty(t, e.Error.Message)
+		})
+	}
+	cycles, err := s.store.ListCycles(context.Background(), demo.TenantID, 0)
+	require.NoError(t, err)
+	require.Empty(t, cycles, "no request may have started a cycle")
+	tn, err := s.store.GetTenant(context.Background(), demo.TenantID)
+	require.NoError(t, err)
+	require.Equal(t, "Europe/London", tn.TimeZone)
+	require.False(t, tn.Settings.Publish.Schedule.Enabled)
+}

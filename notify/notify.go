@@ -1,0 +1,130 @@
+// Package notify delivers messages about cycles: e-mail through SMTP (wneessen/go-mail, a
+// maintained library that handles STARTTLS, implicit TLS, AUTH and RFC 5322 encoding) and a
+// JSON post to a webhook for chat tools.
+package notify
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	mail "github.com/wneessen/go-mail"
+
+	"github.com/meterbridge/meterbridge/tenant"
+)
+
+// SMTPConfig says how to reach the mail server.
+type SMTPConfig struct {
+	Addr     string // host:port
+	Username string
+	Password string
+	From     string
+	// TLS is "starttls" (required), "tls" (implicit) or "none" (loopback servers only).
+	TLS     string
+	Timeout time.Duration
+}
+
+// Notifier sends e-mail and webhooks.
+type Notifier struct {
+	smtp SMTPConfig
+	http *http.Client
+}
+
+// New returns a notifier; an empty SMTP address disables e-mail (Email then fails clearly).
+func New(smtp SMTPConfig, hc *http.Client) *Notifier {
+	if hc == nil {
+		hc = &http.Client{Timeout: 15 * time.Second}
+	}
+	if smtp.Timeout == 0 {
+		smtp.Timeout = 30 * time.Second
+	}
+	return &Notifier{smtp: smtp, http: hc}
+}
+
+// ErrNoSMTP means e-mail was asked for but no SMTP server is configured.
+var ErrNoSMTP = errors.New("no SMTP server configured (set METERBRIDGE_SMTP_ADDR)")
+
+// Email sends one plain-text message to the recipients.
+func (n *Notifier) Email(ctx context.Context, to []string, subject, text string) error {
+	if n.smtp.Addr == "" {
+		return ErrNoSMTP
+	}
+	host, portStr, err := net.SplitHostPort(n.smtp.Addr)
+	if err != nil {
+		return fmt.Errorf("SMTP address %q: %w", n.smtp.Addr, err)
+	}
+	port, err := strconv.Atoi(portStr)
+	if err != nil {
+		return fmt.Errorf("SMTP port %q: %w", portStr, err)
+	}
+	opts := []mail.Option{mail.WithPort(port), mail.WithTimeout(n.smtp.Timeout)}
+	switch n.smtp.TLS {
+	case "tls":
+		opts = append(opts, mail.WithSSL())
+	case "none":
+		opts = append(opts, mail.WithTLSPortPolicy(mail.NoTLS))
+	default:
+		opts = append(opts, mail.WithTLSPortPolicy(mail.TLSMandatory))
+	}
+	if n.smtp.Username != "" {
+		opts = append(opts, mail.WithSMTPAuth(mail.SMTPAuthAutoDiscover), mail.WithUsername(n.smtp.Username), mail.WithPassword(n.smtp.Password))
+	}
+	// WithTLSPortPolicy picks a default port; the configured one wins.
+	opts = append(opts, mail.WithPort(port))
+	c, err := mail.NewClient(host, opts...)
+	if err != nil {
+		return fmt.Errorf("SMTP client: %w", err)
+	}
+	m := mail.NewMsg()
+	if err := m.From(n.smtp.From); err != nil {
+		return fmt.Errorf("sender %q: %w", n.smtp.From, err)
+	}
+	if err := m.To(to...); err != nil {
+		return fmt.Errorf("recipients: %w", err)
+	}
+	m.Subject(subject)
+	m.SetDate()
+	m.SetMessageID()
+	m.SetBodyString(mail.TypeTextPlain, text)
+	if err := c.DialAndSendWithContext(ctx, m); err != nil {
+		return fmt.Errorf("send mail via %s: %w", n.smtp.Addr, err)
+	}
+	return nil
+}
+
+// Webhook posts payload as JSON. Only https URLs (or http on loopback) are accepted, the
+// answer must be 2xx, and redirects are not followed (they could lead anywhere).
+func (n *Notifier) Webhook(ctx context.Context, url string, payload any) error {
+	if err := tenant.ValidateOutboundURL(url); err != nil {
+		return fmt.Errorf("webhook URL: %w", err)
+	}
+	body, err := json.Marshal(payload)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "meterbridge")
+	hc := *n.http
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("webhook: %w", err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return fmt.Errorf("webhook answered %s", resp.Status)
+	}
+	return nil
+}

@@ -1,0 +1,69 @@
+package notify
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/meterbridge/meterbridge/emulators/mailsink"
+)
+
+func TestEmailReachesTheSMTPServer(t *testing.T) {
+	sink, err := mailsink.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sink.Close()
+	n := New(SMTPConfig{Addr: sink.SMTPAddr(), From: "meterbridge@msp.example", TLS: "none"}, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := n.Email(ctx, []string{"ann@msp.example", "bob@msp.example"}, "usage publish 2026-11 completed", "Applied: 3\nFailed: 0\n"); err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := sink.WaitFor(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := msgs[0]
+	if m.Subject != "usage publish 2026-11 completed" || len(m.To) != 2 || !strings.Contains(m.Text, "Applied: 3") {
+		t.Fatalf("received %+v", m)
+	}
+}
+
+func TestEmailWithoutSMTPServerFailsClearly(t *testing.T) {
+	err := New(SMTPConfig{}, nil).Email(context.Background(), []string{"a@b.example"}, "s", "t")
+	if err != ErrNoSMTP {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestWebhookPostsJSONAndRefusesRedirectsAndPlainHTTP(t *testing.T) {
+	var got map[string]any
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/moved" {
+			http.Redirect(w, r, "https://elsewhere.example/", http.StatusFound)
+			return
+		}
+		_ = json.NewDecoder(r.Body).Decode(&got)
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer srv.Close()
+	n := New(SMTPConfig{}, nil)
+	ctx := context.Background()
+	if err := n.Webhook(ctx, srv.URL+"/hook", map[string]any{"status": "partial"}); err != nil {
+		t.Fatal(err)
+	}
+	if got["status"] != "partial" {
+		t.Fatalf("posted %v", got)
+	}
+	if err := n.Webhook(ctx, srv.URL+"/moved", map[string]any{}); err == nil {
+		t.Fatal("a redirect was followed or accepted")
+	}
+	if err := n.Webhook(ctx, "http://chat.example/hook", map[string]any{}); err == nil {
+		t.Fatal("plain http to a remote host was accepted")
+	}
+}

@@ -1,0 +1,26 @@
+package connectwise
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/meterbridge/meterbridge/remote"
+)
+
+func asRemote(err error, target **remote.Error) bool { return errors.As(err, target) }
+
+// sleep waits d with the sender's sleep function (tests replace it), or a timer.
+func sleep(ctx context.Context, f func(context.Context, time.Duration) error, d time.Duration) error {
+	if f != nil {
+		return f(ctx, d)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
