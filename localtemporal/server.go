@@ -29,6 +29,8 @@ import (
 	sqliteplugin "go.temporal.io/server/common/persistence/sql/sqlplugin/sqlite"
 	"go.temporal.io/server/schema/sqlite"
 	"go.temporal.io/server/temporal"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 )
 
 // Options says how to run the server. The zero value runs an ephemeral server on free
@@ -56,6 +58,7 @@ type Options struct {
 // Server is a running in-process Temporal server.
 type Server struct {
 	srv       temporal.Server
+	logLevel  zap.AtomicLevel
 	ui        *uiserver.Server
 	frontend  string
 	uiURL     string
@@ -102,7 +105,21 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		return nil, fmt.Errorf("create namespace %q: %w", opts.Namespace, err)
 	}
 
-	logger := tlog.NewZapLogger(tlog.BuildZapLogger(tlog.Config{Level: opts.LogLevel, Format: "console"}))
+	level, err := zap.ParseAtomicLevel(opts.LogLevel)
+	if err != nil {
+		return nil, fmt.Errorf("temporal log level: %w", err)
+	}
+	zc := zap.NewProductionConfig()
+	zc.Level = level
+	zc.Encoding = "console"
+	zc.DisableStacktrace = true
+	zc.DisableCaller = true
+	zc.EncoderConfig.EncodeTime = zapcore.ISO8601TimeEncoder
+	zl, err := zc.Build()
+	if err != nil {
+		return nil, err
+	}
+	logger := tlog.NewZapLogger(zl)
 	authorizer, err := authorization.GetAuthorizerFromConfig(&cfg.Global.Authorization)
 	if err != nil {
 		return nil, fmt.Errorf("authorizer: %w", err)
@@ -132,7 +149,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if err := srv.Start(); err != nil {
 		return nil, fmt.Errorf("start temporal server: %w", err)
 	}
-	s := &Server{srv: srv, frontend: net.JoinHostPort("127.0.0.1", strconv.Itoa(frontendPort)), namespace: opts.Namespace}
+	s := &Server{srv: srv, logLevel: level, frontend: net.JoinHostPort("127.0.0.1", strconv.Itoa(frontendPort)), namespace: opts.Namespace}
 	if err := waitForPort(ctx, s.frontend); err != nil {
 		_ = srv.Stop()
 		return nil, err
@@ -160,6 +177,8 @@ func (s *Server) Stop() error {
 	if s.ui != nil {
 		s.ui.Stop()
 	}
+	// Services shutting down one after another complain about each other; that is expected.
+	s.logLevel.SetLevel(zapcore.FatalLevel)
 	return s.srv.Stop()
 }
 
@@ -213,7 +232,7 @@ func serverConfig(opts Options, frontendPort int) (*config.Config, *config.SQL, 
 		},
 		DCRedirectionPolicy: config.DCRedirectionPolicy{Policy: "noop"},
 		Services: map[string]config.Service{
-			"frontend": service(frontendPort, ports[2]),
+			"frontend": frontendService(frontendPort, ports[2], mustFreePort()),
 			"history":  service(ports[3], ports[4]),
 			"matching": service(ports[5], ports[6]),
 			"worker":   service(ports[7], mustFreePort()),
@@ -230,6 +249,11 @@ func serverConfig(opts Options, frontendPort int) (*config.Config, *config.SQL, 
 		PublicClient: config.PublicClient{HostPort: net.JoinHostPort("127.0.0.1", strconv.Itoa(frontendPort))},
 	}
 	return cfg, sqlCfg, nil
+}
+
+// frontendService also serves Temporal's HTTP API (used by Nexus and HTTP clients).
+func frontendService(grpcPort, membershipPort, httpPort int) config.Service {
+	return config.Service{RPC: config.RPC{GRPCPort: grpcPort, MembershipPort: membershipPort, HTTPPort: httpPort, BindOnIP: "127.0.0.1"}}
 }
 
 func ensureSchema(file string, sqlCfg *config.SQL) error {

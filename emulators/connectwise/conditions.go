@@ -334,6 +334,9 @@ func (p *condParser) value() (literal, error) {
 	case tString:
 		return literal{kind: litString, s: t.text}, nil
 	case tNumber:
+		if len(t.text) > 64 {
+			return literal{}, fmt.Errorf("number too long at position %d", t.pos)
+		}
 		n, err := decimal.NewFromString(t.text)
 		if err != nil {
 			return literal{}, fmt.Errorf("bad number %q at position %d", t.text, t.pos)

@@ -67,6 +67,7 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request, p string)
 			writeError(w, methodNotAllowed(r.Method))
 			return
 		}
+		// Unconfirmed: the values a real server reports; the shape is the spec's Info model.
 		writeJSON(w, http.StatusOK, map[string]any{
 			"version":        "v" + s.opts.APIVersion + ".100000",
 			"isCloud":        false,
@@ -185,7 +186,9 @@ func (s *Server) serveItem(w http.ResponseWriter, r *http.Request, rt route) {
 	}
 }
 
-// delete removes a record and, unconfirmed but the least surprising, its children.
+// delete removes a record and its children (an agreement's additions).
+// Unconfirmed: whether the API refuses to delete a record that has children (409); the
+// emulator cascades, the least surprising choice for tests.
 func (s *Server) delete(res *resource, id int64) {
 	delete(s.store.rows[res.name], id)
 	delete(s.store.used, id)

@@ -108,7 +108,8 @@ func (s *Server) serveList(w http.ResponseWriter, r *http.Request, rt route) {
 		if len(rows) > size {
 			links = append(links, linkTo(r, q, map[string]string{"pageId": strconv.FormatInt(idOf(page[len(page)-1].doc["id"]), 10), "pageSize": strconv.Itoa(size)}, "next"))
 		}
-		// An empty Link header marks the last forward-only page.
+		// An empty Link header marks the last forward-only page (as one public client reads
+		// it). Unconfirmed: the server's exact signal.
 		w.Header().Set("Link", strings.Join(links, ", "))
 	} else {
 		if orderBy != "" {
@@ -226,8 +227,9 @@ func sortRows(res *resource, rows []*record, orderBy string) *apiError {
 	return nil
 }
 
-// fieldsParam reads fields=a,b,c/d into canonical paths (unknown names are ignored, so a
-// client asking for a field the version lacks still gets its rows).
+// fieldsParam reads fields=a,b,c/d into canonical paths. Unknown names are ignored, so a
+// client asking for a field the version lacks still gets its rows; when no name is known
+// the request is refused. Unconfirmed: the API's handling of both cases.
 func (s *Server) fieldsParam(res *resource, r *http.Request) ([][]string, *apiError) {
 	v, ok := param(r.URL.Query(), "fields")
 	if !ok || strings.TrimSpace(v) == "" {

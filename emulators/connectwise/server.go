@@ -5,6 +5,14 @@
 //
 // Facts come from shared/reference/psa-apis.md section 1; behaviour no source confirmed is
 // marked "Unconfirmed:" and made strict, so a client that leans on it fails here first.
+//
+// People can look and poke with curl:
+//
+//	curl localhost:8091/_emulator/state
+//	curl -X PUT localhost:8091/_emulator/faults -d '{"burst_429":3,"retry_after_seconds":2}'
+//	curl -u 'meterbridge+emulator-public-key:emulator-private-key' \
+//	     -H 'clientId: 2d3b8a4e-6f1c-4b59-9a0e-7c5d1e2f3a40' \
+//	     'localhost:8091/v4_6_release/apis/3.0/company/companies?pageSize=2'
 package connectwise
 
 import (
@@ -189,9 +197,14 @@ type buffered struct {
 	body   bytes.Buffer
 }
 
-func (b *buffered) Header() http.Header         { return b.header }
+// Header is the held response's header.
+func (b *buffered) Header() http.Header { return b.header }
+
+// Write holds body bytes.
 func (b *buffered) Write(p []byte) (int, error) { return b.body.Write(p) }
-func (b *buffered) WriteHeader(status int)      { b.status = status }
+
+// WriteHeader holds the status.
+func (b *buffered) WriteHeader(status int) { b.status = status }
 
 // serveAPI serves company info and everything under /{codebase}apis/3.0.
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
@@ -263,6 +276,8 @@ func (s *Server) serveCompanyInfo(w http.ResponseWriter, r *http.Request, compan
 }
 
 // authenticate checks Basic "company+public:private" and the clientId header.
+// Unconfirmed: the wording of the API's 401 messages, and whether a clientId is checked
+// against a registry (here: it must equal the configured one when sent).
 func (s *Server) authenticate(r *http.Request) *apiError {
 	s.mu.Lock()
 	creds := s.creds

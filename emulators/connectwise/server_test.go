@@ -501,3 +501,10 @@ func TestSeedRefusesInvalidFixtures(t *testing.T) {
 	assert.ErrorContains(t, err, "already used")
 	assert.Panics(t, func() { s.SeedCompany(Company{Identifier: "", Name: "x"}) })
 }
+
+func TestHugeNumbersAreRefusedNotExpanded(t *testing.T) {
+	s := newSite(t, Options{})
+	r := s.call(t, "PATCH", api+"/finance/agreements/1101/additions/1201", `[{"op":"replace","path":"quantity","value":1e999999999}]`)
+	assert.Equal(t, 400, r.status)
+	assert.Contains(t, string(r.body), `"field":"quantity"`)
+}

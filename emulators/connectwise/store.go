@@ -11,6 +11,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/shopspring/decimal"
+
+	"github.com/meterbridge/meterbridge/remote"
 )
 
 // doc is one record as the API shows it: JSON values with numbers kept as json.Number.
@@ -166,8 +168,9 @@ func (s *Server) replace(res *resource, rec *record, candidate map[string]any) *
 	return nil
 }
 
-// normalize coerces input's known, writable fields onto base. Unknown fields are dropped,
-// as the API's JSON binding drops them; read-back then shows a client what did not stick.
+// normalize coerces input's known, writable fields onto base. Unknown fields are dropped
+// and names bind case-insensitively, as .NET JSON binding does; read-back then shows a
+// client what did not stick. Unconfirmed: that the API behaves so.
 func (s *Server) normalize(res *resource, input map[string]any, base doc) (doc, []FieldError) {
 	out := make(doc, len(base)+len(input))
 	for k, v := range base {
@@ -320,6 +323,7 @@ func numberLiteral(d decimal.Decimal) json.Number {
 // resolveRef turns a reference as sent ({id}, {identifier} or {name}) into the stored form
 // {id, identifier?, name} of the record it points at. A reference to nothing is a NotFound
 // field error, as the API reports for e.g. an unknown status.
+// Unconfirmed: which references accept identifier or name instead of id (some do).
 func (s *Server) resolveRef(res *resource, name string, f field, m map[string]any) (any, *FieldError) {
 	if f.ref == "" {
 		out := deepCopy(m).(map[string]any)
@@ -375,14 +379,15 @@ func refOf(target *resource, d doc) map[string]any {
 	return out
 }
 
-// numberOf reads a JSON number, a numeric string or a Go number.
+// numberOf reads a JSON number, a numeric string or a Go number. Text goes through
+// remote.ParseDecimal, whose bounds keep a request like 1e999999999 from exhausting memory.
 func numberOf(v any) (decimal.Decimal, bool) {
 	switch x := v.(type) {
 	case json.Number:
-		d, err := decimal.NewFromString(string(x))
+		d, err := remote.ParseDecimal(string(x))
 		return d, err == nil
 	case string:
-		d, err := decimal.NewFromString(strings.TrimSpace(x))
+		d, err := remote.ParseDecimal(strings.TrimSpace(x))
 		return d, err == nil
 	case int64:
 		return decimal.NewFromInt(x), true

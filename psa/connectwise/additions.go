@@ -123,6 +123,17 @@ func (c *Client) CancelAddition(ctx context.Context, agreementID, additionID int
 	return c.PatchAddition(ctx, agreementID, additionID, Replace("cancelledDate", NewTime(on)))
 }
 
+// DeleteAddition removes an addition (204). It is rarely what billing wants: cancelling
+// keeps the history. An addition that is already gone counts as deleted, so a DELETE
+// resent after a lost response succeeds.
+func (c *Client) DeleteAddition(ctx context.Context, agreementID, additionID int64) error {
+	_, err := c.call(ctx, apiRequest{method: http.MethodDelete, path: itemPath(additionsPath(agreementID), additionID)})
+	if remote.KindOf(err) == remote.NotFound {
+		return nil
+	}
+	return err
+}
+
 // CreateAddition adds a product to an agreement, exactly once per Marker: it looks the
 // addition up by its natural key (agreement, product, marker) before posting and again
 // after any POST whose outcome is unknown, so a slow success is never duplicated.
@@ -200,7 +211,8 @@ func (c *Client) FindAdditionByMarker(ctx context.Context, agreementID, productI
 // cannot be mistaken for words people type.
 // Unconfirmed: that an addition's description is not printed on invoices (the separate
 // invoiceDescription is). If it is, customers see "[meterbridge:...]"; harmless, but the
-// tag is kept short for that reason.
+// tag is kept short for that reason. Unconfirmed too: description's maximum length (the
+// spec gives none); a marker is at most 100 characters.
 func markerTag(marker string) string { return "[meterbridge:" + marker + "]" }
 
 func withMarker(desc, marker string) string {

@@ -34,6 +34,10 @@ type backupRecord struct {
 // never land on two companies, and a wrong one finds nothing and fails alone (NotFound)
 // rather than matching by a fuzzy name.
 //
+// Unconfirmed too: whether ConnectWise bills anything from a configuration's backup fields
+// (managementBackups / executeManagedItSync); meterbridge only writes the figures there,
+// and advanced mode writes the addition quantity itself.
+//
 // The record is the company's configuration whose deviceIdentifier is
 // BackupDeviceIdentifier: one meterbridge creates (of type Config.BackupConfigType) and
 // owns. Stats written by another integration onto other configurations are never

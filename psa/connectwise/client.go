@@ -53,7 +53,7 @@ func New(cfg Config, hc *http.Client) (*Client, error) {
 }
 
 // SetRetryPolicy replaces the retry policy of every call except creates, which are never
-// resent blindly.
+// resent blindly. Call it before the client is shared.
 func (c *Client) SetRetryPolicy(p remote.Policy) { c.send.Policy = p }
 
 // SetLogger replaces the logger (slog.Default otherwise). The client never logs secrets.
@@ -77,6 +77,8 @@ func (r apiRequest) op() string { return r.method + " " + r.path }
 // call sends r and handles what only ConnectWise does with 404: the tenant's codebase may
 // have moved (re-resolve and retry once), and on cloud wrong credentials can come back as
 // 404 instead of 401 (probe a path that always exists to tell the two apart).
+// Unconfirmed: the body of such a 404 (the docs only say it happens); any 404 that is not
+// a record-level NotFound is treated this way, which costs two extra reads at worst.
 func (c *Client) call(ctx context.Context, r apiRequest) (*remote.Response, error) {
 	codebase, err := c.resolveCodebase(ctx)
 	if err != nil {
@@ -154,6 +156,7 @@ func (c *Client) sendTo(ctx context.Context, codebase string, r apiRequest) (*re
 
 // encodeQuery percent-encodes every reserved character and spaces as %20 rather than '+',
 // so a '+' or space inside a condition value cannot be read two ways.
+// Unconfirmed: whether the server decodes '+' as a space in query strings; %20 works either way.
 func encodeQuery(q url.Values) string {
 	return strings.ReplaceAll(q.Encode(), "+", "%20")
 }

@@ -560,3 +560,11 @@ func TestRequestsCarryTheDocumentedHeaders(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+func TestDeleteAdditionAnswers204AndIsIdempotent(t *testing.T) {
+	e := demoEnv(t)
+	require.NoError(t, e.good.DeleteAddition(testCtx(t), cwemu.DemoAgreementFabrikam, cwemu.DemoAdditionFabrikamDesktop))
+	_, ok := e.emu.Addition(cwemu.DemoAgreementFabrikam, cwemu.DemoAdditionFabrikamDesktop)
+	assert.False(t, ok)
+	require.NoError(t, e.good.DeleteAddition(testCtx(t), cwemu.DemoAgreementFabrikam, cwemu.DemoAdditionFabrikamDesktop), "already gone counts as deleted")
+}

@@ -11,7 +11,7 @@ import (
 )
 
 // CompanyInfo is what the unauthenticated login/companyinfo endpoint says about a company
-// login id. Only Codebase is documented; the other fields are read when present.
+// login id. Unconfirmed: every field but Codebase; the client depends on Codebase only.
 type CompanyInfo struct {
 	CompanyName   string `json:"CompanyName"`
 	Codebase      string `json:"Codebase"`

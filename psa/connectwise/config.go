@@ -48,6 +48,7 @@ type ConfigError struct {
 	Reason string
 }
 
+// Error names the field and the reason.
 func (e *ConfigError) Error() string { return "connectwise config: " + e.Field + ": " + e.Reason }
 
 var (

@@ -38,6 +38,8 @@ const (
 // body, Field from the first field error that names one. Kind is left to the status
 // (remote.KindForStatus) except that an authentication complaint is always Credentials,
 // whatever status carries it, so it is never retried.
+// Unconfirmed: the body of a 429 (it may come from Cloudflare); only the status and
+// Retry-After are relied on.
 func DecodeError(status int, _ http.Header, body []byte) *remote.Error {
 	e := &remote.Error{}
 	var r struct {

@@ -63,3 +63,15 @@ func FuzzDecodeError(f *testing.F) {
 		}
 	})
 }
+
+func TestNumbersReadExactlyAndWithinBounds(t *testing.T) {
+	for in, want := range map[string]string{`0.3`: "0.3", `"7.25"`: "7.25", `100.50`: "100.5", `1e3`: "1000", `null`: "0"} {
+		var n Number
+		assert.NoError(t, n.UnmarshalJSON([]byte(in)), in)
+		assert.Equal(t, want, n.String(), in)
+	}
+	for _, in := range []string{`1e999999999`, `"abc"`, `NaN`, `"1,5"`} {
+		var n Number
+		assert.Error(t, n.UnmarshalJSON([]byte(in)), in)
+	}
+}

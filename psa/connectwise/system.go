@@ -13,7 +13,7 @@ type SystemInfo struct {
 	IsCloud        bool   `json:"isCloud"`
 	ServerTimeZone string `json:"serverTimeZone"`
 	CloudRegion    string `json:"cloudRegion"`
-	// LicenseBits is kept raw: its element shape is not documented.
+	// LicenseBits is kept raw. Unconfirmed: its element shape.
 	LicenseBits json.RawMessage `json:"licenseBits,omitempty"`
 }
 

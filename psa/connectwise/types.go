@@ -8,11 +8,15 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
+
+	"github.com/meterbridge/meterbridge/remote"
 )
 
 // Number is a decimal that travels as a bare JSON number. Quantities keep every digit the
 // API sends and that we send, without passing through float64 (decimal.Decimal on its own
 // would marshal as a quoted string).
+// Unconfirmed: how many digits the server keeps (the spec types quantities as doubles);
+// SetQuantity reads every write back, so a rounded value is reported, never assumed.
 type Number struct{ decimal.Decimal }
 
 // NewNumber wraps d.
@@ -37,9 +41,11 @@ func (n *Number) UnmarshalJSON(b []byte) error {
 		}
 		s = u
 	}
-	d, err := decimal.NewFromString(s)
+	// remote.ParseDecimal bounds length and exponent, so a broken response cannot make
+	// a decimal whose String() allocates without limit.
+	d, err := remote.ParseDecimal(s)
 	if err != nil {
-		return fmt.Errorf("connectwise number %q: %w", s, err)
+		return fmt.Errorf("connectwise number: %w", err)
 	}
 	n.Decimal = d
 	return nil
@@ -66,8 +72,9 @@ func (t Time) MarshalJSON() ([]byte, error) {
 	return []byte(`"` + t.UTC().Format(wireTime) + `"`), nil
 }
 
-// UnmarshalJSON accepts the documented form and, defensively, fractions and missing zones
-// (self-hosted servers have been seen sending naive times; they are read as UTC).
+// UnmarshalJSON accepts the documented form and, defensively, fractions and missing zones.
+// Unconfirmed: what zone a naive time from a self-hosted server is in; it is read as UTC,
+// the zone the API documents for every datetime.
 func (t *Time) UnmarshalJSON(b []byte) error {
 	if bytes.Equal(bytes.TrimSpace(b), []byte("null")) {
 		t.Time = time.Time{}
