@@ -97,14 +97,6 @@ func (l *limits) reserve(now time.Time, budget int) time.Duration {
 	return 0
 }
 
-// sentInLastHour is for tests and Check's details.
-func (l *limits) sentInLastHour(now time.Time) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.prune(now)
-	return len(l.sent)
-}
-
 func (l *limits) setUsage(used, threshold int, at time.Time) {
 	if threshold <= 0 {
 		return
