@@ -42,7 +42,7 @@ type Options struct {
 	UIPort       int
 	// EmulatorPorts: ConnectWise, Autotask, backup, licences, gauges, mail UI; SMTPPort the sink.
 	ConnectWisePort, AutotaskPort, BackupPort, LicencesPort, GaugesPort, MailPort, SMTPPort int
-	Logger                                                                               *slog.Logger
+	Logger                                                                                  *slog.Logger
 }
 
 // Defaults returns the documented addresses.
