@@ -45,6 +45,17 @@ func (a *Activities) BeginCycle(ctx context.Context, in billing.BeginInput) (bil
 			res.AlreadyPublishedBy = holder
 		}
 	}
+	if in.Kind == billing.LicenceSync && res.AlreadyPublishedBy == "" {
+		// A newer refresh replaces what older licence cycles still wait on: their numbers are
+		// stale. Identical approved changes carry over (see RefreshPage).
+		old, err := a.Store.SupersedeOpenCycles(ctx, in.TenantID, in.Kind, in.CycleID)
+		if err != nil {
+			return res, fmt.Errorf("supersede older licence cycles: %w", err)
+		}
+		for _, o := range old {
+			res.Superseded = append(res.Superseded, billing.CycleRef{WorkflowID: o.WorkflowID, RunID: o.ID})
+		}
+	}
 	if created {
 		msg := fmt.Sprintf("%s of %s started by %s (%s mode)", kindWords(in.Kind), in.Period, c.StartedByLabel(), res.Mode)
 		if err := a.Store.AddHistory(ctx, in.TenantID, store.SeverityInfo, c.StartedByLabel(), string(in.Kind)+".started", msg,
@@ -87,6 +98,40 @@ func (a *Activities) Decide(ctx context.Context, in billing.DecideInput) (billin
 		}
 	}
 	return counts, nil
+}
+
+// ApplyDeadline approves the pending items the rule allows, removes the rest, and returns
+// the cycle's counts after it.
+func (a *Activities) ApplyDeadline(ctx context.Context, in billing.DeadlineInput) (billing.Counts, error) {
+	approved, removed, err := a.Store.ApplyDeadline(ctx, in.CycleID, in.Approval)
+	if err != nil {
+		return billing.Counts{}, fmt.Errorf("apply deadline: %w", err)
+	}
+	c, err := a.cycle(ctx, in.CycleID)
+	if err != nil {
+		return billing.Counts{}, err
+	}
+	msg := fmt.Sprintf("approval deadline of %s %s passed: %d update(s) approved by the rule, %d skipped", kindWords(c.Kind), c.Period, approved, removed)
+	if err := a.Store.AddHistory(ctx, c.TenantID, store.SeverityWarning, billing.ActorDeadline, "approval.deadline", msg,
+		map[string]any{"cycle_id": c.ID, "approved": approved, "skipped": removed}); err != nil {
+		return billing.Counts{}, err
+	}
+	return a.Store.CycleCounts(ctx, in.CycleID)
+}
+
+// OpenCycles lists a tenant's open cycles of a kind, for the sync schedule to signal.
+func (a *Activities) OpenCycles(ctx context.Context, tenantID string, kind billing.Kind) ([]billing.CycleRef, error) {
+	cycles, err := a.Store.OpenCycles(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	var out []billing.CycleRef
+	for _, c := range cycles {
+		if c.Kind == kind {
+			out = append(out, billing.CycleRef{WorkflowID: c.WorkflowID, RunID: c.ID})
+		}
+	}
+	return out, nil
 }
 
 // FinishCycle records how the cycle ended and writes it to the site history.

@@ -2,9 +2,15 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/meterbridge/meterbridge/notify"
+	"github.com/meterbridge/meterbridge/workflows"
 
 	"github.com/meterbridge/meterbridge/billing"
 	"github.com/meterbridge/meterbridge/store"
@@ -32,9 +38,11 @@ func (a *Activities) Notify(ctx context.Context, in billing.NotifyInput) error {
 		return nil
 	}
 	var failures []string
+	notConfigured := false
 	if len(t.Settings.Notify.Emails) > 0 {
 		if err := a.Notifier.Email(ctx, t.Settings.Notify.Emails, msg.Subject, msg.Text); err != nil {
 			failures = append(failures, "e-mail: "+err.Error())
+			notConfigured = errors.Is(err, notify.ErrNoSMTP)
 		}
 	}
 	if url := t.Settings.Notify.WebhookURL; url != "" {
@@ -45,6 +53,10 @@ func (a *Activities) Notify(ctx context.Context, in billing.NotifyInput) error {
 	if len(failures) > 0 {
 		text := "notification about " + string(c.Period) + " not delivered: " + strings.Join(failures, "; ")
 		_ = a.Store.AddHistory(ctx, t.ID, store.SeverityError, store.ActorAutomatic, "notify.failed", text, map[string]any{"cycle_id": c.ID})
+		if notConfigured {
+			// Retrying cannot help until someone configures SMTP.
+			return temporal.NewNonRetryableApplicationError(text, workflows.ErrNotConfigured, nil)
+		}
 		return fmt.Errorf("%s", text)
 	}
 	return a.Store.AddHistory(ctx, t.ID, store.SeverityInfo, store.ActorAutomatic, "notify.sent",

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -35,7 +36,10 @@ func (a *Activities) PushPage(ctx context.Context, in billing.PushInput) (billin
 	}
 	year, month := in.Period.YearMonth()
 	effective := time.Date(year, month, 1, 0, 0, 0, 0, time.UTC)
+	var done atomic.Int64
+	defer keepAlive(ctx, func() any { return done.Load() })()
 	for i, it := range items {
+		done.Store(int64(i))
 		activity.RecordHeartbeat(ctx, i)
 		if err := ctx.Err(); err != nil {
 			return res, err

@@ -24,6 +24,7 @@ func (a *Activities) RefreshPage(ctx context.Context, in billing.RefreshInput) (
 	if err != nil {
 		return billing.RefreshResult{}, err
 	}
+	defer keepAlive(ctx, func() any { return in.Cursor })()
 	var page refreshPage
 	switch in.Kind {
 	case billing.UsagePublish:
@@ -177,6 +178,10 @@ func (a *Activities) quantityItems(ctx context.Context, client psa.Client, t ten
 		}
 	}
 	wholeUnits := client.Kind() == psa.Autotask
+	carried, err := a.carriedApprovals(ctx, t, in, cands, readings, wholeUnits)
+	if err != nil {
+		return nil, err
+	}
 	items := make([]store.Item, 0, len(cands))
 	for i, c := range cands {
 		it := a.newItem(in, i, c)
@@ -196,10 +201,41 @@ func (a *Activities) quantityItems(ctx context.Context, client psa.Client, t ten
 			it.OldQty = decimal.NewNullDecimal(r.Quantity)
 			it.Delta = decimal.NewNullDecimal(newQty.Sub(r.Quantity))
 			it.State, it.DecidedBy = in.Approval.Decide(r.Quantity, newQty)
+			if ca, ok := carried[c.accountID+"\x00"+c.item]; ok && it.State == billing.Pending {
+				it.State, it.DecidedBy = billing.Approved, ca.Actor
+				it.Reason = "approval carried over from the refresh of " + string(ca.Period)
+			}
 		}
 		items = append(items, it)
 	}
 	return items, nil
+}
+
+// carriedApprovals finds approvals a person gave to the identical change in an older licence
+// cycle that this refresh superseded before it was synced, so daily refreshes do not make
+// people approve the same change again.
+func (a *Activities) carriedApprovals(ctx context.Context, t tenant.Tenant, in billing.RefreshInput, cands []candidate,
+	readings map[psa.Target]psa.Reading, wholeUnits bool) (map[string]store.CarriedApproval, error) {
+	if in.Kind != billing.LicenceSync {
+		return nil, nil
+	}
+	var keys []store.ItemKey
+	for _, c := range cands {
+		r, ok := readings[c.target.Target]
+		if c.failure != "" || !ok || r.Err != nil {
+			continue
+		}
+		newQty := c.newQty
+		if wholeUnits {
+			newQty = billing.RoundUnits(newQty, t.Settings.Licences.Rounding)
+		}
+		keys = append(keys, store.ItemKey{AccountID: c.accountID, Item: c.item, Old: r.Quantity, New: newQty})
+	}
+	carried, err := a.Store.CarriedApprovals(ctx, t.ID, keys)
+	if err != nil {
+		return nil, fmt.Errorf("look up carried approvals: %w", err)
+	}
+	return carried, nil
 }
 
 // basicItems reads the Backup Stats record of every Managed ID in one batch.

@@ -12,41 +12,86 @@ import (
 )
 
 type startRequest struct {
+	// Kind is usage_publish (default) or licence_sync for POST /publish; POST /refresh always
+	// refreshes licences.
+	Kind string `json:"kind" binding:"omitempty,oneof=usage_publish licence_sync"`
 	// Period is YYYY-MM (or YYYY-MM-DD for daily licence syncs); the current one when empty.
 	Period string `json:"period" binding:"omitempty,max=10"`
 }
 
-func (s *server) publish(c *gin.Context) { s.startCycle(c, billing.UsagePublish) }
-func (s *server) refresh(c *gin.Context) { s.startCycle(c, billing.LicenceSync) }
+// publish is "publish (sync) now": a usage publish starts its cycle; a licence sync pushes
+// the approved updates of the open licence cycles now (or, when none is open, refreshes and
+// pushes as soon as the updates are decided).
+func (s *server) publish(c *gin.Context) {
+	req, ok := s.bindStart(c)
+	if !ok {
+		return
+	}
+	if req.Kind == string(billing.LicenceSync) {
+		res, err := s.starter.SyncNow(c.Request.Context(), c.Param("tenant"), caller(c).Email)
+		if err != nil {
+			fail(c, err)
+			return
+		}
+		if len(res.Signalled) > 0 {
+			s.audit(c, c.Param("tenant"), "licence_sync.sync_requested", "sync now requested for open licence cycles", map[string]any{"cycles": res.Signalled})
+			c.JSON(http.StatusAccepted, gin.H{"signalled": res.Signalled})
+			return
+		}
+		s.started(c, billing.LicenceSync, res.Started)
+		return
+	}
+	s.start(c, billing.UsagePublish, req, false)
+}
 
-func (s *server) startCycle(c *gin.Context, kind billing.Kind) {
+// refresh is "refresh units now": a licence cycle that waits for approval and the next sync.
+func (s *server) refresh(c *gin.Context) {
+	req, ok := s.bindStart(c)
+	if !ok {
+		return
+	}
+	if req.Kind == string(billing.UsagePublish) {
+		fail(c, errInvalid("kind", "refresh applies to licence_sync only; use POST /publish for usage"))
+		return
+	}
+	s.start(c, billing.LicenceSync, req, false)
+}
+
+func (s *server) bindStart(c *gin.Context) (startRequest, bool) {
 	var req startRequest
 	if c.Request.ContentLength != 0 {
 		if err := bindJSON(c, &req); err != nil {
 			fail(c, err)
-			return
+			return req, false
 		}
 	}
-	var period billing.Period
 	if req.Period != "" {
 		p, err := billing.ParsePeriod(req.Period)
 		if err != nil {
 			fail(c, errInvalid("period", "%v", err))
-			return
+			return req, false
 		}
 		if string(p) > time.Now().UTC().AddDate(0, 0, 1).Format(time.DateOnly) {
 			fail(c, errInvalid("period", "must not be in the future"))
-			return
+			return req, false
 		}
-		period = p
 	}
+	return req, true
+}
+
+func (s *server) start(c *gin.Context, kind billing.Kind, req startRequest, syncWhenDecided bool) {
 	started, err := s.starter.StartCycle(c.Request.Context(), starter.StartRequest{
-		TenantID: c.Param("tenant"), Kind: kind, Trigger: billing.Manual, StartedBy: caller(c).Email, Period: period,
+		TenantID: c.Param("tenant"), Kind: kind, Trigger: billing.Manual, StartedBy: caller(c).Email,
+		Period: billing.Period(req.Period), SyncWhenDecided: syncWhenDecided,
 	})
 	if err != nil {
 		fail(c, err)
 		return
 	}
+	s.started(c, kind, started)
+}
+
+func (s *server) started(c *gin.Context, kind billing.Kind, started starter.Started) {
 	s.audit(c, c.Param("tenant"), string(kind)+".requested", string(kind)+" of "+string(started.Period)+" requested",
 		map[string]any{"workflow_id": started.WorkflowID, "run_id": started.RunID})
 	c.Header("Location", "/api/v1/tenants/"+c.Param("tenant")+"/cycles/"+started.RunID)

@@ -9,10 +9,13 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 	"github.com/gin-gonic/gin/binding"
 	"github.com/go-playground/validator/v10"
+	"github.com/shopspring/decimal"
 
 	"github.com/meterbridge/meterbridge/tenant"
 )
@@ -45,7 +48,34 @@ func init() {
 		must(v.RegisterValidation("mailaddr", func(fl validator.FieldLevel) bool {
 			return tenant.ValidateEmail(fl.Field().String()) == nil
 		}))
+		must(v.RegisterValidation("single_line", func(fl validator.FieldLevel) bool {
+			return singleLine(fl.Field().String())
+		}))
+		// Quantities: decimal.Decimal fields tagged quantity must be non-negative and of sane
+		// size (1e9999 parses, then prints as ten thousand digits; see tenant.SaneDecimal).
+		must(v.RegisterValidation("quantity", func(fl validator.FieldLevel) bool {
+			d, ok := fl.Field().Interface().(decimal.Decimal)
+			return ok && tenant.SaneDecimal(d) && !d.IsNegative()
+		}))
+		must(v.RegisterValidation("decimal", func(fl validator.FieldLevel) bool {
+			d, ok := fl.Field().Interface().(decimal.Decimal)
+			return ok && tenant.SaneDecimal(d)
+		}))
 	}
+}
+
+// singleLine reports whether s is valid UTF-8 without control characters (names and labels
+// end up in e-mails, CSV exports and logs).
+func singleLine(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
 }
 
 func must(err error) {
@@ -166,6 +196,18 @@ func ruleWords(fe validator.FieldError) string {
 		return "must be an https URL (http only for loopback addresses)"
 	case "mailaddr", "email":
 		return "must be a valid e-mail address"
+	case "single_line":
+		return "must be text without control characters"
+	case "quantity":
+		return "must be a non-negative decimal number of at most 40 digits"
+	case "decimal":
+		return "must be a decimal number of at most 40 digits"
+	case "required_if", "required_unless":
+		return "is required here (" + fe.Tag() + " " + fe.Param() + ")"
+	case "excluded_if", "excluded_unless":
+		return "must not be given here (" + fe.Tag() + " " + fe.Param() + ")"
+	case "url", "http_url":
+		return "must be a URL"
 	case "min":
 		return "must be at least " + fe.Param()
 	case "max":
@@ -178,6 +220,8 @@ func ruleWords(fe validator.FieldError) string {
 		return "must be at most " + fe.Param()
 	case "oneof":
 		return "must be one of: " + fe.Param()
+	case "required_with":
+		return "is required together with " + fe.Param()
 	case "required_without":
 		return "is required unless " + fe.Param() + " is given"
 	case "excluded_with":

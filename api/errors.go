@@ -83,8 +83,12 @@ func toAPIError(err error) *apiError {
 	}
 	var notFound *serviceerror.NotFound
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	var exists *serviceerror.AlreadyExists
 	var unavailable *serviceerror.Unavailable
 	var deadline *serviceerror.DeadlineExceeded
+	var exhausted *serviceerror.ResourceExhausted
+	var notReady *serviceerror.WorkflowNotReady
+	var canceled *serviceerror.Canceled
 	switch {
 	case errors.Is(err, starter.ErrNothingPending):
 		return errConflict("nothing_pending", "nothing is pending approval")
@@ -94,9 +98,18 @@ func toAPIError(err error) *apiError {
 		return errConflict("conflict", "%s", err.Error())
 	case errors.As(err, &started):
 		return errConflict("already_running", "the workflow is already running")
-	case errors.As(err, &unavailable), errors.As(err, &deadline), errors.Is(err, context.DeadlineExceeded):
+	case errors.As(err, &exists):
+		return errConflict("already_exists", "it already exists")
+	case errors.As(err, &unavailable), errors.As(err, &deadline), errors.As(err, &notReady), errors.Is(err, context.DeadlineExceeded):
 		return &apiError{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "a backing service did not answer in time; try again",
 			RetryAfter: 5 * time.Second}
+	case errors.As(err, &exhausted):
+		return &apiError{Status: http.StatusServiceUnavailable, Code: "busy", Message: "the workflow service is busy; try again shortly",
+			RetryAfter: 5 * time.Second}
+	case errors.As(err, &canceled), errors.Is(err, context.Canceled):
+		// The caller went away (or the server is stopping); the answer is rarely read.
+		return &apiError{Status: http.StatusServiceUnavailable, Code: "canceled", Message: "the request was canceled before it finished",
+			RetryAfter: time.Second}
 	}
 	return &apiError{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error; see the server log"}
 }

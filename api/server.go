@@ -14,6 +14,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"go.temporal.io/sdk/client"
 
+	"github.com/meterbridge/meterbridge/connect"
 	"github.com/meterbridge/meterbridge/starter"
 	"github.com/meterbridge/meterbridge/store"
 )
@@ -28,6 +29,12 @@ type Deps struct {
 	RateLimit float64
 	// RequestTimeout bounds each request, Temporal calls included (default 15s).
 	RequestTimeout time.Duration
+	// AuthFailureBurst is how many unknown or revoked tokens one client address may send
+	// before it is answered 429 (default 20; then one more every 2 seconds).
+	AuthFailureBurst int
+	// Connector opens tenants' PSA and vendor clients for connection tests and mapping
+	// checks; nil builds one over Store.
+	Connector *connect.Connector
 }
 
 type server struct {
@@ -36,7 +43,9 @@ type server struct {
 	temporal client.Client
 	log      *slog.Logger
 	limiter  *tokenLimiter
+	failures *failureLimiter
 	timeout  time.Duration
+	connect  *connect.Connector
 }
 
 // route is one entry of the API surface with the least role that may call it; the router
@@ -67,15 +76,40 @@ func routes() []route {
 		{"POST", "/api/v1/tenants/:tenant/pending/reject", store.RoleApprover, true, (*server).reject},
 		{"GET", "/api/v1/tenants/:tenant/cycles", store.RoleViewer, true, (*server).listCycles},
 		{"GET", "/api/v1/tenants/:tenant/cycles/:cycle", store.RoleViewer, true, (*server).getCycle},
+
+		// API tokens and the admin audit trail (issue 4). Approvers may see who holds access
+		// to their tenant; only admins create and revoke.
+		{"POST", "/api/v1/tokens", store.RoleAdmin, false, (*server).createToken},
+		{"GET", "/api/v1/tokens", store.RoleAdmin, false, (*server).listTokens},
+		{"DELETE", "/api/v1/tokens/:token", store.RoleAdmin, false, (*server).revokeToken},
+		{"GET", "/api/v1/tenants/:tenant/tokens", store.RoleApprover, true, (*server).listTenantTokens},
+		{"GET", "/api/v1/audit", store.RoleAdmin, false, (*server).listAdminAudit},
+
+		// Tenant administration (issue 5): connections, accounts and mappings, history, dashboard.
+		{"PUT", "/api/v1/tenants/:tenant/psa", store.RoleAdmin, true, (*server).putPSA},
+		{"POST", "/api/v1/tenants/:tenant/psa/test", store.RoleApprover, true, (*server).testPSA},
+		{"PUT", "/api/v1/tenants/:tenant/sources/:kind", store.RoleAdmin, true, (*server).putSource},
+		{"POST", "/api/v1/tenants/:tenant/sources/:kind/test", store.RoleApprover, true, (*server).testSource},
+		{"GET", "/api/v1/tenants/:tenant/accounts", store.RoleViewer, true, (*server).listAccounts},
+		{"GET", "/api/v1/tenants/:tenant/mappings", store.RoleViewer, true, (*server).listMappings},
+		{"GET", "/api/v1/tenants/:tenant/mappings/:mapping", store.RoleViewer, true, (*server).getMapping},
+		{"PUT", "/api/v1/tenants/:tenant/mappings/:mapping", store.RoleAdmin, true, (*server).putMapping},
+		{"DELETE", "/api/v1/tenants/:tenant/mappings/:mapping", store.RoleAdmin, true, (*server).deleteMapping},
+		{"GET", "/api/v1/tenants/:tenant/history", store.RoleViewer, true, (*server).listHistory},
+		{"DELETE", "/api/v1/tenants/:tenant/history", store.RoleAdmin, true, (*server).clearHistory},
+		{"GET", "/api/v1/tenants/:tenant/dashboard", store.RoleViewer, true, (*server).dashboard},
 	}
 }
 
 // New builds the HTTP handler.
 func New(d Deps) http.Handler {
 	gin.SetMode(gin.ReleaseMode)
-	s := &server{store: d.Store, starter: d.Starter, temporal: d.Temporal, log: d.Logger, timeout: d.RequestTimeout}
+	s := &server{store: d.Store, starter: d.Starter, temporal: d.Temporal, log: d.Logger, timeout: d.RequestTimeout, connect: d.Connector}
 	if s.log == nil {
 		s.log = slog.Default()
+	}
+	if s.connect == nil {
+		s.connect = connect.New(d.Store, nil)
 	}
 	if d.RateLimit <= 0 {
 		d.RateLimit = 20
@@ -84,6 +118,7 @@ func New(d Deps) http.Handler {
 		s.timeout = 15 * time.Second
 	}
 	s.limiter = newTokenLimiter(d.RateLimit)
+	s.failures = newFailureLimiter(d.AuthFailureBurst)
 
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
@@ -102,6 +137,9 @@ func New(d Deps) http.Handler {
 			} else {
 				chain = append(chain, requireRole(rt.Role))
 			}
+			if changesState(rt.Method) {
+				chain = append(chain, s.auditTrail(rt.Tenant))
+			}
 		}
 		chain = append(chain, func(c *gin.Context) { h(s, c) })
 		r.Handle(rt.Method, rt.Path, chain...)
@@ -113,11 +151,13 @@ const loggerKey = "meterbridge.logger"
 
 // requestContext gives each request an ID, a deadline and a logger, and logs it.
 func (s *server) requestContext(c *gin.Context) {
-	id := c.GetHeader("X-Request-ID")
-	if id == "" || len(id) > 64 {
-		var b [8]byte
-		_, _ = rand.Read(b[:])
-		id = hex.EncodeToString(b[:])
+	// The ID is always unique (site history rows are matched to requests by it); a plain
+	// X-Request-ID from the caller is kept as its prefix for correlation.
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	id := hex.EncodeToString(b[:])
+	if cid := c.GetHeader("X-Request-ID"); validRequestID(cid) {
+		id = cid + "." + id
 	}
 	c.Header("X-Request-ID", id)
 	ctx, cancel := context.WithTimeout(c.Request.Context(), s.timeout)
@@ -179,4 +219,42 @@ func (s *server) readyz(c *gin.Context) {
 		status = http.StatusServiceUnavailable
 	}
 	c.JSON(status, gin.H{"ready": ok, "checks": checks})
+}
+
+// RouteInfo describes one route of the API and who may call it, for tests and documentation.
+type RouteInfo struct {
+	Method string
+	Path   string
+	// Role is the least role allowed; "" for routes without a token.
+	Role string
+	// Tenant marks routes scoped to the tenant in the path.
+	Tenant bool
+}
+
+// Routes lists the API surface as the router registers it.
+func Routes() []RouteInfo {
+	var out []RouteInfo
+	for _, rt := range routes() {
+		out = append(out, RouteInfo{Method: rt.Method, Path: rt.Path, Role: rt.Role, Tenant: rt.Tenant})
+	}
+	return out
+}
+
+// changesState reports whether a method may change state (and so is audited).
+func changesState(method string) bool {
+	return method != http.MethodGet && method != http.MethodHead && method != http.MethodOptions
+}
+
+// validRequestID accepts a caller's X-Request-ID only when it is short and plain, since it
+// is echoed, logged and stored in site history.
+func validRequestID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for _, r := range id {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.' || r == ':') {
+			return false
+		}
+	}
+	return true
 }

@@ -70,7 +70,11 @@ func Open(ctx context.Context, cfg config.Config, temporalEnv map[string]string,
 		return nil, err
 	}
 	if cfg.AdminToken != "" {
-		if _, err := st.ImportToken(ctx, store.Token{Role: store.RoleAdmin, OwnerEmail: cfg.AdminEmail, Name: "bootstrap (METERBRIDGE_ADMIN_TOKEN)", CreatedBy: "environment"}, cfg.AdminToken); err != nil {
+		_, err := st.ImportToken(ctx, store.Token{Role: store.RoleAdmin, OwnerEmail: cfg.AdminEmail, Name: "bootstrap (METERBRIDGE_ADMIN_TOKEN)", CreatedBy: "environment"}, cfg.AdminToken)
+		if errors.Is(err, store.ErrTokenRevoked) {
+			// A revoked bootstrap token stays revoked; the process still starts.
+			logger.Warn("METERBRIDGE_ADMIN_TOKEN was revoked and is not accepted; set a new one or unset it")
+		} else if err != nil {
 			r.Close()
 			return nil, fmt.Errorf("import METERBRIDGE_ADMIN_TOKEN: %w", err)
 		}
@@ -118,16 +122,23 @@ func (r *Runtime) Activities() *activities.Activities {
 
 // Starter builds the starter.
 func (r *Runtime) Starter() *starter.Starter {
-	return &starter.Starter{Temporal: r.Temporal, Store: r.Store}
+	return &starter.Starter{Temporal: r.Temporal, Store: r.Store, TaskQueue: r.Config.TaskQueue}
 }
 
-// RunWorker runs the Temporal worker until ctx ends.
+// RunWorker runs the Temporal worker until ctx ends. On start it brings every tenant's
+// schedules in line with its settings, repairing any change that did not reach Temporal.
 func (r *Runtime) RunWorker(ctx context.Context, opts worker.Options) error {
+	if opts.TaskQueue == "" {
+		opts.TaskQueue = r.Config.TaskQueue
+	}
+	if err := r.Starter().SyncAllSchedules(ctx); err != nil {
+		r.Logger.Error("schedules not reconciled", "err", err)
+	}
 	w := worker.New(r.Temporal, r.Activities(), opts)
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
-	r.Logger.Info("worker: polling", "task_queue", orDefault(opts.TaskQueue, "meterbridge"), "namespace", r.Namespace)
+	r.Logger.Info("worker: polling", "task_queue", opts.TaskQueue, "namespace", r.Namespace)
 	<-ctx.Done()
 	w.Stop()
 	r.Logger.Info("worker: stopped")
@@ -136,6 +147,9 @@ func (r *Runtime) RunWorker(ctx context.Context, opts worker.Options) error {
 
 // NewWorker returns a registered worker without starting it.
 func (r *Runtime) NewWorker(opts worker.Options) sdkworker.Worker {
+	if opts.TaskQueue == "" {
+		opts.TaskQueue = r.Config.TaskQueue
+	}
 	return worker.New(r.Temporal, r.Activities(), opts)
 }
 
@@ -179,11 +193,4 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler, logger *slog.Lo
 		return err
 	}
 	return nil
-}
-
-func orDefault(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }

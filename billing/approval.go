@@ -9,6 +9,12 @@ const (
 	ApproveRule      = "rule"
 )
 
+// Deadline actions (the same words as tenant settings).
+const (
+	DeadlineApplyRule = "apply_rule_skip_rest"
+	DeadlineHold      = "hold_and_alert"
+)
+
 // Actors recorded for decisions nobody typed.
 const (
 	ActorAutomatic = "automatic"

@@ -85,6 +85,9 @@ const (
 	Applied ItemState = "applied"
 	// ItemFailed could not be read, mapped or pushed; Reason says why.
 	ItemFailed ItemState = "failed"
+	// Superseded waited in an older licence cycle when a newer refresh replaced it; an
+	// approval it carried moves to the identical item of the newer cycle.
+	Superseded ItemState = "superseded"
 )
 
 // Status is where a cycle stands or how it ended.
@@ -93,6 +96,8 @@ type Status string
 const (
 	Running          Status = "running"
 	AwaitingApproval Status = "awaiting_approval"
+	// AwaitingSync: approved licence updates wait for the sync schedule or sync now.
+	AwaitingSync     Status = "awaiting_sync"
 	Pushing          Status = "pushing"
 	Completed        Status = "completed" // every item applied, unchanged or rejected
 	Partial          Status = "partial"   // some items failed, the rest completed
@@ -112,6 +117,7 @@ const (
 	PhaseStarting  Phase = "starting"
 	PhaseRefresh   Phase = "refresh"
 	PhaseApproval  Phase = "approval"
+	PhaseAwaitSync Phase = "awaiting_sync"
 	PhasePush      Phase = "push"
 	PhaseRecord    Phase = "record"
 	PhaseNotify    Phase = "notify"
@@ -121,13 +127,14 @@ const (
 
 // Counts tallies a cycle's items by state.
 type Counts struct {
-	Total     int `json:"total"`
-	Pending   int `json:"pending"`
-	Approved  int `json:"approved"`
-	Rejected  int `json:"rejected"`
-	Unchanged int `json:"unchanged"`
-	Applied   int `json:"applied"`
-	Failed    int `json:"failed"`
+	Total      int `json:"total"`
+	Pending    int `json:"pending"`
+	Approved   int `json:"approved"`
+	Rejected   int `json:"rejected"`
+	Unchanged  int `json:"unchanged"`
+	Applied    int `json:"applied"`
+	Failed     int `json:"failed"`
+	Superseded int `json:"superseded"`
 }
 
 // Add counts n items in state s.
@@ -146,7 +153,21 @@ func (c *Counts) Add(s ItemState, n int) {
 		c.Applied += n
 	case ItemFailed:
 		c.Failed += n
+	case Superseded:
+		c.Superseded += n
 	}
+}
+
+// AddAll adds another tally to c.
+func (c *Counts) AddAll(o Counts) {
+	c.Total += o.Total
+	c.Pending += o.Pending
+	c.Approved += o.Approved
+	c.Rejected += o.Rejected
+	c.Unchanged += o.Unchanged
+	c.Applied += o.Applied
+	c.Failed += o.Failed
+	c.Superseded += o.Superseded
 }
 
 // Outcome is the final status implied by the counts.

@@ -37,6 +37,15 @@ type BeginResult struct {
 	ReminderHours      int
 	DeadlineHours      int
 	DeadlineAction     string
+	// Superseded lists older open licence cycles whose waiting items this cycle replaced;
+	// the workflow tells them to finish.
+	Superseded []CycleRef
+}
+
+// CycleRef addresses one cycle's workflow run.
+type CycleRef struct {
+	WorkflowID string
+	RunID      string
 }
 
 // RefreshInput reads one page of vendor data and the PSA's current quantities.
@@ -113,4 +122,18 @@ type MarkInput struct {
 	CycleID string
 	Status  Status
 	Phase   Phase
+}
+
+// SupersedeInput tells a cycle that a newer refresh replaced what it waited for.
+type SupersedeInput struct {
+	By     string // the newer cycle's ID
+	Period Period
+}
+
+// DeadlineInput applies the approval deadline's action to a cycle's pending items.
+type DeadlineInput struct {
+	CycleID  string
+	Approval ApprovalPolicy
+	// Action is "apply_rule_skip_rest": approve what the rule allows, remove the rest.
+	Action string
 }

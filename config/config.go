@@ -34,6 +34,10 @@ type Config struct {
 	AdminEmail string
 	// RateLimit is requests per second per API token (METERBRIDGE_API_RATE, default 20).
 	RateLimit float64
+	// TaskQueue is the Temporal task queue of workflows and activities
+	// (METERBRIDGE_TASK_QUEUE, default "meterbridge"); separate deployments sharing one
+	// namespace use separate queues.
+	TaskQueue string
 	// SMTP delivers notifications.
 	SMTP SMTP
 	// LogLevel is debug, info, warn or error (METERBRIDGE_LOG_LEVEL); LogFormat text or json.
@@ -67,6 +71,7 @@ func Load(getenv Getenv) (Config, error) {
 		AdminToken:  getenv("METERBRIDGE_ADMIN_TOKEN"),
 		AdminEmail:  or(getenv("METERBRIDGE_ADMIN_EMAIL"), "admin@localhost"),
 		LogFormat:   or(getenv("METERBRIDGE_LOG_FORMAT"), "text"),
+		TaskQueue:   or(getenv("METERBRIDGE_TASK_QUEUE"), "meterbridge"),
 		SMTP: SMTP{
 			Addr:     getenv("METERBRIDGE_SMTP_ADDR"),
 			Username: getenv("METERBRIDGE_SMTP_USERNAME"),

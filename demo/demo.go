@@ -56,6 +56,40 @@ func BackupClients() []BackupClient {
 	return out
 }
 
+// Licence is one demo licence count and the ConnectWise addition that bills it.
+type Licence struct {
+	AccountID   string
+	AccountName string
+	Type        string
+	Units       decimal.Decimal
+	// Target is the addition billing it; zero for a licence type nobody mapped.
+	Target    psa.Target
+	BilledQty decimal.Decimal
+	Product   string
+}
+
+// Licences lists the demo licence portal's counts: some differ from the emulated additions,
+// some match, and one (cloud GB) is not mapped, so a refresh shows every kind of row.
+func Licences() []Licence {
+	d := decimal.RequireFromString
+	var out []Licence
+	units := map[string]string{"LIC-SERVER/Northwind": "5", "LIC-DESKTOP/Northwind": "25", "LIC-SERVER/Contoso": "2",
+		"LIC-DESKTOP/Contoso": "43", "LIC-DESKTOP/Fabrikam": "10"}
+	types := map[string]string{"LIC-SERVER": liemu.TypeServer, "LIC-DESKTOP": liemu.TypeDesktop}
+	for i, c := range cwemu.DemoClients() {
+		acc := fmt.Sprintf("acc_%d", 1001+i)
+		for _, a := range c.Licences {
+			out = append(out, Licence{
+				AccountID: acc, AccountName: c.CompanyName, Type: types[a.Product], Units: d(units[a.Product+"/"+c.ManagedID]),
+				Target:    psa.Target{CompanyID: c.CompanyID, AgreementID: c.AgreementID, AdditionID: a.ID},
+				BilledQty: a.Quantity, Product: a.Product,
+			})
+		}
+	}
+	out = append(out, Licence{AccountID: "acc_1003", AccountName: "Fabrikam, Inc.", Type: liemu.TypeCloudGB, Units: d("250.25")})
+	return out
+}
+
 // World is one set of emulators holding the demo MSP.
 type World struct {
 	ConnectWise *cwemu.Server
@@ -71,11 +105,17 @@ func NewWorld() *World {
 		ConnectWise: cwemu.NewDemo(),
 		Autotask:    atemu.NewDemo(),
 		Backup:      bkemu.New(bkemu.Options{APIKey: bkemu.DemoAPIKey, AccountName: "Demo MSP"}),
-		Licences:    liemu.NewDemo(),
+		Licences:    liemu.New(liemu.Options{APIToken: liemu.DemoAPIToken, OrgName: "Demo MSP"}),
 		Gauges:      gaemu.NewDemo(),
 	}
 	for _, c := range BackupClients() {
 		w.Backup.AddClient(bkemu.ClientRecord{ID: c.ClientID, Name: c.Name, ManagedID: c.ManagedID, MonthlyGB: c.UsageGB})
+	}
+	for _, l := range Licences() {
+		w.Licences.AddAccount(liemu.Account{ID: l.AccountID, Name: l.AccountName})
+		if err := w.Licences.SetUnits(l.AccountID, l.Type, l.Units); err != nil {
+			panic(err)
+		}
 	}
 	return w
 }
@@ -156,8 +196,21 @@ func Seed(ctx context.Context, s *store.Store, urls URLs, opts Options) (bool, e
 			return false, fmt.Errorf("demo mapping %s: %w", m.ID, err)
 		}
 	}
+	for _, l := range Licences() {
+		if l.Target == (psa.Target{}) {
+			continue
+		}
+		m := store.Mapping{
+			TenantID: opts.TenantID, ID: "licence-" + l.AccountID + "-" + l.Type, Source: "licenses", AccountID: l.AccountID, Item: l.Type,
+			Target:     l.Target,
+			TargetInfo: psa.TargetInfo{Target: l.Target, CompanyName: l.AccountName, AgreementName: l.AccountName + " - Managed Services", Product: l.Product},
+		}
+		if _, _, err := s.PutMapping(ctx, m, opts.Actor); err != nil {
+			return false, fmt.Errorf("demo mapping %s: %w", m.ID, err)
+		}
+	}
 	if err := s.AddHistory(ctx, opts.TenantID, store.SeverityInfo, opts.Actor, "tenant.seeded",
-		"demo tenant created with ConnectWise, backup, licence and gauge connections and 3 backup mappings", nil); err != nil {
+		"demo tenant created with ConnectWise, backup, licence and gauge connections, backup and licence mappings", nil); err != nil {
 		return false, err
 	}
 	return true, nil

@@ -186,6 +186,9 @@ func Run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
+	if err := rt.Starter().SyncAllSchedules(ctx); err != nil {
+		log.Warn("schedules not reconciled", "err", err)
+	}
 
 	w := rt.NewWorker(worker.Options{Identity: "meterbridge-dev"})
 	if err := w.Start(); err != nil {

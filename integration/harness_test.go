@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,6 +21,7 @@ import (
 	"github.com/meterbridge/meterbridge/demo"
 	"github.com/meterbridge/meterbridge/emulators/mailsink"
 	"github.com/meterbridge/meterbridge/notify"
+	"github.com/meterbridge/meterbridge/secrets"
 	"github.com/meterbridge/meterbridge/starter"
 	"github.com/meterbridge/meterbridge/store"
 	"github.com/meterbridge/meterbridge/testenv"
@@ -41,11 +44,19 @@ type stack struct {
 	worker    sdkworker.Worker
 
 	adminToken, approverToken, viewerToken string
+
+	// tenantID is this test's own demo tenant: workflow IDs contain it, and every test of the
+	// package shares one Temporal namespace. tp is its API path.
+	tenantID, tp string
+
+	// databaseURL and secretKeys let a separate worker process join this stack.
+	databaseURL, secretKeys string
 }
 
 func newStack(t *testing.T) *stack {
 	t.Helper()
-	s := &stack{t: t, world: demo.NewWorld()}
+	s := &stack{t: t, world: demo.NewWorld(), tenantID: fmt.Sprintf("demo-%d", tenantSeq.Add(1))}
+	s.tp = "/api/v1/tenants/" + s.tenantID
 	s.urls = demo.URLs{
 		ConnectWise: serve(t, s.world.ConnectWise),
 		Autotask:    serve(t, s.world.Autotask),
@@ -60,14 +71,24 @@ func newStack(t *testing.T) *stack {
 	}
 	t.Cleanup(func() { _ = s.mail.Close() })
 
-	s.store = testenv.Store(t, testenv.NewSecretBox())
+	s.secretKeys = secrets.NewKey("test")
+	box, err := secrets.ParseKeys(s.secretKeys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.databaseURL = testenv.DatabaseURL(t)
+	s.store, err = store.Open(context.Background(), s.databaseURL, box)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.store.Close)
 	ctx := context.Background()
-	if _, err := demo.Seed(ctx, s.store, s.urls, demo.Options{Emails: []string{"billing@demo-msp.example"}}); err != nil {
+	if _, err := demo.Seed(ctx, s.store, s.urls, demo.Options{TenantID: s.tenantID, Emails: []string{"billing@demo-msp.example"}}); err != nil {
 		t.Fatal(err)
 	}
 	s.adminToken = s.token(store.Token{Role: store.RoleAdmin, OwnerEmail: "admin@demo-msp.example"})
-	s.approverToken = s.token(store.Token{TenantID: demo.TenantID, Role: store.RoleApprover, OwnerEmail: "ann@demo-msp.example"})
-	s.viewerToken = s.token(store.Token{TenantID: demo.TenantID, Role: store.RoleViewer, OwnerEmail: "vic@demo-msp.example"})
+	s.approverToken = s.token(store.Token{TenantID: s.tenantID, Role: store.RoleApprover, OwnerEmail: "ann@demo-msp.example"})
+	s.viewerToken = s.token(store.Token{TenantID: s.tenantID, Role: store.RoleViewer, OwnerEmail: "vic@demo-msp.example"})
 
 	s.temporal = temporalenv.Client(t)
 	s.taskQueue = temporalenv.TaskQueue(t)
@@ -82,6 +103,8 @@ func newStack(t *testing.T) *stack {
 	t.Cleanup(s.api.Close)
 	return s
 }
+
+var tenantSeq atomic.Int64
 
 func serve(t *testing.T, h http.Handler) string {
 	srv := httptest.NewServer(h)

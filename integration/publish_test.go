@@ -46,12 +46,12 @@ func TestPublishFlowsEndToEndAndSurvivesAWorkerRestart(t *testing.T) {
 		RunID      string `json:"run_id"`
 		Period     string `json:"period"`
 	}
-	require.Equal(t, http.StatusAccepted, s.call("POST", "/api/v1/tenants/demo/publish", s.approverToken, nil, &started))
-	require.Equal(t, workflows.BillingCycleID(demo.TenantID, billing.Period(started.Period)), started.WorkflowID)
+	require.Equal(t, http.StatusAccepted, s.call("POST", s.tp+"/publish", s.approverToken, nil, &started))
+	require.Equal(t, workflows.BillingCycleID(s.tenantID, billing.Period(started.Period)), started.WorkflowID)
 
 	var pending pendingAnswer
 	eventually(t, 30*time.Second, "three pending updates", func() bool {
-		s.call("GET", "/api/v1/tenants/demo/pending", s.viewerToken, nil, &pending)
+		s.call("GET", s.tp+"/pending", s.viewerToken, nil, &pending)
 		return len(pending.Pending) == 3
 	})
 	clients := demo.BackupClients()
@@ -68,7 +68,7 @@ func TestPublishFlowsEndToEndAndSurvivesAWorkerRestart(t *testing.T) {
 	var decided struct {
 		Count int `json:"count"`
 	}
-	require.Equal(t, http.StatusAccepted, s.call("POST", "/api/v1/tenants/demo/pending/approve", s.approverToken, map[string]any{"all": true}, &decided))
+	require.Equal(t, http.StatusAccepted, s.call("POST", s.tp+"/pending/approve", s.approverToken, map[string]any{"all": true}, &decided))
 	require.Equal(t, 3, decided.Count)
 	time.Sleep(time.Second)
 	for _, c := range clients {
@@ -78,7 +78,7 @@ func TestPublishFlowsEndToEndAndSurvivesAWorkerRestart(t *testing.T) {
 	s.startWorker()
 	var cycles cyclesAnswer
 	eventually(t, 60*time.Second, "the cycle to complete", func() bool {
-		s.call("GET", "/api/v1/tenants/demo/cycles", s.viewerToken, nil, &cycles)
+		s.call("GET", s.tp+"/cycles", s.viewerToken, nil, &cycles)
 		return len(cycles.Cycles) == 1 && cycles.Cycles[0].Status.Final()
 	})
 	cy := cycles.Cycles[0]
@@ -95,10 +95,11 @@ func TestPublishFlowsEndToEndAndSurvivesAWorkerRestart(t *testing.T) {
 	}
 
 	// The run is filterable by tenant and period in the Temporal UI.
+	require.NoError(t, s.temporal.GetWorkflow(context.Background(), started.WorkflowID, started.RunID).Get(context.Background(), nil))
 	desc, err := s.temporal.DescribeWorkflowExecution(context.Background(), started.WorkflowID, started.RunID)
 	require.NoError(t, err)
 	sa := desc.GetWorkflowExecutionInfo().GetSearchAttributes().GetIndexedFields()
-	require.Contains(t, string(sa[workflows.TenantKey.GetName()].GetData()), demo.TenantID)
+	require.Contains(t, string(sa[workflows.TenantKey.GetName()].GetData()), s.tenantID)
 	require.Contains(t, string(sa[workflows.PeriodKey.GetName()].GetData()), started.Period)
 	require.Contains(t, string(sa[workflows.PhaseKey.GetName()].GetData()), string(billing.PhaseDone))
 
@@ -106,7 +107,7 @@ func TestPublishFlowsEndToEndAndSurvivesAWorkerRestart(t *testing.T) {
 	var one struct {
 		Items []store.Item `json:"items"`
 	}
-	require.Equal(t, http.StatusOK, s.call("GET", "/api/v1/tenants/demo/cycles/"+cy.ID, s.viewerToken, nil, &one))
+	require.Equal(t, http.StatusOK, s.call("GET", s.tp+"/cycles/"+cy.ID, s.viewerToken, nil, &one))
 	require.Len(t, one.Items, 3)
 	for _, it := range one.Items {
 		require.Equal(t, billing.Applied, it.State)
@@ -123,7 +124,7 @@ func TestPublishFlowsEndToEndAndSurvivesAWorkerRestart(t *testing.T) {
 
 	// Nothing is pending any more: approving again is a conflict and changes nothing.
 	var e errorAnswer
-	require.Equal(t, http.StatusConflict, s.call("POST", "/api/v1/tenants/demo/pending/approve", s.approverToken, map[string]any{"all": true}, &e))
+	require.Equal(t, http.StatusConflict, s.call("POST", s.tp+"/pending/approve", s.approverToken, map[string]any{"all": true}, &e))
 	require.Equal(t, "nothing_pending", e.Error.Code)
 }
 
@@ -136,16 +137,16 @@ func TestBadInputChangesNothing(t *testing.T) {
 		code, field              string
 	}{
 		{"unknown tenant", "POST", "/api/v1/tenants/nobody/publish", "", s.adminToken, 404, "not_found", ""},
-		{"malformed JSON", "POST", "/api/v1/tenants/demo/pending/approve", `{"all": tru`, s.approverToken, 400, "invalid_json", ""},
-		{"unknown field", "POST", "/api/v1/tenants/demo/pending/approve", `{"all": true, "everything": 1}`, s.approverToken, 400, "unknown_field", "everything"},
-		{"both ids and all", "POST", "/api/v1/tenants/demo/pending/approve", `{"all": true, "ids": [1]}`, s.approverToken, 422, "validation_failed", "ids"},
-		{"nothing pending", "POST", "/api/v1/tenants/demo/pending/approve", `{"all": true}`, s.approverToken, 409, "nothing_pending", ""},
-		{"wrong type", "POST", "/api/v1/tenants/demo/pending/approve", `{"ids": "7"}`, s.approverToken, 400, "invalid_type", "ids"},
-		{"bad period", "POST", "/api/v1/tenants/demo/publish", `{"period": "2026-13"}`, s.approverToken, 422, "validation_failed", "period"},
-		{"bad time zone", "PATCH", "/api/v1/tenants/demo", `{"time_zone": "Mars/Olympus"}`, s.adminToken, 422, "validation_failed", "time_zone"},
-		{"bad schedule day", "PATCH", "/api/v1/tenants/demo", `{"settings": {"publish": {"schedule": {"enabled": true, "cadence": "monthly", "day": "32"}}}}`, s.adminToken, 422, "validation_failed", "settings.publish.schedule.day"},
-		{"no token", "POST", "/api/v1/tenants/demo/publish", "", "", 401, "unauthorized", ""},
-		{"viewer cannot publish", "POST", "/api/v1/tenants/demo/publish", "", s.viewerToken, 403, "forbidden", ""},
+		{"malformed JSON", "POST", s.tp + "/pending/approve", `{"all": tru`, s.approverToken, 400, "invalid_json", ""},
+		{"unknown field", "POST", s.tp + "/pending/approve", `{"all": true, "everything": 1}`, s.approverToken, 400, "unknown_field", "everything"},
+		{"both ids and all", "POST", s.tp + "/pending/approve", `{"all": true, "ids": [1]}`, s.approverToken, 422, "validation_failed", "ids"},
+		{"nothing pending", "POST", s.tp + "/pending/approve", `{"all": true}`, s.approverToken, 409, "nothing_pending", ""},
+		{"wrong type", "POST", s.tp + "/pending/approve", `{"ids": "7"}`, s.approverToken, 400, "invalid_type", "ids"},
+		{"bad period", "POST", s.tp + "/publish", `{"period": "2026-13"}`, s.approverToken, 422, "validation_failed", "period"},
+		{"bad time zone", "PATCH", s.tp, `{"time_zone": "Mars/Olympus"}`, s.adminToken, 422, "validation_failed", "time_zone"},
+		{"bad schedule day", "PATCH", s.tp, `{"settings": {"publish": {"schedule": {"enabled": true, "cadence": "monthly", "day": "32"}}}}`, s.adminToken, 422, "validation_failed", "settings.publish.schedule.day"},
+		{"no token", "POST", s.tp + "/publish", "", "", 401, "unauthorized", ""},
+		{"viewer cannot publish", "POST", s.tp + "/publish", "", s.viewerToken, 403, "forbidden", ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -160,10 +161,10 @@ func TestBadInputChangesNothing(t *testing.T) {
 			require.NotEmpty(t, e.Error.Message)
 		})
 	}
-	cycles, err := s.store.ListCycles(context.Background(), demo.TenantID, 0)
+	cycles, err := s.store.ListCycles(context.Background(), s.tenantID, 0)
 	require.NoError(t, err)
 	require.Empty(t, cycles, "no request may have started a cycle")
-	tn, err := s.store.GetTenant(context.Background(), demo.TenantID)
+	tn, err := s.store.GetTenant(context.Background(), s.tenantID)
 	require.NoError(t, err)
 	require.Equal(t, "Europe/London", tn.TimeZone)
 	require.False(t, tn.Settings.Publish.Schedule.Enabled)

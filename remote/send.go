@@ -71,11 +71,20 @@ type Response struct {
 type ErrorDecoder func(status int, header http.Header, body []byte) *Error
 
 // Do sends the request, retrying 429 and 5xx (and connection failures of idempotent requests),
-// and returns the response or an *Error.
+// and returns the response or an *Error. The error never carries the request's credentials
+// or its URL's query and user info (see redact.go).
 func (s *Sender) Do(ctx context.Context, r Request, decode ErrorDecoder) (*Response, error) {
+	resp, err := s.do(ctx, r, decode)
+	if err != nil {
+		return nil, redactError(err, r)
+	}
+	return resp, nil
+}
+
+func (s *Sender) do(ctx context.Context, r Request, decode ErrorDecoder) (*Response, *Error) {
 	op := r.Op
 	if op == "" {
-		op = r.Method + " " + r.URL
+		op = r.Method + " " + RedactURL(r.URL)
 	}
 	p := s.Policy
 	if p.MaxAttempts < 1 {
@@ -89,7 +98,7 @@ func (s *Sender) Do(ctx context.Context, r Request, decode ErrorDecoder) (*Respo
 	for attempt := 1; ; attempt++ {
 		resp, err := s.once(ctx, r)
 		if err != nil {
-			last = &Error{Kind: Unavailable, Service: s.Service, Op: op, Message: err.Error(), Err: err}
+			last = &Error{Kind: Unavailable, Service: s.Service, Op: op, Message: transportText(err), Err: err}
 			if ctx.Err() != nil || !r.Idempotent {
 				return nil, last
 			}
@@ -185,10 +194,14 @@ func ParseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 		if secs < 0 {
 			return 0, false
 		}
+		if secs > int(maxRetryAfter/time.Second) {
+			// A silly value must not overflow into a negative wait.
+			return maxRetryAfter, true
+		}
 		return time.Duration(secs) * time.Second, true
 	}
 	if t, err := http.ParseTime(v); err == nil {
-		d := t.Sub(now)
+		d := min(t.Sub(now), maxRetryAfter)
 		if d < 0 {
 			d = 0
 		}
@@ -196,6 +209,9 @@ func ParseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 	}
 	return 0, false
 }
+
+// maxRetryAfter bounds the wait a service may ask for.
+const maxRetryAfter = 24 * time.Hour
 
 func backoff(p Policy, attempt int) time.Duration {
 	d := p.BaseDelay << (attempt - 1)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/meterbridge/meterbridge/billing"
 	"github.com/meterbridge/meterbridge/store"
+	"github.com/meterbridge/meterbridge/tenant"
 	"github.com/meterbridge/meterbridge/workflows"
 )
 
@@ -31,6 +32,11 @@ type Starter struct {
 	PageSize int
 	// TaskQueue defaults to workflows.TaskQueue; tests give each test its own.
 	TaskQueue string
+	// HeartbeatTimeout overrides the cycle's (tests of killed workers shorten it).
+	HeartbeatTimeout time.Duration
+	// SnapshotMaxEvents makes new metric snapshot loops continue as new at this history
+	// length (tests); 0 leaves it to the server's suggestion.
+	SnapshotMaxEvents int
 }
 
 func (s *Starter) taskQueue() string {
@@ -53,8 +59,11 @@ type StartRequest struct {
 	Kind      billing.Kind
 	Trigger   billing.Trigger
 	StartedBy string
-	// Period defaults to the current month in the tenant's time zone.
+	// Period defaults to the current month in the tenant's time zone (the current day for a
+	// licence sync whose refresh schedule is daily).
 	Period billing.Period
+	// SyncWhenDecided makes a licence cycle push as soon as nothing is pending.
+	SyncWhenDecided bool
 }
 
 // Started identifies the run that was started.
@@ -80,6 +89,9 @@ func (s *Starter) StartCycle(ctx context.Context, req StartRequest) (Started, er
 	period := req.Period
 	if period == "" {
 		period = billing.MonthOf(s.now(), t.Location())
+		if req.Kind == billing.LicenceSync && t.Settings.Licences.Refresh.Cadence == tenant.Daily {
+			period = billing.DayOf(s.now(), t.Location())
+		}
 	}
 	id := workflows.CycleID(req.Kind, req.TenantID, period)
 	opts := client.StartWorkflowOptions{
@@ -98,7 +110,8 @@ func (s *Starter) StartCycle(ctx context.Context, req StartRequest) (Started, er
 		),
 		StaticSummary: fmt.Sprintf("%s %s for %s (%s)", req.Kind, period, t.Name, startedBy(req)),
 	}
-	in := workflows.CycleInput{TenantID: req.TenantID, Kind: req.Kind, Period: period, Trigger: req.Trigger, StartedBy: req.StartedBy, PageSize: s.PageSize}
+	in := workflows.CycleInput{TenantID: req.TenantID, Kind: req.Kind, Period: period, Trigger: req.Trigger, StartedBy: req.StartedBy,
+		PageSize: s.PageSize, SyncWhenDecided: req.SyncWhenDecided, HeartbeatTimeout: s.HeartbeatTimeout}
 	run, err := s.Temporal.ExecuteWorkflow(ctx, opts, workflows.BillingCycle, in)
 	if err != nil {
 		var started *serviceerror.WorkflowExecutionAlreadyStarted
@@ -115,6 +128,38 @@ func startedBy(req StartRequest) string {
 		return "started by " + req.StartedBy
 	}
 	return string(req.Trigger)
+}
+
+// SyncResult says what "sync now" did: the licence cycles it signalled, or the cycle it
+// started when none was open.
+type SyncResult struct {
+	Signalled []string
+	Started   Started
+}
+
+// SyncNow pushes the approved updates of the tenant's open licence cycles now. With no open
+// licence cycle it starts one that refreshes and pushes as soon as its updates are decided.
+func (s *Starter) SyncNow(ctx context.Context, tenantID, actor string) (SyncResult, error) {
+	open, err := s.Store.OpenCycles(ctx, tenantID)
+	if err != nil {
+		return SyncResult{}, err
+	}
+	var res SyncResult
+	for _, c := range open {
+		if c.Kind != billing.LicenceSync {
+			continue
+		}
+		if err := s.Temporal.SignalWorkflow(ctx, c.WorkflowID, c.ID, workflows.SignalSync, nil); err != nil {
+			return res, fmt.Errorf("signal %s: %w", c.WorkflowID, err)
+		}
+		res.Signalled = append(res.Signalled, c.ID)
+	}
+	if len(res.Signalled) > 0 {
+		return res, nil
+	}
+	res.Started, err = s.StartCycle(ctx, StartRequest{TenantID: tenantID, Kind: billing.LicenceSync, Trigger: billing.Manual,
+		StartedBy: actor, SyncWhenDecided: true})
+	return res, err
 }
 
 // ErrNothingPending means the tenant has no pending update to decide.

@@ -58,15 +58,28 @@ type AccountItem struct {
 // ListAccountItems returns every account item a vendor reported for the tenant (latest
 // period each) with its mapping status.
 func (s *Store) ListAccountItems(ctx context.Context, tenantID string) ([]AccountItem, error) {
-	rows, err := s.pool.Query(ctx, `
+	return s.FilterAccountItems(ctx, tenantID, AccountFilter{})
+}
+
+// AccountFilter narrows FilterAccountItems; empty fields match everything.
+type AccountFilter struct {
+	Source string // "backup" or "licenses"
+	Status string // "unmapped", "ok" or "error"
+}
+
+// FilterAccountItems is ListAccountItems narrowed to one source and mapping status.
+func (s *Store) FilterAccountItems(ctx context.Context, tenantID string, f AccountFilter) ([]AccountItem, error) {
+	rows, err := s.pool.Query(ctx, `SELECT * FROM (
 		SELECT DISTINCT ON (r.source, r.account_id, r.item)
 			r.source, r.account_id, a.name, a.managed_id, r.item, r.quantity, r.period, r.read_at,
-			COALESCE(m.id, ''), COALESCE(m.status, 'unmapped'), COALESCE(m.last_error, '')
+			COALESCE(m.id, '') AS mapping_id, COALESCE(m.status, 'unmapped') AS mapping_status, COALESCE(m.last_error, '')
 		FROM usage_readings r
 		JOIN vendor_accounts a USING (tenant_id, source, account_id)
 		LEFT JOIN mappings m ON m.tenant_id = r.tenant_id AND m.source = r.source AND m.account_id = r.account_id AND m.item = r.item
-		WHERE r.tenant_id = $1
-		ORDER BY r.source, r.account_id, r.item, r.period DESC`, tenantID)
+		WHERE r.tenant_id = $1 AND ($2 = '' OR r.source = $2)
+		ORDER BY r.source, r.account_id, r.item, r.period DESC) x
+		WHERE $3 = '' OR x.mapping_status = $3
+		ORDER BY x.source, x.account_id, x.item`, tenantID, f.Source, f.Status)
 	if err != nil {
 		return nil, err
 	}

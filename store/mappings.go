@@ -32,12 +32,21 @@ type Mapping struct {
 // PutMapping creates or replaces a mapping; created reports which. ErrConflict when another
 // mapping of the tenant already maps the same account and item.
 func (s *Store) PutMapping(ctx context.Context, m Mapping, actor string) (out Mapping, created bool, err error) {
+	return putMapping(ctx, s.pool, m, actor)
+}
+
+// rowQuerier is a pool or a transaction.
+type rowQuerier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+func putMapping(ctx context.Context, db rowQuerier, m Mapping, actor string) (out Mapping, created bool, err error) {
 	info, err := json.Marshal(m.TargetInfo)
 	if err != nil {
 		return Mapping{}, false, err
 	}
 	var inserted bool
-	row := s.pool.QueryRow(ctx, `
+	row := db.QueryRow(ctx, `
 		INSERT INTO mappings (tenant_id, id, source, account_id, item, company_id, agreement_id, addition_id, target_info,
 			status, last_error, created_by, updated_by)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'ok', '', $10, $10)

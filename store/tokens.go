@@ -55,19 +55,57 @@ func (s *Store) CreateToken(ctx context.Context, t Token) (Token, string, error)
 	return tok, secret, err
 }
 
+// ErrTokenRevoked means an imported secret belongs to a token that was revoked: it stays
+// revoked (a restart with the same METERBRIDGE_ADMIN_TOKEN must not bring it back).
+var ErrTokenRevoked = errors.New("this token was revoked; choose a new secret")
+
 // ImportToken stores a token whose secret was chosen outside (the bootstrap admin token from
-// the environment, the dev stack's demo tokens). Importing the same secret again is a no-op.
+// the environment, the dev stack's demo tokens). Importing the same secret again is a no-op;
+// importing a revoked one fails with ErrTokenRevoked.
 func (s *Store) ImportToken(ctx context.Context, t Token, secret string) (Token, error) {
 	if len(secret) < 24 {
 		return Token{}, errors.New("token secret must be at least 24 characters")
 	}
-	if existing, err := s.LookupToken(ctx, secret); err == nil {
+	existing, err := scanToken(s.pool.QueryRow(ctx, `SELECT `+tokenColumns+` FROM api_tokens WHERE secret_hash = $1`, hashToken(secret)))
+	switch {
+	case err == nil && existing.RevokedAt != nil:
+		return existing, ErrTokenRevoked
+	case err == nil:
 		return existing, nil
+	case !errors.Is(err, ErrNotFound):
+		return Token{}, err
 	}
 	return s.insertToken(ctx, t, secret)
 }
 
+// ValidateToken checks what a new token may be: a known role, a tenant exactly for approver
+// and viewer tokens, and bounded owner and name. Callers check the e-mail's syntax.
+func ValidateToken(t Token) error {
+	switch t.Role {
+	case RoleAdmin:
+		if t.TenantID != "" {
+			return errors.New("an admin token belongs to no tenant")
+		}
+	case RoleApprover, RoleViewer:
+		if t.TenantID == "" {
+			return errors.New("an approver or viewer token needs a tenant")
+		}
+	default:
+		return fmt.Errorf("unknown role %q (admin, approver or viewer)", t.Role)
+	}
+	if t.OwnerEmail == "" || len(t.OwnerEmail) > 254 {
+		return errors.New("owner e-mail is required (at most 254 characters)")
+	}
+	if len(t.Name) > 100 {
+		return errors.New("name is longer than 100 characters")
+	}
+	return nil
+}
+
 func (s *Store) insertToken(ctx context.Context, t Token, secret string) (Token, error) {
+	if err := ValidateToken(t); err != nil {
+		return Token{}, err
+	}
 	var tenantID *string
 	if t.TenantID != "" {
 		tenantID = &t.TenantID

@@ -232,6 +232,14 @@ func (a ApprovalSettings) validate() error {
 	default:
 		return fieldErr("settings.approval.mode", "must be manual, automatic or rule")
 	}
+	// Bound the size first: a value such as 1e9999 is accepted by the decimal parser but
+	// prints as ten thousand digits wherever the settings are shown or stored.
+	if !SaneDecimal(a.MaxUnits) {
+		return fieldErr("settings.approval.max_units", "must be a decimal of at most 40 digits")
+	}
+	if !SaneDecimal(a.MaxPercent) {
+		return fieldErr("settings.approval.max_percent", "must be 0–1000")
+	}
 	if a.MaxUnits.IsNegative() {
 		return fieldErr("settings.approval.max_units", "must not be negative")
 	}
@@ -324,4 +332,12 @@ func IsLoopbackHost(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// SaneDecimal reports whether d, read from outside, is of a size meterbridge means: at most
+// 40 digits and an exponent within ±30. The decimal library refuses exponents beyond 10000,
+// but 1e9999 still passes it and prints (and compares) as ten thousand digits.
+func SaneDecimal(d decimal.Decimal) bool {
+	e := d.Exponent()
+	return e >= -30 && e <= 30 && d.NumDigits() <= 40
 }

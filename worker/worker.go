@@ -47,5 +47,7 @@ func Register(r interface {
 	RegisterActivity(any)
 }, acts *activities.Activities) {
 	r.RegisterWorkflow(workflows.BillingCycle)
+	r.RegisterWorkflow(workflows.ScheduledCycle)
+	r.RegisterWorkflow(workflows.MetricSnapshot)
 	r.RegisterActivity(acts)
 }

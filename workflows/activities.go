@@ -10,18 +10,24 @@ import (
 // Activity names, as the worker registers them (the methods of activities.Activities). A
 // worker test checks that each one is registered.
 const (
-	ActivityBeginCycle  = "BeginCycle"
-	ActivityRefreshPage = "RefreshPage"
-	ActivityDecide      = "Decide"
-	ActivityPushPage    = "PushPage"
-	ActivityFinishCycle = "FinishCycle"
-	ActivityNotify      = "Notify"
-	ActivityMarkCycle   = "MarkCycle"
+	ActivityBeginCycle    = "BeginCycle"
+	ActivityRefreshPage   = "RefreshPage"
+	ActivityDecide        = "Decide"
+	ActivityPushPage      = "PushPage"
+	ActivityFinishCycle   = "FinishCycle"
+	ActivityNotify        = "Notify"
+	ActivityMarkCycle     = "MarkCycle"
+	ActivityApplyDeadline = "ApplyDeadline"
+	ActivityOpenCycles    = "OpenCycles"
+
+	ActivitySnapshotMetric      = "SnapshotMetric"
+	ActivityNoteSnapshotFailure = "NoteSnapshotFailure"
 )
 
 // ActivityNames lists every activity the workflows call.
 func ActivityNames() []string {
-	return []string{ActivityBeginCycle, ActivityRefreshPage, ActivityDecide, ActivityPushPage, ActivityFinishCycle, ActivityNotify, ActivityMarkCycle}
+	return []string{ActivityBeginCycle, ActivityRefreshPage, ActivityDecide, ActivityPushPage, ActivityFinishCycle, ActivityNotify, ActivityMarkCycle, ActivityApplyDeadline, ActivityOpenCycles,
+		ActivitySnapshotMetric, ActivityNoteSnapshotFailure}
 }
 
 // Error types activities return for failures that retrying cannot fix. They are stable
@@ -55,11 +61,14 @@ func storeOptions(ctx workflow.Context) workflow.Context {
 // already retries quick 429/5xx inside one attempt; what reaches here is a longer outage or
 // a long Retry-After (the activity passes it on as the next retry delay). Heartbeats let a
 // dead worker's attempt be retried within a minute instead of at the timeout.
-func outsideOptions(ctx workflow.Context) workflow.Context {
+func outsideOptions(ctx workflow.Context, heartbeat time.Duration) workflow.Context {
+	if heartbeat <= 0 {
+		heartbeat = time.Minute
+	}
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout:    10 * time.Minute,
 		ScheduleToCloseTimeout: 6 * time.Hour,
-		HeartbeatTimeout:       time.Minute,
+		HeartbeatTimeout:       heartbeat,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:        5 * time.Second,
 			BackoffCoefficient:     2,

@@ -22,6 +22,13 @@ type CycleInput struct {
 	StartedBy string
 	// PageSize is how many clients one activity handles (default 100).
 	PageSize int
+	// SyncWhenDecided makes a licence cycle push approved updates as soon as nothing is
+	// pending (refresh-and-sync on demand). Without it a licence cycle pushes on the sync
+	// signal (the sync schedule or "sync now"). Usage publishes always push when decided.
+	SyncWhenDecided bool
+	// HeartbeatTimeout overrides how soon a silent PSA or vendor activity is retried on
+	// another worker (default one minute); tests of killed workers shorten it.
+	HeartbeatTimeout time.Duration `json:",omitempty"`
 }
 
 // CycleResult is how a cycle ended.
@@ -38,6 +45,10 @@ type Progress struct {
 	Phase   billing.Phase
 	Status  billing.Status
 	Counts  billing.Counts
+	// WaitingSince is when the cycle began waiting for people, zero when it does not wait.
+	WaitingSince time.Time `json:",omitempty"`
+	Reminders    int       `json:",omitempty"`
+	DeadlinePast bool      `json:",omitempty"`
 }
 
 const defaultPageSize = 100
@@ -62,6 +73,8 @@ type cycle struct {
 	in       CycleInput
 	settings billing.BeginResult
 	progress Progress
+	// superseded is set when a newer licence refresh replaced this cycle's waiting items.
+	superseded *billing.SupersedeInput
 }
 
 func (c *cycle) run(ctx workflow.Context) (CycleResult, error) {
@@ -74,14 +87,15 @@ func (c *cycle) run(ctx workflow.Context) (CycleResult, error) {
 	if c.settings.AlreadyPublishedBy != "" {
 		return c.alreadyPublished(ctx)
 	}
+	c.tellSuperseded(ctx)
 	if err := c.refresh(ctx); err != nil {
 		return c.fail(ctx, err)
 	}
-	if err := c.awaitApproval(ctx); err != nil {
+	if err := c.decideAndPush(ctx); err != nil {
 		return c.fail(ctx, err)
 	}
-	if err := c.push(ctx); err != nil {
-		return c.fail(ctx, err)
+	if c.superseded != nil {
+		return c.finish(ctx, "", "superseded by the refresh of "+string(c.superseded.Period))
 	}
 	return c.finish(ctx, "", "")
 }
@@ -100,6 +114,19 @@ func (c *cycle) begin(ctx workflow.Context) error {
 	return workflow.ExecuteActivity(storeOptions(ctx), ActivityBeginCycle, in).Get(ctx, &c.settings)
 }
 
+// tellSuperseded signals older open licence cycles that this refresh replaced their waiting
+// items (BeginCycle already marked them), so they push nothing stale and finish.
+func (c *cycle) tellSuperseded(ctx workflow.Context) {
+	for _, ref := range c.settings.Superseded {
+		in := billing.SupersedeInput{By: c.progress.CycleID, Period: c.in.Period}
+		err := workflow.SignalExternalWorkflow(ctx, ref.WorkflowID, ref.RunID, SignalSupersede, in).Get(ctx, nil)
+		if err != nil {
+			// A cycle that already ended has nothing left to replace.
+			workflow.GetLogger(ctx).Info("superseded cycle not signalled", "workflow", ref.WorkflowID, "error", err)
+		}
+	}
+}
+
 // refresh reads the vendor's numbers and the PSA's current quantities page by page and
 // stores one item per client, already decided where the approval mode allows.
 func (c *cycle) refresh(ctx workflow.Context) error {
@@ -113,10 +140,10 @@ func (c *cycle) refresh(ctx workflow.Context) error {
 			Mode: c.settings.Mode, Approval: c.settings.Approval, Cursor: cursor, SeqStart: seq, PageSize: c.in.PageSize,
 		}
 		var res billing.RefreshResult
-		if err := workflow.ExecuteActivity(outsideOptions(ctx), ActivityRefreshPage, in).Get(ctx, &res); err != nil {
+		if err := workflow.ExecuteActivity(outsideOptions(ctx, c.in.HeartbeatTimeout), ActivityRefreshPage, in).Get(ctx, &res); err != nil {
 			return fmt.Errorf("refresh page %d: %w", page, err)
 		}
-		c.addCounts(res.Counts)
+		c.progress.Counts.AddAll(res.Counts)
 		seq += res.Items
 		if res.Next == "" {
 			return nil
@@ -128,33 +155,134 @@ func (c *cycle) refresh(ctx workflow.Context) error {
 	}
 }
 
-// awaitApproval waits until no item is pending. Decisions arrive as signals and are applied
-// by an activity, one at a time and in arrival order.
-func (c *cycle) awaitApproval(ctx workflow.Context) error {
-	if c.progress.Counts.Pending == 0 {
-		return nil
-	}
-	if err := c.setPhase(ctx, billing.PhaseApproval); err != nil {
-		return err
-	}
+// decideAndPush waits for people and pushes what they approved, until nothing is pending or
+// approved. Decisions arrive as signals and are applied by an activity, one at a time and
+// in arrival order. While anything is pending a reminder repeats every ReminderHours, and
+// after DeadlineHours the deadline action happens once. A usage publish pushes when nothing
+// is pending; a licence cycle pushes when the sync signal comes (or when decided, for
+// refresh-and-sync on demand).
+func (c *cycle) decideAndPush(ctx workflow.Context) error {
+	pushWhenDecided := c.in.Kind == billing.UsagePublish || c.in.SyncWhenDecided
 	approve := workflow.GetSignalChannel(ctx, SignalApprove)
 	reject := workflow.GetSignalChannel(ctx, SignalReject)
-	for c.progress.Counts.Pending > 0 {
-		var d billing.Decision
+	syncCh := workflow.GetSignalChannel(ctx, SignalSync)
+	supersede := workflow.GetSignalChannel(ctx, SignalSupersede)
+
+	timerCtx, cancelTimers := workflow.WithCancel(ctx)
+	defer func() { cancelTimers() }()
+	var reminder, deadline workflow.Future
+	syncRequested := false
+	for {
+		counts := c.progress.Counts
+		if counts.Approved > 0 && (syncRequested || (pushWhenDecided && counts.Pending == 0)) {
+			if err := c.push(ctx); err != nil {
+				return err
+			}
+			syncRequested = false
+			continue
+		}
+		if c.superseded != nil || (counts.Pending == 0 && counts.Approved == 0) {
+			return nil
+		}
+		phase := billing.PhaseApproval
+		if counts.Pending == 0 {
+			phase = billing.PhaseAwaitSync
+		}
+		if c.progress.Phase != phase {
+			if err := c.setPhase(ctx, phase); err != nil {
+				return err
+			}
+		}
+		if counts.Pending > 0 {
+			if c.progress.WaitingSince.IsZero() {
+				c.progress.WaitingSince = workflow.Now(ctx)
+				if h := c.settings.DeadlineHours; h > 0 {
+					deadline = workflow.NewTimer(timerCtx, time.Duration(h)*time.Hour)
+				}
+			}
+			if h := c.settings.ReminderHours; h > 0 && reminder == nil {
+				reminder = workflow.NewTimer(timerCtx, time.Duration(h)*time.Hour)
+			}
+		}
+
+		var d *billing.Decision
+		var act func() error
 		sel := workflow.NewSelector(ctx)
 		sel.AddReceive(approve, func(ch workflow.ReceiveChannel, _ bool) {
-			ch.Receive(ctx, &d)
-			d.Approve = true
+			var v billing.Decision
+			ch.Receive(ctx, &v)
+			v.Approve = true
+			d = &v
 		})
 		sel.AddReceive(reject, func(ch workflow.ReceiveChannel, _ bool) {
-			ch.Receive(ctx, &d)
-			d.Approve = false
+			var v billing.Decision
+			ch.Receive(ctx, &v)
+			v.Approve = false
+			d = &v
 		})
+		sel.AddReceive(syncCh, func(ch workflow.ReceiveChannel, _ bool) {
+			ch.Receive(ctx, nil)
+			syncRequested = true
+		})
+		sel.AddReceive(supersede, func(ch workflow.ReceiveChannel, _ bool) {
+			var v billing.SupersedeInput
+			ch.Receive(ctx, &v)
+			c.superseded = &v
+			act = func() error { return c.refreshCounts(ctx) }
+		})
+		if reminder != nil {
+			sel.AddFuture(reminder, func(f workflow.Future) {
+				reminder = nil
+				if f.Get(ctx, nil) == nil && c.progress.Counts.Pending > 0 {
+					act = func() error {
+						c.progress.Reminders++
+						c.notify(ctx, billing.NoticeReminder)
+						return nil
+					}
+				}
+			})
+		}
+		if deadline != nil {
+			sel.AddFuture(deadline, func(f workflow.Future) {
+				deadline = nil
+				if f.Get(ctx, nil) == nil && c.progress.Counts.Pending > 0 {
+					act = func() error { return c.deadlinePassed(ctx) }
+				}
+			})
+		}
 		sel.Select(ctx)
-		if err := c.decide(ctx, d); err != nil {
-			return err
+		if d != nil {
+			if err := c.decide(ctx, *d); err != nil {
+				return err
+			}
+		}
+		if act != nil {
+			if err := act(); err != nil {
+				return err
+			}
+		}
+		if c.progress.Counts.Pending == 0 && (reminder != nil || deadline != nil) {
+			// Nothing waits for people any more: stop the reminder and deadline timers rather
+			// than leave them to fire into a cycle that no longer needs them.
+			cancelTimers()
+			timerCtx, cancelTimers = workflow.WithCancel(ctx)
+			reminder, deadline = nil, nil
 		}
 	}
+}
+
+// deadlinePassed applies the tenant's deadline action once.
+func (c *cycle) deadlinePassed(ctx workflow.Context) error {
+	c.progress.DeadlinePast = true
+	if c.settings.DeadlineAction == billing.DeadlineApplyRule {
+		var counts billing.Counts
+		in := billing.DeadlineInput{CycleID: c.progress.CycleID, Approval: c.settings.Approval, Action: c.settings.DeadlineAction}
+		if err := workflow.ExecuteActivity(storeOptions(ctx), ActivityApplyDeadline, in).Get(ctx, &counts); err != nil {
+			return fmt.Errorf("apply deadline: %w", err)
+		}
+		c.progress.Counts = counts
+	}
+	c.notify(ctx, billing.NoticeDeadline)
 	return nil
 }
 
@@ -168,27 +296,39 @@ func (c *cycle) decide(ctx workflow.Context, d billing.Decision) error {
 	return nil
 }
 
+// refreshCounts reloads the counts after another cycle changed this one's items.
+func (c *cycle) refreshCounts(ctx workflow.Context) error {
+	return c.decide(ctx, billing.Decision{Actor: billing.ActorAutomatic})
+}
+
 // push writes approved quantities page by page. Each item's outcome is stored as soon as the
 // PSA confirms it, so a retried page (or a restarted worker) skips what is done.
 func (c *cycle) push(ctx workflow.Context) error {
-	if c.progress.Counts.Approved == 0 {
-		return nil
-	}
 	if err := c.setPhase(ctx, billing.PhasePush); err != nil {
 		return err
 	}
 	for {
 		in := billing.PushInput{CycleID: c.progress.CycleID, TenantID: c.in.TenantID, Kind: c.in.Kind, Period: c.in.Period, PageSize: c.in.PageSize}
 		var res billing.PushResult
-		if err := workflow.ExecuteActivity(outsideOptions(ctx), ActivityPushPage, in).Get(ctx, &res); err != nil {
+		if err := workflow.ExecuteActivity(outsideOptions(ctx, c.in.HeartbeatTimeout), ActivityPushPage, in).Get(ctx, &res); err != nil {
 			return fmt.Errorf("push: %w", err)
 		}
 		c.progress.Counts.Approved -= res.Applied + res.Failed
 		c.progress.Counts.Applied += res.Applied
 		c.progress.Counts.Failed += res.Failed
 		if res.Done {
+			c.progress.Counts.Approved = 0
 			return nil
 		}
+	}
+}
+
+// notify sends a notice; a message that cannot be delivered is logged and recorded by the
+// activity, and never stops the cycle.
+func (c *cycle) notify(ctx workflow.Context, notice string) {
+	in := billing.NotifyInput{CycleID: c.progress.CycleID, TenantID: c.in.TenantID, Notice: notice}
+	if err := workflow.ExecuteActivity(notifyOptions(ctx), ActivityNotify, in).Get(ctx, nil); err != nil {
+		workflow.GetLogger(ctx).Error("notification failed", "cycle", c.progress.CycleID, "notice", notice, "error", err)
 	}
 }
 
@@ -206,11 +346,7 @@ func (c *cycle) finish(ctx workflow.Context, status billing.Status, errMsg strin
 	if err := c.setPhase(ctx, billing.PhaseNotify); err != nil {
 		return CycleResult{}, err
 	}
-	notice := billing.NotifyInput{CycleID: c.progress.CycleID, TenantID: c.in.TenantID, Notice: billing.NoticeFinished}
-	if err := workflow.ExecuteActivity(notifyOptions(ctx), ActivityNotify, notice).Get(ctx, nil); err != nil {
-		// The cycle's work is done and recorded; an undeliverable message must not undo that.
-		workflow.GetLogger(ctx).Error("notification failed", "cycle", c.progress.CycleID, "error", err)
-	}
+	c.notify(ctx, billing.NoticeFinished)
 	if err := c.setPhase(ctx, billing.PhaseDone); err != nil {
 		return CycleResult{}, err
 	}
@@ -236,14 +372,13 @@ func (c *cycle) alreadyPublished(ctx workflow.Context) (CycleResult, error) {
 	return res, err
 }
 
-// drainSignals empties the decision channels before the run ends, logging decisions that
-// came too late to matter, so none is silently dropped.
+// drainSignals empties the signal channels before the run ends, logging what came too late
+// to matter, so nothing is silently dropped.
 func (c *cycle) drainSignals(ctx workflow.Context) {
-	for _, name := range []string{SignalApprove, SignalReject} {
+	for _, name := range []string{SignalApprove, SignalReject, SignalSync, SignalSupersede} {
 		ch := workflow.GetSignalChannel(ctx, name)
-		var d billing.Decision
-		for ch.ReceiveAsync(&d) {
-			workflow.GetLogger(ctx).Info("decision arrived after the cycle's approval step; ignored", "signal", name, "actor", d.Actor)
+		for ch.ReceiveAsync(nil) {
+			workflow.GetLogger(ctx).Info("signal arrived after the cycle's waiting step; ignored", "signal", name)
 		}
 	}
 }
@@ -253,11 +388,13 @@ func (c *cycle) setPhase(ctx workflow.Context, p billing.Phase) error {
 	switch p {
 	case billing.PhaseApproval:
 		c.progress.Status = billing.AwaitingApproval
-	case billing.PhasePush:
-		c.progress.Status = billing.Pushing
+	case billing.PhaseAwaitSync:
+		c.progress.Status = billing.AwaitingSync
+	case billing.PhasePush, billing.PhaseRefresh:
+		c.progress.Status = billing.Running
 	}
 	switch p {
-	case billing.PhaseRefresh, billing.PhaseApproval, billing.PhasePush:
+	case billing.PhaseRefresh, billing.PhaseApproval, billing.PhaseAwaitSync, billing.PhasePush:
 		// The API shows a running cycle's status from PostgreSQL; a local activity keeps it
 		// current at the cost of one marker event.
 		lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: 10 * time.Second})
@@ -272,17 +409,6 @@ func (c *cycle) setPhase(ctx workflow.Context, p billing.Phase) error {
 		KindKey.ValueSet(string(c.in.Kind)),
 		PhaseKey.ValueSet(string(p)),
 	)
-}
-
-func (c *cycle) addCounts(n billing.Counts) {
-	p := &c.progress.Counts
-	p.Total += n.Total
-	p.Pending += n.Pending
-	p.Approved += n.Approved
-	p.Rejected += n.Rejected
-	p.Unchanged += n.Unchanged
-	p.Applied += n.Applied
-	p.Failed += n.Failed
 }
 
 // reason turns an activity failure into the sentence stored and sent to people.

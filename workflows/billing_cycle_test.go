@@ -26,12 +26,24 @@ type fakeCycle struct {
 	alreadyBy    string
 	refreshErr   error
 	approvalMode string
+	begin        billing.BeginResult
+	deadlines    []billing.DeadlineInput
+	// ruleApproves is how many pending items the deadline's rule approves.
+	ruleApproves int
 }
 
 func (f *fakeCycle) register(env *testsuite.TestWorkflowEnvironment) {
 	env.RegisterActivityWithOptions(func(_ context.Context, in billing.BeginInput) (billing.BeginResult, error) {
-		return billing.BeginResult{AlreadyPublishedBy: f.alreadyBy, Mode: "advanced", Approval: billing.ApprovalPolicy{Mode: f.approvalMode}}, nil
+		r := f.begin
+		r.AlreadyPublishedBy, r.Mode, r.Approval = f.alreadyBy, "advanced", billing.ApprovalPolicy{Mode: f.approvalMode}
+		return r, nil
 	}, activity.RegisterOptions{Name: ActivityBeginCycle})
+	env.RegisterActivityWithOptions(func(_ context.Context, in billing.DeadlineInput) (billing.Counts, error) {
+		f.deadlines = append(f.deadlines, in)
+		f.approved += f.ruleApproves
+		f.pending = 0
+		return billing.Counts{Approved: f.approved}, nil
+	}, activity.RegisterOptions{Name: ActivityApplyDeadline})
 	env.RegisterActivityWithOptions(func(_ context.Context, in billing.MarkInput) error { return nil }, activity.RegisterOptions{Name: ActivityMarkCycle})
 	page := 0
 	env.RegisterActivityWithOptions(func(_ context.Context, in billing.RefreshInput) (billing.RefreshResult, error) {
@@ -177,4 +189,127 @@ func TestBadCredentialsFailTheCycleVisibly(t *testing.T) {
 	require.Equal(t, billing.Failed, res.Status)
 	require.Contains(t, f.finished.Error, "credentials need attention")
 	require.Equal(t, []string{billing.NoticeFinished}, f.notices, "the failure is notified")
+}
+
+// timerLog records every durable timer the workflow starts, with the workflow clock.
+type timerLog struct {
+	env    *testsuite.TestWorkflowEnvironment
+	starts []time.Duration
+}
+
+func watchTimers(env *testsuite.TestWorkflowEnvironment) *timerLog {
+	l := &timerLog{env: env}
+	env.SetOnTimerScheduledListener(func(_ string, d time.Duration) { l.starts = append(l.starts, d) })
+	return l
+}
+
+func TestRemindersRepeatWhileUpdatesWaitThenStop(t *testing.T) {
+	env := newEnv(t)
+	f := &fakeCycle{pages: []billing.RefreshResult{pageOf(2, 0, 0, "")}, begin: billing.BeginResult{ReminderHours: 24}}
+	f.register(env)
+	timers := watchTimers(env)
+	env.RegisterDelayedCallback(func() {
+		require.Equal(t, []string{billing.NoticeReminder, billing.NoticeReminder, billing.NoticeReminder}, f.notices, "a reminder each day for 3 days")
+		env.SignalWorkflow(SignalApprove, billing.Decision{All: true, Actor: "ann@example.com"})
+	}, 80*time.Hour)
+	env.ExecuteWorkflow(BillingCycle, manualInput)
+	require.NoError(t, env.GetWorkflowError())
+	require.Equal(t, []string{billing.NoticeReminder, billing.NoticeReminder, billing.NoticeReminder, billing.NoticeFinished}, f.notices)
+	require.Equal(t, []time.Duration{24 * time.Hour, 24 * time.Hour, 24 * time.Hour, 24 * time.Hour}, timers.starts,
+		"one reminder timer at a time, re-armed after it fires; the fourth is cancelled by the approval")
+	require.Equal(t, 1, f.pushes)
+}
+
+func TestDeadlineHoldsAndAlertsOnce(t *testing.T) {
+	env := newEnv(t)
+	f := &fakeCycle{pages: []billing.RefreshResult{pageOf(1, 0, 0, "")},
+		begin: billing.BeginResult{ReminderHours: 24, DeadlineHours: 48, DeadlineAction: billing.DeadlineHold}}
+	f.register(env)
+	env.RegisterDelayedCallback(func() {
+		res, _ := env.QueryWorkflow(QueryProgress)
+		var p Progress
+		require.NoError(t, res.Get(&p))
+		require.True(t, p.DeadlinePast)
+		require.Equal(t, billing.PhaseApproval, p.Phase, "hold keeps waiting for a person")
+		env.SignalWorkflow(SignalReject, billing.Decision{All: true, Actor: "ann@example.com"})
+	}, 100*time.Hour)
+	env.ExecuteWorkflow(BillingCycle, manualInput)
+	require.NoError(t, env.GetWorkflowError())
+	require.Empty(t, f.deadlines, "hold approves nothing")
+	deadlineAlerts := 0
+	for _, n := range f.notices {
+		if n == billing.NoticeDeadline {
+			deadlineAlerts++
+		}
+	}
+	require.Equal(t, 1, deadlineAlerts)
+	require.Contains(t, f.notices, billing.NoticeReminder)
+	require.Zero(t, f.pushes, "rejected: nothing to push")
+}
+
+func TestDeadlineAppliesTheRuleAndSkipsTheRest(t *testing.T) {
+	env := newEnv(t)
+	f := &fakeCycle{pages: []billing.RefreshResult{pageOf(3, 0, 0, "")}, ruleApproves: 2, approvalMode: billing.ApproveRule,
+		begin: billing.BeginResult{DeadlineHours: 72, DeadlineAction: billing.DeadlineApplyRule}}
+	f.register(env)
+	timers := watchTimers(env)
+	env.ExecuteWorkflow(BillingCycle, manualInput)
+	require.NoError(t, env.GetWorkflowError())
+	require.Len(t, f.deadlines, 1)
+	require.Equal(t, billing.DeadlineApplyRule, f.deadlines[0].Action)
+	require.Equal(t, []time.Duration{72 * time.Hour}, timers.starts)
+	require.Equal(t, 1, f.pushes, "what the rule approved is pushed without a person")
+	require.Equal(t, []string{billing.NoticeDeadline, billing.NoticeFinished}, f.notices)
+}
+
+func TestLicenceCycleWaitsForTheSyncSignalAfterApproval(t *testing.T) {
+	env := newEnv(t)
+	f := &fakeCycle{pages: []billing.RefreshResult{pageOf(2, 1, 0, "")}}
+	f.register(env)
+	in := manualInput
+	in.Kind = billing.LicenceSync
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(SignalApprove, billing.Decision{IDs: []int64{1}, Actor: "ann@example.com"})
+	}, time.Hour)
+	env.RegisterDelayedCallback(func() {
+		require.Zero(t, f.pushes, "approved licence updates wait for the sync")
+		env.SignalWorkflow(SignalSync, nil)
+	}, 5*time.Hour)
+	env.RegisterDelayedCallback(func() {
+		require.Equal(t, 1, f.pushes, "sync pushed what was approved while one update still waits")
+		res, _ := env.QueryWorkflow(QueryProgress)
+		var p Progress
+		require.NoError(t, res.Get(&p))
+		require.Equal(t, billing.PhaseApproval, p.Phase)
+		env.SignalWorkflow(SignalApprove, billing.Decision{All: true, Actor: "ann@example.com"})
+	}, 6*time.Hour)
+	env.RegisterDelayedCallback(func() {
+		res, _ := env.QueryWorkflow(QueryProgress)
+		var p Progress
+		require.NoError(t, res.Get(&p))
+		require.Equal(t, billing.PhaseAwaitSync, p.Phase)
+		env.SignalWorkflow(SignalSync, nil)
+	}, 30*time.Hour)
+	env.ExecuteWorkflow(BillingCycle, in)
+	require.NoError(t, env.GetWorkflowError())
+	require.Equal(t, 2, f.pushes)
+}
+
+func TestSupersededLicenceCycleFinishesWithoutPushing(t *testing.T) {
+	env := newEnv(t)
+	f := &fakeCycle{pages: []billing.RefreshResult{pageOf(1, 1, 0, "")}}
+	f.register(env)
+	in := manualInput
+	in.Kind = billing.LicenceSync
+	env.RegisterDelayedCallback(func() {
+		// The newer cycle's BeginCycle already moved this cycle's items to superseded.
+		f.pending, f.approved = 0, 0
+		env.SignalWorkflow(SignalSupersede, billing.SupersedeInput{By: "newer", Period: "2026-11-24"})
+	}, 20*time.Hour)
+	env.ExecuteWorkflow(BillingCycle, in)
+	require.NoError(t, env.GetWorkflowError())
+	var res CycleResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+	require.Zero(t, f.pushes)
+	require.Contains(t, res.Error, "superseded")
 }

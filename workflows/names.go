@@ -19,8 +19,26 @@ const (
 	SignalApprove = "approve"
 	// SignalReject carries a Decision removing pending items.
 	SignalReject = "reject"
+	// SignalSync asks a licence cycle to push its approved updates now (the sync schedule,
+	// or "sync now").
+	SignalSync = "sync"
+	// SignalSupersede tells a licence cycle that a newer refresh replaced its waiting items.
+	SignalSupersede = "supersede"
 	// QueryProgress returns the cycle's Progress.
 	QueryProgress = "progress"
+)
+
+// Signals and the query of a metric's snapshot loop (MetricSnapshot).
+const (
+	// SignalSyncNow carries a scorecard.SyncRequest: snapshot the current week now, at most
+	// once per scorecard.SyncWindow.
+	SignalSyncNow = "sync-now"
+	// SignalSetSchedule carries a scorecard.ScheduleChange; it re-arms the snapshot timer.
+	SignalSetSchedule = "set-schedule"
+	// SignalOverride carries a scorecard.OverrideNote: a week's manual value was set or cleared.
+	SignalOverride = "override"
+	// QuerySnapshotState returns the loop's SnapshotState.
+	QuerySnapshotState = "snapshot-state"
 )
 
 // BillingCycleID names the usage-publish cycle of a tenant and period.

@@ -5,6 +5,8 @@
 //	meterbridge migrate             apply database migrations and exit
 //	meterbridge token create|list|revoke
 //	meterbridge secrets new-key|rotate
+//	meterbridge schedules sync
+//	meterbridge backfill -tenant T -action publish -from 2026-01-01 -to 2026-07-01
 //
 // Configuration comes from the environment (see README). This binary does not link the
 // Temporal server.
@@ -41,6 +43,8 @@ commands:
   token create|list|revoke  manage API tokens
   secrets new-key           print a new credential key for METERBRIDGE_SECRET_KEYS
   secrets rotate            re-seal stored credentials with the first key
+  schedules sync            bring every tenant's Temporal Schedules in line with its settings
+  backfill                  run a tenant's schedule for a past range of scheduled times
 `
 
 func run(ctx context.Context, args []string) error {
@@ -59,6 +63,10 @@ func run(ctx context.Context, args []string) error {
 		return runToken(ctx, args[1:])
 	case "secrets":
 		return runSecrets(ctx, args[1:])
+	case "schedules":
+		return runSchedules(ctx, args[1:])
+	case "backfill":
+		return runBackfill(ctx, args[1:])
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 		return nil

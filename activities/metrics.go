@@ -1,0 +1,59 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/meterbridge/meterbridge/scorecard"
+	"github.com/meterbridge/meterbridge/store"
+)
+
+// SnapshotMetric reads a metric's gauge and records it as the week's check-in. It is
+// idempotent by (metric, week): a retry reads the gauge again and leaves the week as one
+// snapshot would. A frozen week is answered from PostgreSQL without reading the gauge; a
+// manual value is never replaced (the rule is in the store's SQL).
+func (a *Activities) SnapshotMetric(ctx context.Context, in scorecard.SnapshotInput) (scorecard.SnapshotResult, error) {
+	res := scorecard.SnapshotResult{Week: in.Week, Kind: in.Kind}
+	if cur, err := a.Store.GetCheckin(ctx, in.MetricID, in.Week); err == nil && cur.Frozen {
+		res.Value, res.Source, res.Frozen, res.Skipped, res.At = cur.Value, cur.Source, true, scorecard.SkippedFrozen, cur.CapturedAt
+		return res, nil
+	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return res, fmt.Errorf("read check-in %s of metric %s: %w", in.Week, in.MetricID, err)
+	}
+	gauges, err := a.Connect.Gauges(ctx, in.TenantID)
+	if err != nil {
+		return res, outsideError("open the gauge service of tenant "+in.TenantID, err)
+	}
+	reading, err := gauges.Gauge(ctx, in.GaugeID)
+	if err != nil {
+		return res, outsideError("read gauge "+in.GaugeID, err)
+	}
+	c, eff, err := a.Store.RecordSnapshot(ctx, store.Snapshot{
+		MetricID: in.MetricID, TenantID: in.TenantID, Week: in.Week, Value: reading.Value, ReadAt: time.Now().UTC(),
+		Kind: in.Kind, Final: in.Final, RequestedBy: in.RequestedBy,
+	})
+	if err != nil {
+		return res, outsideError(fmt.Sprintf("record snapshot %s of metric %s", in.Week, in.MetricID), err)
+	}
+	res.Value, res.GaugeValue, res.Source, res.Frozen, res.At = c.Value, reading.Value, c.Source, c.Frozen, c.CapturedAt
+	if eff.AlreadyFrozen {
+		res.Skipped = scorecard.SkippedFrozen
+	}
+	a.log().Info("metric snapshot", "tenant", in.TenantID, "metric", in.MetricID, "week", in.Week, "kind", in.Kind,
+		"gauge_value", reading.Value, "value", c.Value, "source", c.Source, "frozen", c.Frozen)
+	return res, nil
+}
+
+// NoteSnapshotFailure records in the site history that a snapshot could not be taken.
+func (a *Activities) NoteSnapshotFailure(ctx context.Context, n scorecard.FailureNote) error {
+	m, err := a.Store.GetMetric(ctx, n.TenantID, n.MetricID)
+	name := n.MetricID
+	if err == nil {
+		name = m.Name
+	}
+	msg := fmt.Sprintf("%s snapshot of %q for %s failed: %s", n.Kind, name, n.Week, n.Error)
+	return a.Store.AddHistory(ctx, n.TenantID, store.SeverityError, store.ActorAutomatic, "metric.snapshot_failed", msg,
+		map[string]any{"metric_id": n.MetricID, "week": n.Week, "kind": n.Kind})
+}

@@ -1,0 +1,376 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/meterbridge/meterbridge/remote"
+	"github.com/meterbridge/meterbridge/scorecard"
+	"github.com/meterbridge/meterbridge/starter"
+	"github.com/meterbridge/meterbridge/store"
+)
+
+type createMetricRequest struct {
+	Name       string `json:"name" binding:"required,max=100"`
+	OwnerEmail string `json:"owner_email" binding:"required,mailaddr"`
+	TimeZone   string `json:"time_zone" binding:"required,iana_tz"`
+	GaugeID    string `json:"gauge_id" binding:"required,max=200"`
+	// Schedule replaces the default (daily at 06:00 in time_zone).
+	Schedule *scorecard.Schedule `json:"schedule"`
+}
+
+// metricView is a metric as the API shows it, with where its calendar stands now.
+type metricView struct {
+	store.Metric
+	DefaultSchedule bool           `json:"default_schedule"`
+	CurrentWeek     scorecard.Week `json:"current_week"`
+	// NextSnapshotAt is when the schedule next reads the gauge (the loop's armed timer).
+	NextSnapshotAt time.Time `json:"next_snapshot_at"`
+	// SyncAvailableAt is when sync now may run again; absent when it may run now.
+	SyncAvailableAt *time.Time `json:"sync_available_at,omitempty"`
+}
+
+func viewMetric(m store.Metric, now time.Time) metricView {
+	loc, err := scorecard.LoadZone(m.TimeZone)
+	if err != nil {
+		loc = time.UTC
+	}
+	v := metricView{Metric: m, DefaultSchedule: m.Schedule.IsDefault(), CurrentWeek: scorecard.WeekOf(now, loc),
+		NextSnapshotAt: scorecard.NextSnapshot(now, loc, m.Schedule).UTC()}
+	if m.LastSyncAt != nil {
+		if next := m.LastSyncAt.Add(scorecard.SyncWindow); next.After(now) {
+			v.SyncAvailableAt = &next
+		}
+	}
+	return v
+}
+
+// checkinView is a week's check-in with its calendar days.
+type checkinView struct {
+	store.Checkin
+	WeekStart  string `json:"week_start"`
+	WeekEnd    string `json:"week_end"`
+	Overridden bool   `json:"overridden"`
+}
+
+func viewCheckin(c store.Checkin) checkinView {
+	return checkinView{Checkin: c, WeekStart: c.Week.Monday().Format(time.DateOnly), WeekEnd: c.Week.Sunday().Format(time.DateOnly), Overridden: c.Overridden()}
+}
+
+func (s *server) createMetric(c *gin.Context) {
+	var req createMetricRequest
+	if err := bindJSON(c, &req); err != nil {
+		fail(c, err)
+		return
+	}
+	req.Name = strings.TrimSpace(req.Name)
+	if err := checkText("name", req.Name); err != nil {
+		fail(c, err)
+		return
+	}
+	if err := checkText("gauge_id", req.GaugeID); err != nil {
+		fail(c, err)
+		return
+	}
+	sched := scorecard.DefaultSchedule()
+	if req.Schedule != nil {
+		sched = req.Schedule.Normalize()
+		if err := sched.Validate("schedule"); err != nil {
+			fail(c, err)
+			return
+		}
+	}
+	tenantID := c.Param("tenant")
+	if err := s.requireGaugeConnection(c, tenantID); err != nil {
+		fail(c, err)
+		return
+	}
+	m, err := s.starter.CreateMetric(c.Request.Context(), starter.NewMetric{
+		TenantID: tenantID, Name: req.Name, OwnerEmail: req.OwnerEmail, TimeZone: req.TimeZone,
+		GaugeID: req.GaugeID, Schedule: sched, CreatedBy: caller(c).Email,
+	})
+	if err != nil {
+		fail(c, metricError(err))
+		return
+	}
+	c.Header("Location", "/api/v1/tenants/"+tenantID+"/metrics/"+m.ID)
+	c.JSON(http.StatusCreated, gin.H{"metric": viewMetric(m, time.Now())})
+}
+
+// requireGaugeConnection refuses a metric for a tenant that has no gauge service to read.
+func (s *server) requireGaugeConnection(c *gin.Context, tenantID string) error {
+	conns, err := s.store.ConnectionStatuses(c.Request.Context(), tenantID)
+	if err != nil {
+		return err
+	}
+	for _, cs := range conns {
+		if cs.Role == store.RoleGauges {
+			return nil
+		}
+	}
+	return errConflict("not_configured", "the tenant has no gauge service connection; PUT /api/v1/tenants/%s/sources/gauges first", tenantID)
+}
+
+func (s *server) listMetrics(c *gin.Context) {
+	if err := rejectUnknownQuery(c); err != nil {
+		fail(c, err)
+		return
+	}
+	ms, err := s.store.ListMetrics(c.Request.Context(), c.Param("tenant"))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	now := time.Now()
+	out := make([]metricView, 0, len(ms))
+	for _, m := range ms {
+		out = append(out, viewMetric(m, now))
+	}
+	c.JSON(http.StatusOK, gin.H{"metrics": out})
+}
+
+func (s *server) getMetric(c *gin.Context) {
+	if err := rejectUnknownQuery(c); err != nil {
+		fail(c, err)
+		return
+	}
+	m, err := s.store.GetMetric(c.Request.Context(), c.Param("tenant"), c.Param("metric"))
+	if err != nil {
+		fail(c, metricError(err))
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"metric": viewMetric(m, time.Now())})
+}
+
+// patchMetricRequest changes what is given: name, time_zone, schedule (null restores the
+// default).
+type patchMetricRequest struct {
+	Name     *string         `json:"name"`
+	TimeZone *string         `json:"time_zone" binding:"omitempty,iana_tz"`
+	Schedule json.RawMessage `json:"schedule"`
+}
+
+func (s *server) patchMetric(c *gin.Context) {
+	var req patchMetricRequest
+	if err := bindJSON(c, &req); err != nil {
+		fail(c, err)
+		return
+	}
+	ch := starter.MetricChange{TimeZone: req.TimeZone, Actor: caller(c).Email}
+	if req.Name != nil {
+		name := strings.TrimSpace(*req.Name)
+		if err := checkText("name", name); err != nil {
+			fail(c, err)
+			return
+		}
+		if len(name) > 100 {
+			fail(c, errInvalid("name", "must be at most 100"))
+			return
+		}
+		ch.Name = &name
+	}
+	if req.TimeZone != nil && *req.TimeZone == "" {
+		fail(c, errInvalid("time_zone", "must be an IANA time zone name such as Europe/Berlin"))
+		return
+	}
+	if req.Schedule != nil {
+		sched := scorecard.DefaultSchedule()
+		if !bytes.Equal(bytes.TrimSpace(req.Schedule), []byte("null")) {
+			var body scorecard.Schedule
+			if err := decodeStrict(req.Schedule, &body); err != nil {
+				fail(c, prefixField(err, "schedule"))
+				return
+			}
+			sched = body.Normalize()
+			if err := sched.Validate("schedule"); err != nil {
+				fail(c, err)
+				return
+			}
+		}
+		ch.Schedule = &sched
+	}
+	m, err := s.starter.ChangeMetric(c.Request.Context(), c.Param("tenant"), c.Param("metric"), ch)
+	if err != nil {
+		fail(c, metricError(err))
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"metric": viewMetric(m, time.Now())})
+}
+
+// syncMetric is "sync now": 202 when the loop was asked, 429 with Retry-After inside the
+// 5-minute window after the last one.
+func (s *server) syncMetric(c *gin.Context) {
+	if err := rejectUnknownQuery(c); err != nil {
+		fail(c, err)
+		return
+	}
+	started, err := s.starter.SyncMetric(c.Request.Context(), c.Param("tenant"), c.Param("metric"), caller(c).Email)
+	if err != nil {
+		fail(c, metricError(err))
+		return
+	}
+	c.JSON(http.StatusAccepted, started)
+}
+
+func (s *server) listCheckins(c *gin.Context) {
+	if err := rejectUnknownQuery(c, "limit"); err != nil {
+		fail(c, err)
+		return
+	}
+	limit, err := queryInt(c, "limit", 52, 1, 520)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	m, err := s.store.GetMetric(c.Request.Context(), c.Param("tenant"), c.Param("metric"))
+	if err != nil {
+		fail(c, metricError(err))
+		return
+	}
+	cs, err := s.store.ListCheckins(c.Request.Context(), m.TenantID, m.ID, limit)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	out := make([]checkinView, 0, len(cs))
+	for _, ci := range cs {
+		out = append(out, viewCheckin(ci))
+	}
+	c.JSON(http.StatusOK, gin.H{"metric_id": m.ID, "current_week": s.starter.CurrentWeek(m), "checkins": out})
+}
+
+type overrideRequest struct {
+	// Value is a JSON number or numeric string, read exactly.
+	Value json.RawMessage `json:"value"`
+	// OverrideFrozen must be true to change a frozen week.
+	OverrideFrozen bool `json:"override_frozen"`
+}
+
+// putCheckin is the manual override of a week.
+func (s *server) putCheckin(c *gin.Context) {
+	week, err := weekParam(c)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	var req overrideRequest
+	if err := bindJSON(c, &req); err != nil {
+		fail(c, err)
+		return
+	}
+	value, err := parseValue(req.Value)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	ci, err := s.starter.OverrideCheckin(c.Request.Context(), store.Override{
+		TenantID: c.Param("tenant"), MetricID: c.Param("metric"), Week: week, Value: value,
+		Actor: caller(c).Email, AllowFrozen: req.OverrideFrozen,
+	})
+	if err != nil {
+		fail(c, metricError(err))
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"checkin": viewCheckin(ci)})
+}
+
+// deleteCheckin clears a week's manual override (?override_frozen=true for a frozen week).
+func (s *server) deleteCheckin(c *gin.Context) {
+	week, err := weekParam(c)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	if err := rejectUnknownQuery(c, "override_frozen"); err != nil {
+		fail(c, err)
+		return
+	}
+	allowFrozen, err := queryBool(c, "override_frozen")
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	ci, err := s.starter.ClearCheckinOverride(c.Request.Context(), c.Param("tenant"), c.Param("metric"), week, caller(c).Email, allowFrozen)
+	if err != nil {
+		fail(c, metricError(err))
+		return
+	}
+	var view *checkinView
+	if ci != nil {
+		v := viewCheckin(*ci)
+		view = &v
+	}
+	c.JSON(http.StatusOK, gin.H{"cleared": true, "checkin": view})
+}
+
+func weekParam(c *gin.Context) (scorecard.Week, error) {
+	w, err := scorecard.ParseWeek(c.Param("week"))
+	if err != nil {
+		return "", errInvalid("week", "%v", err)
+	}
+	return w, nil
+}
+
+// parseValue reads an override value exactly: a JSON number or a numeric string.
+func parseValue(raw json.RawMessage) (d remote.Decimal, err error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
+		return d, errInvalid("value", "is required")
+	}
+	if err := d.UnmarshalJSON(raw); err != nil {
+		return d, errInvalid("value", "must be a number such as 42 or \"1234.50\"")
+	}
+	return d, nil
+}
+
+// checkText refuses blank values and control characters.
+func checkText(field, v string) error {
+	if strings.TrimSpace(v) == "" {
+		return errInvalid(field, "is required")
+	}
+	if strings.ContainsFunc(v, unicode.IsControl) {
+		return errInvalid(field, "must not contain control characters")
+	}
+	return nil
+}
+
+// prefixField names a nested object's field from the request's top level.
+func prefixField(err error, prefix string) error {
+	var ae *apiError
+	if errors.As(err, &ae) {
+		cp := *ae
+		if cp.Field != "" {
+			cp.Field = prefix + "." + cp.Field
+		} else {
+			cp.Field = prefix
+		}
+		return &cp
+	}
+	return err
+}
+
+// metricError maps the scorecard's refusals; everything else goes to toAPIError.
+func metricError(err error) error {
+	var tooSoon *store.SyncTooSoonError
+	switch {
+	case errors.As(err, &tooSoon):
+		secs := int((tooSoon.RetryAfter + time.Second - 1) / time.Second)
+		return &apiError{Status: http.StatusTooManyRequests, Code: "sync_too_soon",
+			Message:    "sync now runs at most once per 5 minutes per metric; try again in " + strconv.Itoa(secs) + " s",
+			RetryAfter: tooSoon.RetryAfter,
+			Extra:      map[string]any{"retry_after_seconds": secs, "last_sync_at": tooSoon.LastSyncAt.UTC()}}
+	case errors.Is(err, store.ErrWeekFrozen):
+		return errConflict("week_frozen", "the week is frozen; send \"override_frozen\": true to override it anyway (it is recorded in the site history)")
+	case errors.Is(err, store.ErrNotFound):
+		return errNotFound("metric or check-in")
+	}
+	return err
+}

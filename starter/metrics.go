@@ -1,0 +1,196 @@
+package starter
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/meterbridge/meterbridge/scorecard"
+	"github.com/meterbridge/meterbridge/store"
+	"github.com/meterbridge/meterbridge/tenant"
+	"github.com/meterbridge/meterbridge/workflows"
+)
+
+// NewMetric asks for a gauge-powered metric.
+type NewMetric struct {
+	TenantID   string
+	Name       string
+	OwnerEmail string
+	TimeZone   string
+	GaugeID    string
+	Schedule   scorecard.Schedule
+	CreatedBy  string
+}
+
+// CreateMetric records a metric and starts its snapshot loop. The loop is started with
+// signal-with-start on the metric's workflow ID, so a metric never has two loops; when it
+// cannot be started, the metric is not kept.
+func (s *Starter) CreateMetric(ctx context.Context, req NewMetric) (store.Metric, error) {
+	id := store.NewMetricID(req.TenantID)
+	m := store.Metric{
+		ID: id, TenantID: req.TenantID, Name: req.Name, OwnerEmail: req.OwnerEmail, TimeZone: req.TimeZone,
+		GaugeID: req.GaugeID, Schedule: req.Schedule, WorkflowID: workflows.MetricSnapshotID(id), CreatedBy: req.CreatedBy,
+	}
+	return s.Store.CreateMetric(ctx, m, func(m store.Metric) error {
+		return s.signalLoop(ctx, m, workflows.SignalSetSchedule, scheduleChange(m, req.CreatedBy))
+	})
+}
+
+// MetricChange is a change to a metric; nil fields stay as they are.
+type MetricChange struct {
+	Name     *string
+	TimeZone *string
+	Schedule *scorecard.Schedule
+	Actor    string
+}
+
+// ChangeMetric applies a change and tells the snapshot loop the schedule and zone, which
+// re-arms its timer without a restart. It is safe to repeat: the loop keeps its timer when
+// the next snapshot time does not move, and a loop that is not running is started.
+func (s *Starter) ChangeMetric(ctx context.Context, tenantID, id string, ch MetricChange) (store.Metric, error) {
+	return s.Store.UpdateMetric(ctx, tenantID, id, ch.Actor, func(m *store.Metric) error {
+		if ch.Name != nil {
+			m.Name = *ch.Name
+		}
+		if ch.TimeZone != nil {
+			m.TimeZone = *ch.TimeZone
+		}
+		if ch.Schedule != nil {
+			m.Schedule = *ch.Schedule
+		}
+		return nil
+	}, func(_, after store.Metric) error {
+		return s.signalLoop(ctx, after, workflows.SignalSetSchedule, scheduleChange(after, ch.Actor))
+	})
+}
+
+// EnsureSnapshotLoop starts a metric's loop when it is not running and tells it the
+// metric's schedule (the dev stack calls it for the demo metric on every start).
+func (s *Starter) EnsureSnapshotLoop(ctx context.Context, m store.Metric) error {
+	return s.signalLoop(ctx, m, workflows.SignalSetSchedule, scheduleChange(m, store.ActorAutomatic))
+}
+
+// SyncStarted says which loop was asked to sync.
+type SyncStarted struct {
+	WorkflowID  string    `json:"workflow_id"`
+	Week        string    `json:"week"`
+	RequestedAt time.Time `json:"requested_at"`
+}
+
+// SyncMetric asks the metric's loop to snapshot the current week now. PostgreSQL admits at
+// most one request per scorecard.SyncWindow (a *store.SyncTooSoonError otherwise, with the
+// time left); the loop applies the same window to the admitted request's time, so a
+// duplicated or replayed signal never reads the gauge twice.
+func (s *Starter) SyncMetric(ctx context.Context, tenantID, id, actor string) (SyncStarted, error) {
+	m, err := s.Store.GetMetric(ctx, tenantID, id)
+	if err != nil {
+		return SyncStarted{}, err
+	}
+	claim, err := s.Store.ClaimSync(ctx, tenantID, id, actor, scorecard.SyncWindow)
+	if err != nil {
+		return SyncStarted{}, err
+	}
+	if err := s.signalLoop(ctx, m, workflows.SignalSyncNow, scorecard.SyncRequest{RequestedBy: actor, RequestedAt: claim.At}); err != nil {
+		// The request did not reach the loop: give the window back so a retry is admitted.
+		if rerr := s.Store.ReleaseSync(context.WithoutCancel(ctx), id, claim); rerr != nil {
+			slog.Default().Error("sync-now claim not released", "tenant", tenantID, "metric", id, "err", rerr)
+		}
+		return SyncStarted{}, err
+	}
+	week := scorecard.WeekOf(claim.At, zoneOrUTC(m.TimeZone))
+	if err := s.Store.AddHistory(ctx, tenantID, store.SeverityInfo, actor, "metric.sync_requested",
+		fmt.Sprintf("sync now of %q requested for %s", m.Name, week), map[string]any{"metric_id": id, "workflow_id": m.WorkflowID}); err != nil {
+		slog.Default().Error("site history not written", "tenant", tenantID, "metric", id, "err", err)
+	}
+	return SyncStarted{WorkflowID: m.WorkflowID, Week: string(week), RequestedAt: claim.At}, nil
+}
+
+// CurrentWeek is the metric's week now, in its owner's zone.
+func (s *Starter) CurrentWeek(m store.Metric) scorecard.Week {
+	return scorecard.WeekOf(s.now(), zoneOrUTC(m.TimeZone))
+}
+
+// OverrideCheckin stores a person's value for a week (see store.SetOverride for frozen
+// weeks) and tells the loop. The check-in in PostgreSQL is the record the snapshots
+// respect; a loop that could not be told only misses a note in its state, so that failure
+// is logged and the override stands.
+func (s *Starter) OverrideCheckin(ctx context.Context, o store.Override) (store.Checkin, error) {
+	m, err := s.Store.GetMetric(ctx, o.TenantID, o.MetricID)
+	if err != nil {
+		return store.Checkin{}, err
+	}
+	if err := s.weekNotAhead(m, o.Week); err != nil {
+		return store.Checkin{}, err
+	}
+	c, wasFrozen, err := s.Store.SetOverride(ctx, o)
+	if err != nil {
+		return c, err
+	}
+	s.tellLoop(ctx, m, scorecard.OverrideNote{Week: o.Week, Value: o.Value, Frozen: wasFrozen, By: o.Actor, At: c.CapturedAt})
+	return c, nil
+}
+
+// ClearCheckinOverride removes a week's manual value (see store.ClearOverride) and tells the
+// loop. The check-in is nil when the week had no gauge snapshot to fall back to.
+func (s *Starter) ClearCheckinOverride(ctx context.Context, tenantID, id string, week scorecard.Week, actor string, allowFrozen bool) (*store.Checkin, error) {
+	m, err := s.Store.GetMetric(ctx, tenantID, id)
+	if err != nil {
+		return nil, err
+	}
+	c, wasFrozen, err := s.Store.ClearOverride(ctx, tenantID, id, week, actor, allowFrozen)
+	if err != nil {
+		return nil, err
+	}
+	s.tellLoop(ctx, m, scorecard.OverrideNote{Week: week, Cleared: true, Frozen: wasFrozen, By: actor, At: s.now().UTC()})
+	return c, nil
+}
+
+func (s *Starter) tellLoop(ctx context.Context, m store.Metric, n scorecard.OverrideNote) {
+	if err := s.signalLoop(ctx, m, workflows.SignalOverride, n); err != nil {
+		slog.Default().Warn("snapshot loop not told of an override; the check-in stands", "tenant", m.TenantID, "metric", m.ID, "week", n.Week, "err", err)
+	}
+}
+
+// weekNotAhead refuses weeks after the metric's current week.
+func (s *Starter) weekNotAhead(m store.Metric, w scorecard.Week) error {
+	if cur := s.CurrentWeek(m); w > cur {
+		return &tenant.FieldError{Field: "week", Reason: fmt.Sprintf("%s has not started yet in %s (this week is %s)", w, m.TimeZone, cur)}
+	}
+	return nil
+}
+
+// signalLoop sends a signal to the metric's snapshot loop, starting the loop first when it
+// is not running. Signal-with-start is atomic on the workflow ID: however many requests race,
+// one loop runs per metric.
+func (s *Starter) signalLoop(ctx context.Context, m store.Metric, signal string, arg any) error {
+	in := workflows.NewMetricSnapshotInput(m.ID, m.TenantID, m.GaugeID, m.TimeZone, m.Schedule)
+	in.MaxEventsBeforeContinueAsNew = s.SnapshotMaxEvents
+	opts := client.StartWorkflowOptions{
+		ID:        m.WorkflowID,
+		TaskQueue: s.taskQueue(),
+		// A loop that ended (cancelled or terminated by ops) may be started again.
+		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		TypedSearchAttributes: temporal.NewSearchAttributes(workflows.TenantKey.ValueSet(m.TenantID)),
+		StaticSummary:         fmt.Sprintf("weekly check-ins of %q from gauge %s (%s)", m.Name, m.GaugeID, m.TenantID),
+	}
+	if _, err := s.Temporal.SignalWithStartWorkflow(ctx, m.WorkflowID, signal, arg, opts, workflows.MetricSnapshot, in); err != nil {
+		return fmt.Errorf("signal %s to %s: %w", signal, m.WorkflowID, err)
+	}
+	return nil
+}
+
+func scheduleChange(m store.Metric, actor string) scorecard.ScheduleChange {
+	return scorecard.ScheduleChange{Schedule: m.Schedule, TimeZone: m.TimeZone, ChangedBy: actor}
+}
+
+func zoneOrUTC(name string) *time.Location {
+	if loc, err := scorecard.LoadZone(name); err == nil {
+		return loc
+	}
+	return time.UTC
+}

@@ -1,0 +1,183 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/meterbridge/meterbridge/tenant"
+)
+
+// PSAChange sets a tenant's PSA kind and credentials.
+type PSAChange struct {
+	TenantID string
+	Kind     string
+	// Config is shown; Secret is sealed (see connect.Prepare).
+	Config json.RawMessage
+	Secret json.RawMessage
+	Actor  string
+	// ConfirmReset allows switching to another kind of PSA, which deletes every mapping and
+	// resets the automation settings (tenant.Settings.ResetForPSASwitch).
+	ConfirmReset bool
+	// Details are added to the site-history warning a switch writes (the request ID).
+	Details map[string]any
+}
+
+// PSAChangeResult is what SetPSA did.
+type PSAChangeResult struct {
+	Connection ConnectionStatus
+	Tenant     tenant.Tenant
+	// From is the PSA kind before the change ("" when there was none).
+	From     string
+	Switched bool
+	// MappingsDeleted and SettingsReset say what a switch removed.
+	MappingsDeleted int64
+	SettingsReset   []string
+}
+
+// ResetRequiredError refuses a switch of PSA kind sent without confirm_reset, saying what
+// the switch would delete.
+type ResetRequiredError struct {
+	From, To string
+	Mappings int64
+	Settings []string
+}
+
+func (e *ResetRequiredError) Error() string {
+	msg := fmt.Sprintf("switching the PSA from %s to %s deletes all %d mapping(s)", e.From, e.To, e.Mappings)
+	if len(e.Settings) > 0 {
+		msg += " and resets " + strings.Join(e.Settings, ", ")
+	} else {
+		msg += " (no automation setting is on, so none is reset)"
+	}
+	return msg + `; send "confirm_reset": true to do it`
+}
+
+// OpenCyclesError refuses a switch of PSA kind while cycles that were built against the old
+// PSA have not finished: their updates name the old PSA's companies and additions.
+type OpenCyclesError struct {
+	From, To    string
+	WorkflowIDs []string
+}
+
+func (e *OpenCyclesError) Error() string {
+	return fmt.Sprintf("cannot switch the PSA from %s to %s while %d cycle(s) are open (%s); approve or reject their pending updates and let them finish first",
+		e.From, e.To, len(e.WorkflowIDs), strings.Join(e.WorkflowIDs, ", "))
+}
+
+// SetPSA stores a tenant's PSA credentials and kind in one transaction. Keeping the kind
+// only updates the credentials. Switching kind (ConnectWise ↔ Autotask) needs
+// c.ConfirmReset (else *ResetRequiredError) and no open cycle (else *OpenCyclesError); it
+// then deletes every mapping of the tenant, resets its automation settings, and writes a
+// site-history warning with the counts — all or nothing. A tenant without a recorded kind
+// counts as having the kind of its stored PSA connection, if any.
+func (s *Store) SetPSA(ctx context.Context, c PSAChange) (PSAChangeResult, error) {
+	var res PSAChangeResult
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		t, err := scanTenant(tx.QueryRow(ctx, `SELECT `+tenantColumns+` FROM tenants WHERE id = $1 FOR UPDATE`, c.TenantID))
+		if err != nil {
+			return err
+		}
+		// Locking the connection row first orders this against PutCheckedMapping, which holds
+		// it shared while it writes a mapping checked against the current PSA.
+		var stored string
+		err = tx.QueryRow(ctx, `SELECT provider FROM connections WHERE tenant_id = $1 AND role = $2 FOR UPDATE`, c.TenantID, RolePSA).Scan(&stored)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+		from := t.PSAKind
+		if from == "" {
+			from = stored
+		}
+		res.From = from
+		settings := t.Settings
+		if from != "" && from != c.Kind {
+			var reset []string
+			settings, reset = t.Settings.ResetForPSASwitch(c.Kind)
+			if open, err := openCycleIDs(ctx, tx, c.TenantID); err != nil {
+				return err
+			} else if len(open) > 0 {
+				return &OpenCyclesError{From: from, To: c.Kind, WorkflowIDs: open}
+			}
+			if !c.ConfirmReset {
+				var n int64
+				if err := tx.QueryRow(ctx, `SELECT count(*) FROM mappings WHERE tenant_id = $1`, c.TenantID).Scan(&n); err != nil {
+					return err
+				}
+				return &ResetRequiredError{From: from, To: c.Kind, Mappings: n, Settings: reset}
+			}
+			tag, err := tx.Exec(ctx, `DELETE FROM mappings WHERE tenant_id = $1`, c.TenantID)
+			if err != nil {
+				return err
+			}
+			res.Switched, res.MappingsDeleted, res.SettingsReset = true, tag.RowsAffected(), reset
+		}
+		sj, err := json.Marshal(settings)
+		if err != nil {
+			return err
+		}
+		res.Tenant, err = scanTenant(tx.QueryRow(ctx, `UPDATE tenants SET psa_kind = $2, settings = $3, updated_at = now()
+			WHERE id = $1 RETURNING `+tenantColumns, c.TenantID, c.Kind, sj))
+		if err != nil {
+			return err
+		}
+		if err := s.putConnection(ctx, tx, Connection{TenantID: c.TenantID, Role: RolePSA, Provider: c.Kind,
+			Config: c.Config, Secret: c.Secret, UpdatedBy: c.Actor}); err != nil {
+			return err
+		}
+		if res.Switched {
+			details := map[string]any{"from": from, "to": c.Kind, "mappings_deleted": res.MappingsDeleted, "settings_reset": orEmpty(res.SettingsReset)}
+			for k, v := range c.Details {
+				details[k] = v
+			}
+			msg := fmt.Sprintf("PSA switched from %s to %s by %s: %d mapping(s) deleted, %d automation setting(s) reset", from, c.Kind, c.Actor,
+				res.MappingsDeleted, len(res.SettingsReset))
+			if len(res.SettingsReset) > 0 {
+				msg += " (" + strings.Join(res.SettingsReset, ", ") + ")"
+			}
+			if err := insertHistory(ctx, tx, c.TenantID, SeverityWarning, c.Actor, "psa.switched", msg, details); err != nil {
+				return err
+			}
+		}
+		res.Connection, err = scanConnectionStatus(tx.QueryRow(ctx, `SELECT `+connectionStatusColumns+` FROM connections
+			WHERE tenant_id = $1 AND role = $2`, c.TenantID, RolePSA))
+		return err
+	})
+	if err != nil {
+		return PSAChangeResult{}, err
+	}
+	return res, nil
+}
+
+func openCycleIDs(ctx context.Context, tx pgx.Tx, tenantID string) ([]string, error) {
+	rows, err := tx.Query(ctx, `SELECT workflow_id FROM cycles WHERE tenant_id = $1 AND finished_at IS NULL ORDER BY started_at`, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+// insertHistory is AddHistory inside a transaction.
+func insertHistory(ctx context.Context, db execer, tenantID, severity, actor, action, message string, details any) error {
+	d := []byte("{}")
+	if details != nil {
+		var err error
+		if d, err = json.Marshal(details); err != nil {
+			return err
+		}
+	}
+	_, err := db.Exec(ctx, `INSERT INTO site_history (tenant_id, severity, actor, action, message, details) VALUES ($1, $2, $3, $4, $5, $6)`,
+		tenantID, severity, actor, action, message, d)
+	return err
+}
+
+func orEmpty(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}

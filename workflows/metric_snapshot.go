@@ -1,0 +1,305 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/meterbridge/meterbridge/scorecard"
+)
+
+// MetricSnapshotInput starts a metric's snapshot loop, or continues it as new: the loop's
+// whole state travels in it.
+type MetricSnapshotInput struct {
+	State SnapshotState
+	// MaxEventsBeforeContinueAsNew continues as new once the run's history holds this many
+	// events, besides whenever the server suggests it (4096 events or 4 MiB by default). 0
+	// leaves it to the server; tests set it low.
+	MaxEventsBeforeContinueAsNew int
+}
+
+// NewMetricSnapshotInput is the input of a new loop.
+func NewMetricSnapshotInput(metricID, tenantID, gaugeID, timeZone string, s scorecard.Schedule) MetricSnapshotInput {
+	return MetricSnapshotInput{State: SnapshotState{MetricID: metricID, TenantID: tenantID, GaugeID: gaugeID, TimeZone: timeZone, Schedule: s}}
+}
+
+// SnapshotState is what the snapshot-state query returns and continue-as-new carries.
+type SnapshotState struct {
+	MetricID string
+	TenantID string
+	GaugeID  string
+	TimeZone string
+	Schedule scorecard.Schedule
+	// NextSnapshotAt is when the armed timer fires (UTC).
+	NextSnapshotAt time.Time
+	// LastScheduledAt is the scheduled time of the last timer snapshot taken.
+	LastScheduledAt time.Time
+	// Last is the outcome of the last snapshot that succeeded.
+	Last *scorecard.SnapshotResult `json:",omitempty"`
+	// Snapshots counts the snapshots taken, over every run.
+	Snapshots int
+	// LastSync is the last sync now that ran; its RequestedAt starts the 5-minute window.
+	LastSync scorecard.SyncRequest
+	// SyncsIgnored counts sync-now signals that came inside the window.
+	SyncsIgnored int
+	// Overrides are the weeks a person gave a value, as the loop was told (newest last,
+	// at most maxOverrideNotes); PostgreSQL holds the record.
+	Overrides []scorecard.OverrideNote
+	// LastError is why the last snapshot failed; empty after a success.
+	LastError string `json:",omitempty"`
+	// Run counts this loop's runs: 1, then one more per continue-as-new.
+	Run int
+}
+
+const maxOverrideNotes = 20
+
+// MetricSnapshot is the snapshot loop of one gauge-powered metric (workflow ID
+// MetricSnapshotID). It arms a timer for the next scheduled local time (daily 06:00 by
+// default), reads the gauge into the current week's check-in when it fires, and serves
+// sync-now, set-schedule and override signals while it waits. It runs until cancelled,
+// continuing as new before its history grows large.
+func MetricSnapshot(ctx workflow.Context, in MetricSnapshotInput) error {
+	l := &snapshotLoop{st: in.State, maxEvents: in.MaxEventsBeforeContinueAsNew}
+	l.st.Run++
+	if err := workflow.SetQueryHandler(ctx, QuerySnapshotState, func() (SnapshotState, error) { return l.st, nil }); err != nil {
+		return err
+	}
+	loc, err := scorecard.LoadZone(l.st.TimeZone)
+	if err != nil {
+		return temporal.NewNonRetryableApplicationError("metric "+l.st.MetricID+": "+err.Error(), ErrInvalid, err)
+	}
+	if err := l.st.Schedule.Validate("schedule"); err != nil {
+		return temporal.NewNonRetryableApplicationError("metric "+l.st.MetricID+": "+err.Error(), ErrInvalid, err)
+	}
+	l.loc = loc
+	if err := workflow.UpsertTypedSearchAttributes(ctx, TenantKey.ValueSet(l.st.TenantID)); err != nil {
+		return err
+	}
+	l.syncNow = workflow.GetSignalChannel(ctx, SignalSyncNow)
+	l.setSchedule = workflow.GetSignalChannel(ctx, SignalSetSchedule)
+	l.override = workflow.GetSignalChannel(ctx, SignalOverride)
+	for {
+		if err := l.waitAndSnapshot(ctx); err != nil && !errors.Is(err, errContinueAsNew) {
+			return err
+		}
+		if l.shouldContinueAsNew(ctx) {
+			return l.continueAsNew(ctx)
+		}
+	}
+}
+
+type snapshotLoop struct {
+	st        SnapshotState
+	loc       *time.Location
+	maxEvents int
+
+	syncNow, setSchedule, override workflow.ReceiveChannel
+}
+
+// errContinueAsNew leaves waitAndSnapshot (cancelling its timer) so the run can continue as new.
+var errContinueAsNew = errors.New("continue as new")
+
+// waitAndSnapshot arms one timer for the next scheduled snapshot and serves signals until it
+// fires (then takes the snapshot), a schedule change moves the snapshot time (the timer is
+// cancelled and the caller arms a new one), or the history asks for a new run.
+func (l *snapshotLoop) waitAndSnapshot(ctx workflow.Context) error {
+	now := workflow.Now(ctx)
+	if l.st.NextSnapshotAt.IsZero() {
+		l.st.NextSnapshotAt = scorecard.NextSnapshot(now, l.loc, l.st.Schedule)
+	}
+	// A snapshot that came due while the previous run was continuing as new fires at once.
+	at := l.st.NextSnapshotAt
+	timerCtx, cancelTimer := workflow.WithCancel(ctx)
+	defer cancelTimer()
+	timer := workflow.NewTimerWithOptions(timerCtx, max(at.Sub(now), 0),
+		workflow.TimerOptions{Summary: "snapshot " + at.In(l.loc).Format("Mon 2006-01-02 15:04 MST")})
+	for {
+		fired := false
+		var sync *scorecard.SyncRequest
+		sel := workflow.NewSelector(ctx)
+		sel.AddFuture(timer, func(f workflow.Future) { fired = f.Get(ctx, nil) == nil })
+		sel.AddReceive(l.syncNow, func(c workflow.ReceiveChannel, _ bool) {
+			var r scorecard.SyncRequest
+			c.Receive(ctx, &r)
+			sync = &r
+		})
+		sel.AddReceive(l.setSchedule, func(c workflow.ReceiveChannel, _ bool) {
+			var ch scorecard.ScheduleChange
+			c.Receive(ctx, &ch)
+			l.applySchedule(ctx, ch)
+		})
+		sel.AddReceive(l.override, func(c workflow.ReceiveChannel, _ bool) {
+			var n scorecard.OverrideNote
+			c.Receive(ctx, &n)
+			l.noteOverride(n)
+		})
+		sel.Select(ctx)
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if sync != nil {
+			l.sync(ctx, *sync)
+		}
+		if fired {
+			l.scheduled(ctx, at)
+			return nil
+		}
+		if !l.st.NextSnapshotAt.Equal(at) {
+			return nil // re-armed by a schedule change; the deferred cancel stops the old timer
+		}
+		if l.shouldContinueAsNew(ctx) {
+			return errContinueAsNew
+		}
+	}
+}
+
+// scheduled takes the timer's snapshot for the week of its scheduled time, freezing the
+// week when it is the week's last, and plans the next one.
+func (l *snapshotLoop) scheduled(ctx workflow.Context, at time.Time) {
+	l.st.LastScheduledAt = at
+	l.st.NextSnapshotAt = scorecard.NextSnapshot(workflow.Now(ctx), l.loc, l.st.Schedule)
+	l.snapshot(ctx, scorecard.SnapshotInput{
+		Week:  scorecard.WeekOf(at, l.loc),
+		Kind:  scorecard.KindScheduled,
+		At:    at,
+		Final: scorecard.IsFinal(at, l.loc, l.st.Schedule),
+	})
+}
+
+// sync serves a sync-now request unless one ran inside the window. The window is measured
+// between the times the API admitted the requests (the same instants PostgreSQL compared),
+// so the workflow applies the API's rule exactly; a signal sent without a time, or dated in
+// the future, counts from when it is handled.
+func (l *snapshotLoop) sync(ctx workflow.Context, r scorecard.SyncRequest) {
+	now := workflow.Now(ctx)
+	if r.RequestedAt.IsZero() || r.RequestedAt.After(now) {
+		r.RequestedAt = now
+	}
+	if last := l.st.LastSync.RequestedAt; !last.IsZero() && r.RequestedAt.Sub(last) < scorecard.SyncWindow {
+		l.st.SyncsIgnored++
+		workflow.GetLogger(ctx).Info("sync now inside the window; ignored", "metric", l.st.MetricID,
+			"requested_by", r.RequestedBy, "last_sync_at", last, "requested_at", r.RequestedAt)
+		return
+	}
+	l.st.LastSync = r
+	l.snapshot(ctx, scorecard.SnapshotInput{Week: scorecard.WeekOf(now, l.loc), Kind: scorecard.KindSync, At: now, RequestedBy: r.RequestedBy})
+}
+
+// snapshot runs the SnapshotMetric activity. A snapshot that fails after its retries is
+// recorded in the site history and the loop goes on: the next one tries again.
+func (l *snapshotLoop) snapshot(ctx workflow.Context, in scorecard.SnapshotInput) {
+	in.MetricID, in.TenantID, in.GaugeID = l.st.MetricID, l.st.TenantID, l.st.GaugeID
+	var res scorecard.SnapshotResult
+	err := workflow.ExecuteActivity(snapshotOptions(ctx, in), ActivitySnapshotMetric, in).Get(ctx, &res)
+	if err == nil {
+		l.st.Last, l.st.LastError = &res, ""
+		l.st.Snapshots++
+		return
+	}
+	if ctx.Err() != nil {
+		return // cancelled: the loop ends
+	}
+	l.st.LastError = reason(err)
+	workflow.GetLogger(ctx).Error("snapshot failed", "metric", l.st.MetricID, "week", in.Week, "kind", in.Kind, "error", err)
+	note := scorecard.FailureNote{MetricID: in.MetricID, TenantID: in.TenantID, Week: in.Week, Kind: in.Kind, Error: l.st.LastError}
+	nctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second, ScheduleToCloseTimeout: 10 * time.Minute,
+	})
+	if err := workflow.ExecuteActivity(nctx, ActivityNoteSnapshotFailure, note).Get(ctx, nil); err != nil {
+		workflow.GetLogger(ctx).Error("snapshot failure not recorded", "metric", l.st.MetricID, "error", err)
+	}
+}
+
+// snapshotOptions bound a snapshot to 15 minutes of retries: the gauge client already
+// retries quick 429/5xx, and a snapshot that cannot be taken in that time is recorded as
+// failed rather than holding the loop (signals wait while it runs).
+func snapshotOptions(ctx workflow.Context, in scorecard.SnapshotInput) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout:    time.Minute,
+		ScheduleToCloseTimeout: 15 * time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        5 * time.Second,
+			BackoffCoefficient:     2,
+			MaximumInterval:        2 * time.Minute,
+			NonRetryableErrorTypes: nonRetryable,
+		},
+		Summary: fmt.Sprintf("%s snapshot of %s", in.Kind, in.Week),
+	})
+}
+
+// applySchedule takes a new schedule or time zone. The API validated both; a signal that
+// does not validate is logged and ignored rather than breaking the loop.
+func (l *snapshotLoop) applySchedule(ctx workflow.Context, ch scorecard.ScheduleChange) {
+	loc, err := scorecard.LoadZone(ch.TimeZone)
+	if err == nil {
+		err = ch.Schedule.Validate("schedule")
+	}
+	if err != nil {
+		workflow.GetLogger(ctx).Error("schedule change ignored", "metric", l.st.MetricID, "error", err)
+		return
+	}
+	l.loc, l.st.TimeZone, l.st.Schedule = loc, ch.TimeZone, ch.Schedule
+	// The caller re-arms its timer when this moves the next snapshot.
+	l.st.NextSnapshotAt = scorecard.NextSnapshot(workflow.Now(ctx), l.loc, l.st.Schedule)
+}
+
+func (l *snapshotLoop) noteOverride(n scorecard.OverrideNote) {
+	l.st.Overrides = slices.DeleteFunc(l.st.Overrides, func(o scorecard.OverrideNote) bool { return o.Week == n.Week })
+	if !n.Cleared {
+		l.st.Overrides = append(l.st.Overrides, n)
+	}
+	if len(l.st.Overrides) > maxOverrideNotes {
+		l.st.Overrides = l.st.Overrides[len(l.st.Overrides)-maxOverrideNotes:]
+	}
+}
+
+func (l *snapshotLoop) shouldContinueAsNew(ctx workflow.Context) bool {
+	info := workflow.GetInfo(ctx)
+	return info.GetContinueAsNewSuggested() || (l.maxEvents > 0 && info.GetCurrentHistoryLength() >= l.maxEvents)
+}
+
+// continueAsNew serves every signal that already arrived, so none is lost with this run,
+// then starts the next run with the loop's state. The timer was cancelled by the caller; the
+// next run arms it again for the same time.
+func (l *snapshotLoop) continueAsNew(ctx workflow.Context) error {
+	for l.drainSignals(ctx) {
+	}
+	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+		return err
+	}
+	return workflow.NewContinueAsNewError(ctx, MetricSnapshot, MetricSnapshotInput{State: l.st, MaxEventsBeforeContinueAsNew: l.maxEvents})
+}
+
+// drainSignals handles the signals waiting in the channels and reports whether there were any.
+func (l *snapshotLoop) drainSignals(ctx workflow.Context) bool {
+	got := false
+	for {
+		var ch scorecard.ScheduleChange
+		if !l.setSchedule.ReceiveAsync(&ch) {
+			break
+		}
+		l.applySchedule(ctx, ch)
+		got = true
+	}
+	for {
+		var n scorecard.OverrideNote
+		if !l.override.ReceiveAsync(&n) {
+			break
+		}
+		l.noteOverride(n)
+		got = true
+	}
+	for {
+		var r scorecard.SyncRequest
+		if !l.syncNow.ReceiveAsync(&r) {
+			break
+		}
+		l.sync(ctx, r)
+		got = true
+	}
+	return got
+}

@@ -1,0 +1,159 @@
+package workflows
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/meterbridge/meterbridge/billing"
+	"github.com/meterbridge/meterbridge/tenant"
+)
+
+// runScheduled runs ScheduledCycle as the server would for a run scheduled at nominal and
+// started late by lateness, and returns its result and the cycle it started (if any).
+func runScheduled(t *testing.T, in ScheduledInput, nominal time.Time, lateness time.Duration) (ScheduledResult, *CycleInput) {
+	t.Helper()
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.RegisterWorkflow(ScheduledCycle)
+	env.RegisterWorkflow(BillingCycle)
+	var started *CycleInput
+	env.OnWorkflow(BillingCycle, mock.Anything, mock.Anything).Return(func(_ workflow.Context, ci CycleInput) (CycleResult, error) {
+		started = &ci
+		return CycleResult{Status: billing.Completed}, nil
+	})
+	env.SetStartTime(nominal.Add(lateness))
+	env.SetTypedSearchAttributesOnStart(temporal.NewSearchAttributes(ScheduledTimeKey.ValueSet(nominal)))
+	env.ExecuteWorkflow(ScheduledCycle, in)
+	require.True(t, env.IsWorkflowCompleted())
+	require.NoError(t, env.GetWorkflowError())
+	var res ScheduledResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+	return res, started
+}
+
+func publishInput(day string, hour int, zone string) ScheduledInput {
+	return ScheduledInput{TenantID: "acme", Action: ActionPublish, TimeZone: zone,
+		Schedule: tenant.Schedule{Enabled: true, Cadence: tenant.Monthly, Day: day, Hour: hour}}
+}
+
+// calendarFires lists the times the server's calendar (starter.Spec) fires in a year: the
+// given day numbers of every month that has them, at hour local.
+func calendarFires(year int, days []int, hour int, loc *time.Location) []time.Time {
+	var out []time.Time
+	for m := time.January; m <= time.December; m++ {
+		for _, d := range days {
+			at := time.Date(year, m, d, hour, 0, 0, 0, loc)
+			if at.Month() == m {
+				out = append(out, at)
+			}
+		}
+	}
+	return out
+}
+
+func TestDay31PublishesOnlyInMonthsThatHaveIt(t *testing.T) {
+	loc, _ := time.LoadLocation("Europe/London")
+	var periods []billing.Period
+	// The calendar never fires on a day a month lacks; each time it does fire publishes.
+	for _, at := range calendarFires(2026, []int{31}, 6, loc) {
+		res, started := runScheduled(t, publishInput("31", 6, "Europe/London"), at, 0)
+		require.Equal(t, OutcomeStarted, res.Outcome)
+		periods = append(periods, started.Period)
+	}
+	require.Equal(t, []billing.Period{"2026-01", "2026-03", "2026-05", "2026-07", "2026-08", "2026-10", "2026-12"}, periods)
+}
+
+func TestLastDayPublishesOncePerMonthInCommonAndLeapYears(t *testing.T) {
+	for _, year := range []int{2026, 2028} {
+		loc, _ := time.LoadLocation("America/New_York")
+		published := map[billing.Period]time.Time{}
+		// "last" fires on days 28–31; only the month's last day publishes.
+		for _, at := range calendarFires(year, []int{28, 29, 30, 31}, 9, loc) {
+			res, started := runScheduled(t, publishInput(tenant.LastDay, 9, "America/New_York"), at, 0)
+			if res.Outcome == OutcomeNotRunDay {
+				require.Nil(t, started)
+				continue
+			}
+			require.Equal(t, OutcomeStarted, res.Outcome)
+			require.NotContains(t, published, started.Period, "period published twice")
+			published[started.Period] = at
+		}
+		require.Len(t, published, 12, "year %d", year)
+		feb := published[billing.Period(time.Date(year, 2, 1, 0, 0, 0, 0, time.UTC).Format("2006-01"))]
+		wantFeb := 28
+		if year == 2028 {
+			wantFeb = 29
+		}
+		require.Equal(t, wantFeb, feb.Day(), "February %d publishes on its last day", year)
+	}
+}
+
+func TestFebruary29And30DoNotPublishInCommonFebruary(t *testing.T) {
+	loc := time.UTC
+	for _, day := range []string{"29", "30"} {
+		n := 0
+		for _, at := range calendarFires(2026, []int{28, 29, 30}, 6, loc) {
+			if at.Month() != time.February {
+				continue
+			}
+			res, _ := runScheduled(t, publishInput(day, 6, "UTC"), at, 0)
+			if res.Outcome == OutcomeStarted {
+				n++
+			}
+		}
+		require.Zero(t, n, "day %s published in February 2026", day)
+	}
+	res, started := runScheduled(t, publishInput("29", 6, "UTC"), time.Date(2028, 2, 29, 6, 0, 0, 0, time.UTC), 0)
+	require.Equal(t, OutcomeStarted, res.Outcome)
+	require.Equal(t, billing.Period("2028-02"), started.Period)
+}
+
+func TestPeriodComesFromTheScheduledTimeNotTheWallClock(t *testing.T) {
+	loc, _ := time.LoadLocation("Australia/Sydney")
+	nominal := time.Date(2026, 11, 30, 23, 0, 0, 0, loc) // the last evening of November, local
+	res, started := runScheduled(t, publishInput(tenant.LastDay, 23, "Australia/Sydney"), nominal, 50*time.Hour)
+	require.Equal(t, OutcomeStarted, res.Outcome)
+	require.Equal(t, billing.Period("2026-11"), started.Period, "a late run still publishes the month it was scheduled for")
+	require.Equal(t, billing.Automatic, started.Trigger)
+	require.Equal(t, BillingCycleID("acme", "2026-11"), res.WorkflowID)
+}
+
+func TestDailyRefreshLabelsTheLocalDayAcrossDSTWeeks(t *testing.T) {
+	for _, tc := range []struct {
+		zone  string
+		start time.Time // a Monday of a week with a DST change
+	}{
+		{"Europe/Berlin", time.Date(2026, 3, 23, 0, 0, 0, 0, time.UTC)},   // clocks forward on Sunday 29 March
+		{"America/New_York", time.Date(2026, 10, 26, 0, 0, 0, 0, time.UTC)}, // clocks back on Sunday 1 November
+		{"America/New_York", time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)},  // clocks forward on Sunday 8 March
+	} {
+		loc, _ := time.LoadLocation(tc.zone)
+		in := ScheduledInput{TenantID: "acme", Action: ActionRefresh, TimeZone: tc.zone,
+			Schedule: tenant.Schedule{Enabled: true, Cadence: tenant.Daily, Hour: 0}}
+		for i := range 8 {
+			day := tc.start.AddDate(0, 0, i)
+			// Midnight local is the previous day in UTC for zones east of Greenwich and the
+			// same day west of it; the period must be the local day either way.
+			nominal := time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, loc)
+			res, started := runScheduled(t, in, nominal, 3*time.Hour)
+			require.Equal(t, OutcomeStarted, res.Outcome)
+			require.Equal(t, billing.LicenceSync, started.Kind)
+			require.Equal(t, billing.Period(day.Format(time.DateOnly)), started.Period, "%s %s", tc.zone, nominal)
+			require.Equal(t, LicenceSyncID("acme", started.Period), res.WorkflowID)
+		}
+	}
+}
+
+func TestMonthlyRefreshLabelsTheMonth(t *testing.T) {
+	in := ScheduledInput{TenantID: "acme", Action: ActionRefresh, TimeZone: "UTC",
+		Schedule: tenant.Schedule{Enabled: true, Cadence: tenant.Monthly, Day: "3", Hour: 5}}
+	res, started := runScheduled(t, in, time.Date(2026, 12, 3, 5, 0, 0, 0, time.UTC), 0)
+	require.Equal(t, OutcomeStarted, res.Outcome)
+	require.Equal(t, billing.Period("2026-12"), started.Period)
+}
