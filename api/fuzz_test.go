@@ -30,6 +30,9 @@ var requestTypes = map[string]func() any{
 	"testPSARequest":      func() any { return new(testPSARequest) },
 	"putSourceRequest":    func() any { return new(putSourceRequest) },
 	"testSourceRequest":   func() any { return new(testSourceRequest) },
+	"createMetricRequest": func() any { return new(createMetricRequest) },
+	"patchMetricRequest":  func() any { return new(patchMetricRequest) },
+	"overrideRequest":     func() any { return new(overrideRequest) },
 }
 
 func requestTypeNames() []string {
@@ -152,6 +155,8 @@ func FuzzDecodeRequests(f *testing.F) {
 		`{"source": "backup", "account_id": "cl_1", "item": "storage_gb", "target": {"agreement_id": 1, "addition_id": 2}}`,
 		`{"kind": "connectwise", "credentials": {"site_url": "https://api-na.myconnectwise.net"}, "confirm_reset": true}`,
 		`{"provider": "backup", "credentials": {"base_url": "http://127.0.0.1:1", "api_key": "k"}}`,
+		`{"name": "Backups", "owner_email": "ann@acme.example", "time_zone": "Europe/Berlin", "gauge_id": "g-1", "schedule": {"cadence": "daily"}}`,
+		`{"value": "12.5"}`, `{"value": -1, "override_frozen": true}`, `{"name": null, "schedule": null}`,
 		`{"a": 1} {"b": 2}`, `{"all": tru`, "\x00", `{"ids": [1e400]}`, `{"name": "` + strings.Repeat("x", 200) + `"}`,
 	}
 	names := requestTypeNames()

@@ -11,6 +11,7 @@ import (
 	"unicode"
 
 	"github.com/gin-gonic/gin"
+	"github.com/shopspring/decimal"
 
 	"github.com/meterbridge/meterbridge/remote"
 	"github.com/meterbridge/meterbridge/scorecard"
@@ -101,6 +102,7 @@ func (s *server) createMetric(c *gin.Context) {
 		fail(c, metricError(err))
 		return
 	}
+	c.Set(auditedKey, true) // the store wrote "metric.created" with the change
 	c.Header("Location", "/api/v1/tenants/"+tenantID+"/metrics/"+m.ID)
 	c.JSON(http.StatusCreated, gin.H{"metric": viewMetric(m, time.Now())})
 }
@@ -202,6 +204,9 @@ func (s *server) patchMetric(c *gin.Context) {
 		fail(c, metricError(err))
 		return
 	}
+	if ch.Schedule != nil || ch.TimeZone != nil {
+		c.Set(auditedKey, true) // the store wrote "metric.schedule_changed" when it changed
+	}
 	c.JSON(http.StatusOK, gin.H{"metric": viewMetric(m, time.Now())})
 }
 
@@ -217,6 +222,7 @@ func (s *server) syncMetric(c *gin.Context) {
 		fail(c, metricError(err))
 		return
 	}
+	c.Set(auditedKey, true) // the starter wrote "metric.sync_requested"
 	c.JSON(http.StatusAccepted, started)
 }
 
@@ -279,6 +285,7 @@ func (s *server) putCheckin(c *gin.Context) {
 		fail(c, metricError(err))
 		return
 	}
+	c.Set(auditedKey, true) // the store wrote "metric.override_set" with the change
 	c.JSON(http.StatusOK, gin.H{"checkin": viewCheckin(ci)})
 }
 
@@ -303,6 +310,7 @@ func (s *server) deleteCheckin(c *gin.Context) {
 		fail(c, metricError(err))
 		return
 	}
+	c.Set(auditedKey, true) // the store wrote "metric.override_cleared" with the change
 	var view *checkinView
 	if ci != nil {
 		v := viewCheckin(*ci)
@@ -320,15 +328,16 @@ func weekParam(c *gin.Context) (scorecard.Week, error) {
 }
 
 // parseValue reads an override value exactly: a JSON number or a numeric string.
-func parseValue(raw json.RawMessage) (d remote.Decimal, err error) {
+func parseValue(raw json.RawMessage) (decimal.Decimal, error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
-		return d, errInvalid("value", "is required")
+		return decimal.Decimal{}, errInvalid("value", "is required")
 	}
+	var d remote.Decimal
 	if err := d.UnmarshalJSON(raw); err != nil {
-		return d, errInvalid("value", "must be a number such as 42 or \"1234.50\"")
+		return decimal.Decimal{}, errInvalid("value", "must be a number such as 42 or \"1234.50\"")
 	}
-	return d, nil
+	return d.D, nil
 }
 
 // checkText refuses blank values and control characters.

@@ -98,6 +98,18 @@ func routes() []route {
 		{"GET", "/api/v1/tenants/:tenant/history", store.RoleViewer, true, (*server).listHistory},
 		{"DELETE", "/api/v1/tenants/:tenant/history", store.RoleAdmin, true, (*server).clearHistory},
 		{"GET", "/api/v1/tenants/:tenant/dashboard", store.RoleViewer, true, (*server).dashboard},
+
+		// Scorecard metrics (issue 6). Creating and re-scheduling a metric is approver work:
+		// it moves no money, and a tenant's own tokens go no higher than approver (admin
+		// tokens pass too). Sync now and overrides change check-ins: approver. Reads: viewer.
+		{"POST", "/api/v1/tenants/:tenant/metrics", store.RoleApprover, true, (*server).createMetric},
+		{"GET", "/api/v1/tenants/:tenant/metrics", store.RoleViewer, true, (*server).listMetrics},
+		{"GET", "/api/v1/tenants/:tenant/metrics/:metric", store.RoleViewer, true, (*server).getMetric},
+		{"PATCH", "/api/v1/tenants/:tenant/metrics/:metric", store.RoleApprover, true, (*server).patchMetric},
+		{"POST", "/api/v1/tenants/:tenant/metrics/:metric/sync", store.RoleApprover, true, (*server).syncMetric},
+		{"GET", "/api/v1/tenants/:tenant/metrics/:metric/checkins", store.RoleViewer, true, (*server).listCheckins},
+		{"PUT", "/api/v1/tenants/:tenant/metrics/:metric/checkins/:week", store.RoleApprover, true, (*server).putCheckin},
+		{"DELETE", "/api/v1/tenants/:tenant/metrics/:metric/checkins/:week", store.RoleApprover, true, (*server).deleteCheckin},
 	}
 }
 
