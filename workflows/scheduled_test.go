@@ -129,9 +129,9 @@ func TestDailyRefreshLabelsTheLocalDayAcrossDSTWeeks(t *testing.T) {
 		zone  string
 		start time.Time // a Monday of a week with a DST change
 	}{
-		{"Europe/Berlin", time.Date(2026, 3, 23, 0, 0, 0, 0, time.UTC)},   // clocks forward on Sunday 29 March
+		{"Europe/Berlin", time.Date(2026, 3, 23, 0, 0, 0, 0, time.UTC)},     // clocks forward on Sunday 29 March
 		{"America/New_York", time.Date(2026, 10, 26, 0, 0, 0, 0, time.UTC)}, // clocks back on Sunday 1 November
-		{"America/New_York", time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)},  // clocks forward on Sunday 8 March
+		{"America/New_York", time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)},   // clocks forward on Sunday 8 March
 	} {
 		loc, _ := time.LoadLocation(tc.zone)
 		in := ScheduledInput{TenantID: "acme", Action: ActionRefresh, TimeZone: tc.zone,
