@@ -9,19 +9,27 @@ import (
 	"github.com/meterbridge/meterbridge/store"
 )
 
-// auditedKey marks a request whose handler already wrote its own, more detailed, audit row.
-const auditedKey = "meterbridge.audited"
+// auditedKey marks a request whose handler already wrote its own, more detailed, site
+// history row; adminAuditedKey one that wrote its admin audit row.
+const (
+	auditedKey      = "meterbridge.audited"
+	adminAuditedKey = "meterbridge.admin_audited"
+)
 
 // auditTrail is applied by the router to every state-changing route (any method but GET and
 // HEAD), so a new route is audited without remembering to. After a successful answer (2xx)
-// it records who did what, unless the handler already did with a message of its own (audit
-// or adminAudit): tenant routes in the tenant's site history, other routes in the admin
-// audit trail. Request bodies are never recorded: they may hold credentials.
-func (s *server) auditTrail(tenantScoped bool) gin.HandlerFunc {
+// it records who did what, unless the handler already did with a message of its own:
+//   - a tenant route in the tenant's site history (audit);
+//   - an admin-only route, and every route outside a tenant, also in the admin audit trail
+//     (adminAudit), which tenants cannot clear, unlike site history.
+//
+// Request bodies are never recorded: they may hold credentials.
+func (s *server) auditTrail(tenantScoped bool, leastRole string) gin.HandlerFunc {
+	adminTrail := !tenantScoped || leastRole == store.RoleAdmin
 	return func(c *gin.Context) {
 		c.Next()
 		status := c.Writer.Status()
-		if status < 200 || status > 299 || c.GetBool(auditedKey) {
+		if status < 200 || status > 299 {
 			return
 		}
 		action := routeAction(c.Request.Method, c.FullPath())
@@ -32,16 +40,16 @@ func (s *server) auditTrail(tenantScoped bool) gin.HandlerFunc {
 				details[p.Key] = p.Value
 			}
 		}
-		if tenantScoped {
+		if tenantScoped && !c.GetBool(auditedKey) {
 			// Some handlers write their history row inside the store's transaction, naming
 			// the request; one row per request is enough.
-			if done, err := s.store.HistoryHasRequest(c.Request.Context(), c.Param("tenant"), requestID(c)); err == nil && done {
-				return
+			if done, err := s.store.HistoryHasRequest(c.Request.Context(), c.Param("tenant"), requestID(c)); err != nil || !done {
+				s.audit(c, c.Param("tenant"), action, message, details)
 			}
-			s.audit(c, c.Param("tenant"), action, message, details)
-			return
 		}
-		s.adminAudit(c, action, "", message, details)
+		if adminTrail && !c.GetBool(adminAuditedKey) {
+			s.adminAudit(c, action, c.Param("tenant"), message, details)
+		}
 	}
 }
 
@@ -81,7 +89,7 @@ func auditDetails(c *gin.Context, details map[string]any) map[string]any {
 // adminAudit writes an admin-trail row (and a log line) for a change made with an admin token
 // outside any one tenant's routes; tenantID names the tenant concerned, if any.
 func (s *server) adminAudit(c *gin.Context, action, tenantID, message string, details map[string]any) {
-	c.Set(auditedKey, true)
+	c.Set(adminAuditedKey, true)
 	details = auditDetails(c, details)
 	logger(c).Info("admin audit", "action", action, "actor", caller(c).Email, "tenant", tenantID, "message", message)
 	if err := s.store.AddAdminAudit(c.Request.Context(), caller(c).Email, action, tenantID, message, details); err != nil {

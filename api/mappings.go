@@ -148,6 +148,10 @@ func psaCallError(err error) error {
 
 // getMapping answers one mapping.
 func (s *server) getMapping(c *gin.Context) {
+	if err := rejectUnknownQuery(c); err != nil {
+		fail(c, err)
+		return
+	}
 	id, err := mappingID(c)
 	if err != nil {
 		fail(c, err)

@@ -1,6 +1,12 @@
 package api
 
 import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"path/filepath"
+	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -76,6 +82,59 @@ func TestRequestIDsFromCallersArePlain(t *testing.T) {
 	} {
 		if validRequestID(id) != ok {
 			t.Errorf("validRequestID(%q) = %v, want %v", id, !ok, ok)
+		}
+	}
+}
+
+// Every GET route checks its query (rejectUnknownQuery), so a mistyped ?limt=5 is an error
+// rather than ignored; state-changing routes get the router's check (query.go).
+func TestEveryGetHandlerChecksItsQuery(t *testing.T) {
+	checks := map[string]bool{} // handler method name → calls rejectUnknownQuery
+	fset := token.NewFileSet()
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		file, err := parser.ParseFile(fset, f, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range file.Decls {
+			fd, ok := d.(*ast.FuncDecl)
+			if !ok || fd.Recv == nil || fd.Body == nil {
+				continue
+			}
+			ast.Inspect(fd.Body, func(n ast.Node) bool {
+				if call, ok := n.(*ast.CallExpr); ok {
+					if id, ok := call.Fun.(*ast.Ident); ok && id.Name == "rejectUnknownQuery" {
+						checks[fd.Name.Name] = true
+					}
+				}
+				return true
+			})
+		}
+	}
+	for _, rt := range routes() {
+		if rt.Method != "GET" || !strings.HasPrefix(rt.Path, "/api/") {
+			continue
+		}
+		full := runtime.FuncForPC(reflect.ValueOf(rt.Handler).Pointer()).Name()
+		name := full[strings.LastIndex(full, ".")+1:]
+		if !checks[name] {
+			t.Errorf("GET %s: its handler %s does not call rejectUnknownQuery", rt.Path, name)
+		}
+	}
+	for route := range mutationQuery {
+		found := false
+		for _, rt := range routes() {
+			found = found || rt.Method+" "+rt.Path == route
+		}
+		if !found {
+			t.Errorf("mutationQuery lists %s, which is not a route", route)
 		}
 	}
 }

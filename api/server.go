@@ -150,7 +150,7 @@ func New(d Deps) http.Handler {
 				chain = append(chain, requireRole(rt.Role))
 			}
 			if changesState(rt.Method) {
-				chain = append(chain, s.auditTrail(rt.Tenant))
+				chain = append(chain, refuseUnknownQuery(rt.Method+" "+rt.Path), s.auditTrail(rt.Tenant, rt.Role))
 			}
 		}
 		chain = append(chain, func(c *gin.Context) { h(s, c) })

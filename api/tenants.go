@@ -45,6 +45,7 @@ func (s *server) createTenant(c *gin.Context) {
 		return
 	}
 	s.audit(c, created.ID, "tenant.created", "tenant "+created.ID+" created", nil)
+	s.adminAudit(c, "tenant.created", created.ID, "tenant "+created.ID+" created", nil)
 	if err := s.starter.SyncSchedules(c.Request.Context(), created); err != nil {
 		logger(c).Error("schedules not created", "tenant", created.ID, "err", err)
 		fail(c, &apiError{Status: http.StatusServiceUnavailable, Code: "schedules_not_updated",
@@ -55,6 +56,10 @@ func (s *server) createTenant(c *gin.Context) {
 }
 
 func (s *server) getTenant(c *gin.Context) {
+	if err := rejectUnknownQuery(c); err != nil {
+		fail(c, err)
+		return
+	}
 	t, err := s.store.GetTenant(c.Request.Context(), c.Param("tenant"))
 	if err != nil {
 		fail(c, err)

@@ -182,6 +182,10 @@ func Run(ctx context.Context, opts Options) error {
 	} else {
 		log.Info("demo: tenant already there, kept as it is", "tenant", demo.TenantID)
 	}
+	metrics, err := demo.SeedMetrics(ctx, rt.Store, demo.Options{})
+	if err != nil {
+		return fmt.Errorf("seed demo metrics: %w", err)
+	}
 	tokens, err := demoTokens(ctx, rt.Store, dataDir)
 	if err != nil {
 		return err
@@ -196,6 +200,16 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	stops.push("worker", func() error { w.Stop(); return nil })
 	log.Info("worker: polling", "task_queue", workflows.TaskQueue)
+	// The demo metric's snapshot loop (signal-with-start: started once, told its schedule on
+	// every start after).
+	for _, m := range metrics {
+		if err := rt.Starter().EnsureSnapshotLoop(ctx, m); err != nil {
+			// Not fatal: the next PATCH or sync now of the metric starts the loop too.
+			log.Warn("demo: metric snapshot loop not started", "metric", m.ID, "workflow_id", m.WorkflowID, "err", err)
+			continue
+		}
+		log.Info("demo: metric snapshot loop running", "metric", m.ID, "workflow_id", m.WorkflowID, "schedule", m.Schedule.String(), "time_zone", m.TimeZone)
+	}
 
 	ln, err := net.Listen("tcp", opts.APIAddr)
 	if err != nil {
@@ -332,6 +346,7 @@ func printReady(opts Options, urls map[string]string, mailURL, uiURL string, t d
 	fmt.Fprintf(&b, "  Emulator faults      <emulator URL>/_emulator/faults\n\n")
 	fmt.Fprintf(&b, "  Tokens (also in %s/demo-tokens.json):\n", opts.DataDir)
 	fmt.Fprintf(&b, "    admin     %s\n    approver  %s\n    viewer    %s\n\n", t.Admin, t.Approver, t.Viewer)
-	fmt.Fprintf(&b, "  Try:  curl -X POST -H 'Authorization: Bearer %s' %s/api/v1/tenants/demo/publish\n\n", t.Approver, api)
+	fmt.Fprintf(&b, "  Try:  curl -X POST -H 'Authorization: Bearer %s' %s/api/v1/tenants/demo/publish\n", t.Approver, api)
+	fmt.Fprintf(&b, "        curl -H 'Authorization: Bearer %s' %s/api/v1/tenants/demo/metrics/%s/checkins\n\n", t.Viewer, api, demo.MetricID)
 	fmt.Print(b.String())
 }

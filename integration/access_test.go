@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -19,7 +20,9 @@ import (
 	"github.com/meterbridge/meterbridge/demo"
 	bkemu "github.com/meterbridge/meterbridge/emulators/backup"
 	cwemu "github.com/meterbridge/meterbridge/emulators/connectwise"
+	gaemu "github.com/meterbridge/meterbridge/emulators/gauges"
 	"github.com/meterbridge/meterbridge/psa"
+	"github.com/meterbridge/meterbridge/scorecard"
 	"github.com/meterbridge/meterbridge/store"
 	"github.com/meterbridge/meterbridge/testenv"
 	"github.com/meterbridge/meterbridge/workflows"
@@ -53,6 +56,8 @@ type accessWalk struct {
 	victimItems    []int64
 	rivalItems     []int64
 	victimWorkflow [2]string // workflow and run ID of the victim's waiting cycle
+	metricWorkflow string    // the snapshot loop of the victim's metric
+	loc            *time.Location
 }
 
 // Every route of the router, called with a token of another tenant, answers 404 not_found;
@@ -76,6 +81,7 @@ func TestEveryRouteIsTenantScopedAndRoleChecked(t *testing.T) {
 	rivalTokenOf := map[string]string{store.RoleAdmin: s.adminToken, store.RoleApprover: rivalApprover, store.RoleViewer: rivalViewer}
 
 	var missing []string
+	var creating []api.RouteInfo // checked after the others: they create the rival's own objects
 	for _, rt := range api.Routes() {
 		name := rt.Method + " " + rt.Path
 		if rt.Role == "" {
@@ -105,17 +111,16 @@ func TestEveryRouteIsTenantScopedAndRoleChecked(t *testing.T) {
 				}
 			}
 			// The victim's IDs through the caller's own tenant path reach nothing of the victim.
-			if rt.Tenant && hasObjectParam(rt.Path) {
-				own := w.fill(t, rt.Path, w.rivalParams)
-				before := w.snapshot(t)
-				code := s.call(rt.Method, own, rivalTokenOf[rt.Role], bodyOf(ex.body), nil)
-				if !(ex.ownCreates && code/100 == 2) {
-					require.Contains(t, []int{http.StatusNotFound, http.StatusUnprocessableEntity}, code,
-						"%s %s with the victim's IDs through the rival's path", rt.Method, own)
-				}
-				w.unchanged(t, before, "the victim's IDs through the rival's path")
+			if rt.Tenant && hasObjectParam(rt.Path) && !ex.ownCreates {
+				w.throughOwnPath(t, rt, rivalTokenOf[rt.Role], ex)
 			}
 		})
+		if rt.Tenant && hasObjectParam(rt.Path) && ex.ownCreates {
+			creating = append(creating, rt)
+		}
+	}
+	for _, rt := range creating {
+		w.throughOwnPath(t, rt, rivalTokenOf[rt.Role], w.examples[rt.Method+" "+rt.Path])
 	}
 	require.Empty(t, missing, "the access walk has no example for these routes; add one to examples in integration/access_test.go "+
 		"(a body that the route's least role gets through with, and that status)")
@@ -134,17 +139,50 @@ func TestEveryRouteIsTenantScopedAndRoleChecked(t *testing.T) {
 	}
 
 	// The positive control: each route's example, with the victim's own token of exactly the
-	// route's least role, gets through. (Run last: these change things.)
+	// route's least role, gets through; a change it makes is audited under the caller's
+	// e-mail. (Run last: these change things.)
+	ownerOf := map[string]string{store.RoleAdmin: "admin@demo-msp.example", store.RoleApprover: "ann@demo-msp.example", store.RoleViewer: "vic@demo-msp.example"}
 	for _, rt := range api.Routes() {
 		ex, ok := w.examples[rt.Method+" "+rt.Path]
 		if rt.Role == "" || !ok {
 			continue
 		}
 		path := w.fill(t, rt.Path, w.params)
+		lastHistory, lastAudit := w.auditMarks(t)
 		var e errorAnswer
 		code := s.call(rt.Method, path, tokenOf[rt.Role], bodyOf(ex.body), &e)
 		require.Equal(t, ex.ok, code, "%s %s with the tenant's own %s token: %+v", rt.Method, path, rt.Role, e)
+		if rt.Method != http.MethodGet && code/100 == 2 {
+			var n int
+			require.NoError(t, s.store.Pool().QueryRow(ctx, `SELECT (SELECT count(*) FROM site_history WHERE id > $1 AND actor = $3)
+				+ (SELECT count(*) FROM admin_audit WHERE id > $2 AND actor = $3)`, lastHistory, lastAudit, ownerOf[rt.Role]).Scan(&n))
+			require.Positive(t, n, "%s %s changed state without a site history or admin audit row naming %s", rt.Method, path, ownerOf[rt.Role])
+		}
 	}
+}
+
+// auditMarks returns the newest site history and admin audit row IDs.
+func (w *accessWalk) auditMarks(t *testing.T) (history, audit int64) {
+	t.Helper()
+	require.NoError(t, w.s.store.Pool().QueryRow(context.Background(),
+		`SELECT (SELECT COALESCE(max(id), 0) FROM site_history), (SELECT COALESCE(max(id), 0) FROM admin_audit)`).Scan(&history, &audit))
+	return history, audit
+}
+
+// throughOwnPath sends a route with the caller's own tenant in the path and the victim's
+// object IDs: 404 or 422 (or, for routes that create, the caller's own new object), and
+// nothing of the victim changes.
+func (w *accessWalk) throughOwnPath(t *testing.T, rt api.RouteInfo, token string, ex routeExample) {
+	t.Helper()
+	own := w.fill(t, rt.Path, w.rivalParams)
+	before := w.snapshot(t)
+	var e errorAnswer
+	code := w.s.call(rt.Method, own, token, bodyOf(ex.body), &e)
+	if !(ex.ownCreates && code/100 == 2) {
+		require.Contains(t, []int{http.StatusNotFound, http.StatusUnprocessableEntity}, code,
+			"%s %s with the victim's IDs through the rival's own path: %+v", rt.Method, own, e)
+	}
+	w.unchanged(t, before, rt.Method+" "+own+" with the victim's IDs")
 }
 
 func newAccessWalk(t *testing.T) *accessWalk {
@@ -171,12 +209,31 @@ func newAccessWalk(t *testing.T) *accessWalk {
 	cy, err := s.store.GetCycle(ctx, w.victim, victimCycle)
 	require.NoError(t, err)
 	w.victimWorkflow = [2]string{cy.WorkflowID, cy.ID}
+	tn, err := s.store.GetTenant(ctx, w.victim)
+	require.NoError(t, err)
+	w.loc = tn.Location()
+
+	// A scorecard metric of the victim, its loop settled (so nothing moves on its own while
+	// the walk compares snapshots).
+	var created struct {
+		Metric struct {
+			ID         string `json:"id"`
+			WorkflowID string `json:"workflow_id"`
+		} `json:"metric"`
+	}
+	var e errorAnswer
+	metricBody := `{"name": "Open tickets", "owner_email": "ann@demo-msp.example", "time_zone": "Europe/London", "gauge_id": "` + gaemu.DemoGaugeOpenTickets + `"}`
+	code := s.call("POST", s.tp+"/metrics", s.approverToken, metricBody, &created)
+	require.Equal(t, http.StatusCreated, code, "create metric: %s", s.lastError("POST", s.tp+"/metrics", s.approverToken, metricBody, &e))
+	w.metricWorkflow = workflows.MetricSnapshotID(created.Metric.ID)
+	w.settle(t, w.metricWorkflow)
 
 	// A token the positive control of DELETE /tokens/{token} may revoke.
 	_, spareID := w.tokenWithID(store.Token{TenantID: w.victim, Role: store.RoleViewer, OwnerEmail: "spare@demo-msp.example"})
 
 	w.params = map[string]string{
 		"tenant": w.victim, "cycle": victimCycle, "mapping": "victim-only", "kind": store.RoleBackup, "token": spareID,
+		"metric": created.Metric.ID, "week": string(scorecard.WeekOf(time.Now(), w.loc)),
 	}
 	w.rivalParams = map[string]string{}
 	for k, v := range w.params {
@@ -190,8 +247,8 @@ func newAccessWalk(t *testing.T) *accessWalk {
 	mappingBody := fmt.Sprintf(`{"source": "backup", "account_id": "cl_9001", "item": "storage_gb", "target": {"company_id": %d, "agreement_id": %d, "addition_id": %d}}`,
 		c.Target.CompanyID, c.Target.AgreementID, c.Target.AdditionID)
 	w.examples = map[string]routeExample{
-		"POST /api/v1/tenants":       {body: `{"id": "walk-` + w.victim + `", "name": "Walk MSP", "time_zone": "UTC"}`, ok: http.StatusCreated},
-		"GET /api/v1/tenants/:tenant": {ok: http.StatusOK},
+		"POST /api/v1/tenants":          {body: `{"id": "walk-` + w.victim + `", "name": "Walk MSP", "time_zone": "UTC"}`, ok: http.StatusCreated},
+		"GET /api/v1/tenants/:tenant":   {ok: http.StatusOK},
 		"PATCH /api/v1/tenants/:tenant": {body: `{"name": "Demo MSP (renamed)"}`, ok: http.StatusOK},
 		// The victim's cycle of this period waits for approval: a second publish is refused.
 		"POST /api/v1/tenants/:tenant/publish":         {ok: http.StatusConflict},
@@ -202,26 +259,41 @@ func newAccessWalk(t *testing.T) *accessWalk {
 		"GET /api/v1/tenants/:tenant/cycles":           {ok: http.StatusOK},
 		"GET /api/v1/tenants/:tenant/cycles/:cycle":    {ok: http.StatusOK},
 
-		"POST /api/v1/tokens":               {body: `{"role": "viewer", "tenant_id": "` + w.victim + `", "owner_email": "new@demo-msp.example"}`, ok: http.StatusCreated},
-		"GET /api/v1/tokens":                {ok: http.StatusOK},
-		"DELETE /api/v1/tokens/:token":      {ok: http.StatusOK},
+		"POST /api/v1/tokens":                {body: `{"role": "viewer", "tenant_id": "` + w.victim + `", "owner_email": "new@demo-msp.example"}`, ok: http.StatusCreated},
+		"GET /api/v1/tokens":                 {ok: http.StatusOK},
+		"DELETE /api/v1/tokens/:token":       {ok: http.StatusOK},
 		"GET /api/v1/tenants/:tenant/tokens": {ok: http.StatusOK},
-		"GET /api/v1/audit":                 {ok: http.StatusOK},
+		"GET /api/v1/audit":                  {ok: http.StatusOK},
 
-		"PUT /api/v1/tenants/:tenant/psa":                {body: psaBody, ok: http.StatusOK},
-		"POST /api/v1/tenants/:tenant/psa/test":          {ok: http.StatusOK},
-		"PUT /api/v1/tenants/:tenant/sources/:kind":      {body: fmt.Sprintf(`{"credentials": {"base_url": %q, "api_key": %q}}`, s.urls.Backup, bkemu.DemoAPIKey), ok: http.StatusOK},
-		"POST /api/v1/tenants/:tenant/sources/:kind/test": {ok: http.StatusOK},
-		"GET /api/v1/tenants/:tenant/accounts":           {ok: http.StatusOK},
-		"GET /api/v1/tenants/:tenant/mappings":           {ok: http.StatusOK},
-		"GET /api/v1/tenants/:tenant/mappings/:mapping":  {ok: http.StatusOK},
-		"PUT /api/v1/tenants/:tenant/mappings/:mapping":  {body: mappingBody, ok: http.StatusOK, ownCreates: true},
+		"PUT /api/v1/tenants/:tenant/psa":                  {body: psaBody, ok: http.StatusOK},
+		"POST /api/v1/tenants/:tenant/psa/test":            {ok: http.StatusOK},
+		"PUT /api/v1/tenants/:tenant/sources/:kind":        {body: fmt.Sprintf(`{"credentials": {"base_url": %q, "api_key": %q}}`, s.urls.Backup, bkemu.DemoAPIKey), ok: http.StatusOK},
+		"POST /api/v1/tenants/:tenant/sources/:kind/test":  {ok: http.StatusOK},
+		"GET /api/v1/tenants/:tenant/accounts":             {ok: http.StatusOK},
+		"GET /api/v1/tenants/:tenant/mappings":             {ok: http.StatusOK},
+		"GET /api/v1/tenants/:tenant/mappings/:mapping":    {ok: http.StatusOK},
+		"PUT /api/v1/tenants/:tenant/mappings/:mapping":    {body: mappingBody, ok: http.StatusOK, ownCreates: true},
 		"DELETE /api/v1/tenants/:tenant/mappings/:mapping": {ok: http.StatusNoContent},
-		"GET /api/v1/tenants/:tenant/history":            {ok: http.StatusOK},
-		"DELETE /api/v1/tenants/:tenant/history":         {ok: http.StatusOK},
-		"GET /api/v1/tenants/:tenant/dashboard":          {ok: http.StatusOK},
+		"GET /api/v1/tenants/:tenant/history":              {ok: http.StatusOK},
+		"DELETE /api/v1/tenants/:tenant/history":           {ok: http.StatusOK},
+		"GET /api/v1/tenants/:tenant/dashboard":            {ok: http.StatusOK},
+
+		"POST /api/v1/tenants/:tenant/metrics":                          {body: strings.Replace(metricBody, "Open tickets", "Open tickets 2", 1), ok: http.StatusCreated},
+		"GET /api/v1/tenants/:tenant/metrics":                           {ok: http.StatusOK},
+		"GET /api/v1/tenants/:tenant/metrics/:metric":                   {ok: http.StatusOK},
+		"PATCH /api/v1/tenants/:tenant/metrics/:metric":                 {body: `{"name": "Open tickets (renamed)"}`, ok: http.StatusOK},
+		"POST /api/v1/tenants/:tenant/metrics/:metric/sync":             {ok: http.StatusAccepted},
+		"GET /api/v1/tenants/:tenant/metrics/:metric/checkins":          {ok: http.StatusOK},
+		"PUT /api/v1/tenants/:tenant/metrics/:metric/checkins/:week":    {body: `{"value": "12.5"}`, ok: http.StatusOK},
+		"DELETE /api/v1/tenants/:tenant/metrics/:metric/checkins/:week": {ok: http.StatusOK},
 	}
 	return w
+}
+
+// lastError repeats a request to read its error answer for a failure message.
+func (s *stack) lastError(method, path, token string, body any, e *errorAnswer) string {
+	s.call(method, path, token, body, e)
+	return fmt.Sprintf("%+v", *e)
 }
 
 // publishAs starts a usage publish of tenant with token and returns the run (cycle) ID.
@@ -322,19 +394,41 @@ func (w *accessWalk) snapshot(t *testing.T) map[string]string {
 	snap := w.snapshotOf(t, w.victim)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	snap["temporal:"+w.victimWorkflow[0]] = fmt.Sprint(w.historyLenOf(t, w.victimWorkflow[0], w.victimWorkflow[1]))
+	snap["temporal:"+w.metricWorkflow] = fmt.Sprint(w.historyLenOf(t, w.metricWorkflow, ""))
+	// No licence cycle of the victim may have been started.
+	_, err := w.s.temporal.DescribeWorkflowExecution(ctx, workflows.CycleID(billing.LicenceSync, w.victim, billing.MonthOf(time.Now(), w.loc)), "")
+	var nf *serviceerror.NotFound
+	snap["temporal:licence-cycle-exists"] = fmt.Sprint(!errors.As(err, &nf))
+	return snap
+}
+
+func (w *accessWalk) historyLenOf(t *testing.T, workflowID, runID string) int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
 	n := 0
-	it := w.s.temporal.GetWorkflowHistory(ctx, w.victimWorkflow[0], w.victimWorkflow[1], false, 0)
+	it := w.s.temporal.GetWorkflowHistory(ctx, workflowID, runID, false, 0)
 	for it.HasNext() {
 		_, err := it.Next()
 		require.NoError(t, err)
 		n++
 	}
-	snap["temporal:"+w.victimWorkflow[0]] = fmt.Sprint(n)
-	// No licence cycle of the victim may have been started.
-	_, err := w.s.temporal.DescribeWorkflowExecution(ctx, workflows.CycleID(billing.LicenceSync, w.victim, billing.MonthOf(time.Now(), time.UTC)), "")
-	var nf *serviceerror.NotFound
-	snap["temporal:licence-cycle-exists"] = fmt.Sprint(!errorsAs(err, &nf))
-	return snap
+	return n
+}
+
+// settle waits until a workflow's history stops growing (its start-up work is done).
+func (w *accessWalk) settle(t *testing.T, workflowID string) {
+	last, stable := -1, 0
+	eventually(t, 30*time.Second, workflowID+" to settle", func() bool {
+		n := w.historyLenOf(t, workflowID, "")
+		if n == last {
+			stable++
+		} else {
+			last, stable = n, 0
+		}
+		return stable >= 5
+	})
 }
 
 func (w *accessWalk) snapshotOf(t *testing.T, tenantID string) map[string]string {

@@ -20,7 +20,8 @@ func (s *stack) patchSettings(patch string) {
 	require.Equal(s.t, http.StatusOK, code, "PATCH settings: %+v", e)
 }
 
-// waitCycle waits until the cycle with this ID (run ID) has ended and returns it.
+// waitCycle waits until the cycle with this ID (run ID) has ended — its record final and
+// its workflow closed (it notifies after recording) — and returns it.
 func (s *stack) waitCycle(id string, timeout time.Duration) store.Cycle {
 	s.t.Helper()
 	var c store.Cycle
@@ -29,6 +30,9 @@ func (s *stack) waitCycle(id string, timeout time.Duration) store.Cycle {
 		c, err = s.store.GetCycle(context.Background(), s.tenantID, id)
 		return err == nil && c.Status.Final()
 	})
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	require.NoError(s.t, s.temporal.GetWorkflow(ctx, c.WorkflowID, c.ID).Get(ctx, nil))
 	return c
 }
 

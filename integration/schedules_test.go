@@ -89,6 +89,16 @@ func TestSchedulesFollowTenantSettings(t *testing.T) {
 	ny, _ := time.LoadLocation("America/New_York")
 	sameTimes(t, nextRuns(tenant.Schedule{Enabled: true, Cadence: tenant.Daily, Hour: 5}, ny, 5), s.serverRuns(workflows.ActionRefresh), "daily refresh")
 
+	// An hour the clocks skip on some day (02:00 in Berlin) also fires an hour later, so the
+	// spring-forward day still runs (ScheduledCycle keeps that slot only on that day).
+	s.patchSettings(`{"time_zone": "Europe/Berlin", "settings": {"licences": {"refresh": {"hour": 2}}}}`)
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	hours := map[int]bool{}
+	for _, at := range s.serverRuns(workflows.ActionRefresh) {
+		hours[at.In(berlin).Hour()] = true
+	}
+	require.Equal(t, map[int]bool{2: true, 3: true}, hours)
+
 	s.patchSettings(`{"settings": {"publish": {"schedule": {"enabled": false}}}}`)
 	require.Empty(t, s.serverRuns(workflows.ActionPublish), "a disabled schedule is paused")
 }
@@ -116,6 +126,7 @@ func TestScheduledRunPublishesOnceWhenTheWorkerReturns(t *testing.T) {
 		return len(cycles) == 1 && cycles[0].Status.Final()
 	})
 	first = cycles[0].ID
+	s.waitCycle(first, 30*time.Second)
 	require.Equal(t, billing.Completed, cycles[0].Status, cycles[0].Error)
 	require.Equal(t, billing.Automatic, cycles[0].Trigger)
 	require.Equal(t, billing.MonthOf(time.Now(), london), cycles[0].Period)
@@ -152,6 +163,7 @@ func TestBackfillLabelsPastPeriodsAndPublishesThemOnce(t *testing.T) {
 	cycles, _ := s.store.ListCycles(ctx, s.tenantID, 0)
 	got := map[billing.Period]billing.Status{}
 	for _, c := range cycles {
+		s.waitCycle(c.ID, 30*time.Second)
 		got[c.Period] = c.Status
 	}
 	require.Equal(t, map[billing.Period]billing.Status{want[0]: billing.Completed, want[1]: billing.Completed}, got)

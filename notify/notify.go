@@ -12,6 +12,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	neturl "net/url"
 	"strconv"
 	"time"
 
@@ -119,12 +120,27 @@ func (n *Notifier) Webhook(ctx context.Context, url string, payload any) error {
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	resp, err := hc.Do(req)
 	if err != nil {
-		return fmt.Errorf("webhook: %w", err)
+		// Chat webhooks (Slack, Teams) carry their secret in the path: name only the host,
+		// since this error is stored in site history and workflow failures.
+		var ue *neturl.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return fmt.Errorf("webhook to %s: %w", webhookHost(url), err)
 	}
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return fmt.Errorf("webhook answered %s", resp.Status)
+		return fmt.Errorf("webhook at %s answered %s", webhookHost(url), resp.Status)
 	}
 	return nil
+}
+
+// webhookHost is what an error may say about a webhook URL: its scheme and host.
+func webhookHost(u string) string {
+	p, err := neturl.Parse(u)
+	if err != nil || p.Host == "" {
+		return "the configured URL"
+	}
+	return p.Scheme + "://" + p.Host
 }

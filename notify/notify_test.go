@@ -3,6 +3,8 @@ package notify
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -65,5 +67,28 @@ func TestWebhookPostsJSONAndRefusesRedirectsAndPlainHTTP(t *testing.T) {
 	}
 	if err := n.Webhook(ctx, "http://chat.example/hook", map[string]any{}); err == nil {
 		t.Fatal("plain http to a remote host was accepted")
+	}
+}
+
+func TestWebhookErrorsNameOnlyTheHost(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	_ = ln.Close() // nothing listens
+	n := New(SMTPConfig{}, nil)
+	const secretPath = "/services/T000/B000/XXXXsecretXXXX"
+	err = n.Webhook(context.Background(), "http://"+addr+secretPath+"?token=abc123", map[string]any{"x": 1})
+	if err == nil {
+		t.Fatal("want an error")
+	}
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		if strings.Contains(e.Error(), "XXXXsecretXXXX") || strings.Contains(e.Error(), "abc123") {
+			t.Fatalf("the webhook's secret path reached the error: %v", e)
+		}
+	}
+	if !strings.Contains(err.Error(), "http://"+addr) {
+		t.Fatalf("the error does not say which host: %v", err)
 	}
 }

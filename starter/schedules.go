@@ -56,12 +56,20 @@ func schedulesOf(t tenant.Tenant) map[string]tenant.Schedule {
 
 // Spec turns a tenant schedule into a Temporal calendar in the tenant's zone. "Last day of
 // month" fires on days 28–31 and ScheduledCycle keeps only the month's last day; a numeric
-// day the month lacks simply never matches, so such a month publishes nothing.
+// day the month lacks simply never matches, so such a month publishes nothing. An hour the
+// zone's clocks skip on some day also fires an hour later (see ScheduledCycle).
 func Spec(s tenant.Schedule, timeZone string) client.ScheduleSpec {
+	hours := []client.ScheduleRange{{Start: s.Hour}}
+	if loc, err := time.LoadLocation(timeZone); err == nil && s.Hour < 23 && tenant.HourSkippedSomeDay(s.Hour, loc, time.Now()) {
+		// The server matches wall-clock times literally, so on the day the clocks skip this
+		// hour the calendar would not fire and the month's publish would be lost. The next
+		// hour fires too; ScheduledCycle runs it only on that day and skips it otherwise.
+		hours = append(hours, client.ScheduleRange{Start: s.Hour + 1})
+	}
 	cal := client.ScheduleCalendarSpec{
 		Second: []client.ScheduleRange{{Start: 0}},
 		Minute: []client.ScheduleRange{{Start: 0}},
-		Hour:   []client.ScheduleRange{{Start: s.Hour}},
+		Hour:   hours,
 	}
 	if s.Cadence == tenant.Monthly {
 		if s.Day == tenant.LastDay {

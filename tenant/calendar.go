@@ -19,9 +19,9 @@ func (s Schedule) Matches(local time.Time) bool {
 }
 
 // Next returns the first run time strictly after t, in loc, scanning at most 14 months. A
-// local hour that does not exist on a DST day (clocks jump over it) runs at the first
-// instant after the gap, the way Go normalises such wall times; an hour that happens twice
-// runs once, at its first occurrence. Zero means the schedule never runs.
+// local hour the clocks skip on a DST day (02:00 when they jump from 02:00 to 03:00) runs at
+// the same wall time after the jump (03:00): RunAt's rule. Zero means the schedule never
+// runs.
 func (s Schedule) Next(after time.Time, loc *time.Location) time.Time {
 	local := after.In(loc)
 	day := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, loc)
@@ -30,7 +30,7 @@ func (s Schedule) Next(after time.Time, loc *time.Location) time.Time {
 		if !s.Matches(d) {
 			continue
 		}
-		run := time.Date(d.Year(), d.Month(), d.Day(), s.Hour, 0, 0, 0, loc)
+		run := s.RunAt(d)
 		if run.After(after) {
 			return run
 		}
@@ -41,4 +41,24 @@ func (s Schedule) Next(after time.Time, loc *time.Location) time.Time {
 // LastDayOfMonth returns the last day of the month of local.
 func LastDayOfMonth(local time.Time) int {
 	return time.Date(local.Year(), local.Month()+1, 0, 0, 0, 0, 0, local.Location()).Day()
+}
+
+// RunAt is the run time on the local day of d. Go's time.Date moves a wall time the clocks
+// skip forward by the length of the gap (02:00 → 03:00 on a spring-forward day in Berlin),
+// so a run that falls in the gap happens right after it instead of not at all.
+func (s Schedule) RunAt(d time.Time) time.Time {
+	return time.Date(d.Year(), d.Month(), d.Day(), s.Hour, 0, 0, 0, d.Location())
+}
+
+// HourSkippedSomeDay reports whether the local hour falls into a DST gap in loc on some day
+// of the two years from from: then a calendar at that hour alone would skip that day.
+func HourSkippedSomeDay(hour int, loc *time.Location, from time.Time) bool {
+	day := time.Date(from.Year(), from.Month(), from.Day(), 0, 0, 0, 0, loc)
+	for i := 0; i < 2*366; i++ {
+		d := day.AddDate(0, 0, i)
+		if t := time.Date(d.Year(), d.Month(), d.Day(), hour, 0, 0, 0, loc); t.Hour() != hour {
+			return true
+		}
+	}
+	return false
 }

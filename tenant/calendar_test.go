@@ -105,3 +105,23 @@ func assertRuns(t *testing.T, got, want []string) {
 		}
 	}
 }
+
+func TestHourSkippedSomeDayFindsDSTGaps(t *testing.T) {
+	from := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		zone string
+		hour int
+		want bool
+	}{
+		{"Europe/Berlin", 2, true},
+		{"Europe/Berlin", 6, false},
+		{"America/New_York", 2, true},
+		{"Australia/Brisbane", 2, false},
+		{"UTC", 2, false},
+	} {
+		loc, _ := time.LoadLocation(tc.zone)
+		if got := HourSkippedSomeDay(tc.hour, loc, from); got != tc.want {
+			t.Errorf("%s %02d:00 skipped some day = %v, want %v", tc.zone, tc.hour, got, tc.want)
+		}
+	}
+}

@@ -444,3 +444,9 @@ func TestSnapshotLoopContinuesAsNewAtItsEventCap(t *testing.T) {
 	require.True(t, errors.As(e.GetWorkflowError(), &can), "%v", e.GetWorkflowError())
 	require.Len(t, e.fake.callsOf(scorecard.KindScheduled), 2, "Monday 06:00, then Tuesday's fired with the cap reached")
 }
+
+// The snapshot loop's recorded histories (testdata/metric_snapshot_*.json, written by the
+// integration tests TestMetricSyncNowReadsTheGaugeOnceAndRefusesInsideTheWindow and
+// TestMetricSnapshotLoopContinuesAsNewOnTheServer with METERBRIDGE_RECORD_HISTORIES=1) are
+// replayed by TestRecordedHistoriesReplay.
+func init() { replayExtras = append(replayExtras, MetricSnapshot) }

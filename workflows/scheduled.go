@@ -39,6 +39,7 @@ type ScheduledInput struct {
 const (
 	OutcomeStarted        = "started"
 	OutcomeNotRunDay      = "not_a_run_day"
+	OutcomeNotRunTime     = "not_a_run_time"
 	OutcomeAlreadyRunning = "already_running"
 	OutcomeSignalled      = "signalled"
 )
@@ -72,6 +73,10 @@ func ScheduledCycle(ctx workflow.Context, in ScheduledInput) (ScheduledResult, e
 	if !in.Schedule.Matches(local) {
 		log.Info("not a run day", "tenant", in.TenantID, "local", local.Format(time.RFC3339))
 		return ScheduledResult{Outcome: OutcomeNotRunDay}, nil
+	}
+	if fallbackSlot(in.Schedule, local) && !in.Schedule.RunAt(local).Equal(nominal) {
+		// The hour-later slot only stands in on the day the clocks skip the run hour.
+		return ScheduledResult{Outcome: OutcomeNotRunTime}, nil
 	}
 	if in.Action == ActionSync {
 		return syncLicenceCycles(ctx, in)
@@ -126,6 +131,12 @@ func syncLicenceCycles(ctx workflow.Context, in ScheduledInput) (ScheduledResult
 		res.Signalled++
 	}
 	return res, nil
+}
+
+// fallbackSlot reports whether local is the calendar's hour-later slot of a schedule whose
+// hour a DST change can skip (see starter.Spec).
+func fallbackSlot(s tenant.Schedule, local time.Time) bool {
+	return s.Hour < 23 && local.Hour() == s.Hour+1 && local.Minute() == 0 && local.Second() == 0
 }
 
 // zone loads an IANA zone from the tzdata embedded in the binary (package tenant imports

@@ -157,3 +157,20 @@ func TestMonthlyRefreshLabelsTheMonth(t *testing.T) {
 	require.Equal(t, OutcomeStarted, res.Outcome)
 	require.Equal(t, billing.Period("2026-12"), started.Period)
 }
+
+// Berlin skips 02:00 on 2026-03-29. The calendar also fires at 03:00 for such a schedule;
+// that slot publishes on the skipped day only.
+func TestRunHourSkippedByDSTRunsOnceAnHourLater(t *testing.T) {
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	in := publishInput("29", 2, "Europe/Berlin")
+	// The DST day: 02:00 does not exist, the 03:00 slot publishes March.
+	res, started := runScheduled(t, in, time.Date(2026, 3, 29, 3, 0, 0, 0, berlin), 0)
+	require.Equal(t, OutcomeStarted, res.Outcome)
+	require.Equal(t, billing.Period("2026-03"), started.Period)
+	// An ordinary day: 02:00 publishes, the 03:00 slot does nothing.
+	res, _ = runScheduled(t, in, time.Date(2026, 4, 29, 2, 0, 0, 0, berlin), 0)
+	require.Equal(t, OutcomeStarted, res.Outcome)
+	res, started = runScheduled(t, in, time.Date(2026, 4, 29, 3, 0, 0, 0, berlin), 0)
+	require.Equal(t, OutcomeNotRunTime, res.Outcome)
+	require.Nil(t, started)
+}

@@ -1,6 +1,6 @@
--- Admin audit: changes made with admin tokens that belong to no tenant (API tokens created
--- and revoked, tenants created). Tenant-scoped changes are in site_history; a token of a
--- tenant is recorded in both. Rows are only ever inserted.
+-- Admin audit: every change made on an admin-only API route (tenants, API tokens, tenant
+-- settings, credentials, mappings, clearing a site history). Tenant changes are also in
+-- site_history, which can be cleared; this trail is only ever inserted into.
 
 -- +goose Up
 CREATE TABLE admin_audit (
