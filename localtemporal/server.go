@@ -6,8 +6,10 @@ package localtemporal
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -19,7 +21,13 @@ import (
 	uiserver "github.com/temporalio/ui-server/v2/server"
 	uiconfig "github.com/temporalio/ui-server/v2/server/config"
 	uioptions "github.com/temporalio/ui-server/v2/server/server_options"
+	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	taskqueuepb "go.temporal.io/api/taskqueue/v1"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/server/common/authorization"
 	"go.temporal.io/server/common/cluster"
 	"go.temporal.io/server/common/config"
@@ -97,6 +105,9 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if err := ensureSchema(opts.DatabaseFile, sqlCfg); err != nil {
 		return nil, err
 	}
+	if err := forgetPreviousMembers(opts.DatabaseFile); err != nil {
+		return nil, err
+	}
 	ns, err := sqlite.NewNamespaceConfig(cfg.ClusterMetadata.CurrentClusterName, opts.Namespace, false, opts.SearchAttributes)
 	if err != nil {
 		return nil, fmt.Errorf("namespace config: %w", err)
@@ -146,6 +157,11 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create temporal server: %w", err)
 	}
+	// Until its services have found each other (after a restart the membership of the last
+	// run must expire first) the server answers "not enough hosts"; that is expected, so its
+	// logs stay quiet until it serves.
+	wanted := level.Level()
+	level.SetLevel(zapcore.FatalLevel)
 	if err := srv.Start(); err != nil {
 		return nil, fmt.Errorf("start temporal server: %w", err)
 	}
@@ -154,6 +170,11 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		_ = srv.Stop()
 		return nil, err
 	}
+	if err := waitServing(ctx, s.frontend, opts.Namespace); err != nil {
+		_ = srv.Stop()
+		return nil, err
+	}
+	level.SetLevel(wanted)
 	if opts.UIPort != 0 {
 		if err := s.startUI(ctx, opts.UIPort); err != nil {
 			_ = srv.Stop()
@@ -251,6 +272,25 @@ func serverConfig(opts Options, frontendPort int) (*config.Config, *config.SQL, 
 	return cfg, sqlCfg, nil
 }
 
+// forgetPreviousMembers removes the cluster membership a previous run of this process left
+// in the database file. Its services are gone (they listened on other free ports), but for
+// 20 seconds after their last heartbeat the new services would try to join them as seeds
+// and would not serve until that failed. The file belongs to this process alone.
+func forgetPreviousMembers(file string) error {
+	if file == "" {
+		return nil
+	}
+	db, err := sql.Open("sqlite", "file:"+file)
+	if err != nil {
+		return fmt.Errorf("open temporal database: %w", err)
+	}
+	defer db.Close()
+	if _, err := db.Exec("DELETE FROM cluster_membership"); err != nil {
+		return fmt.Errorf("reset temporal cluster membership: %w", err)
+	}
+	return nil
+}
+
 // frontendService also serves Temporal's HTTP API (used by Nexus and HTTP clients).
 func frontendService(grpcPort, membershipPort, httpPort int) config.Service {
 	return config.Service{RPC: config.RPC{GRPCPort: grpcPort, MembershipPort: membershipPort, HTTPPort: httpPort, BindOnIP: "127.0.0.1"}}
@@ -327,6 +367,52 @@ func waitForPort(ctx context.Context, addr string) error {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+}
+
+// waitServing waits until the frontend, history and matching services all answer: a
+// namespace lookup, a history read of a workflow that does not exist (NotFound is an answer)
+// and a task-queue description.
+func waitServing(ctx context.Context, frontend, namespace string) error {
+	c, err := client.Dial(client.Options{HostPort: frontend, Namespace: namespace, Logger: sdklog.NewStructuredLogger(
+		slog.New(slog.NewTextHandler(io.Discard, nil)))})
+	if err != nil {
+		return fmt.Errorf("dial temporal: %w", err)
+	}
+	defer c.Close()
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		err := probe(ctx, c, namespace)
+		if err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("temporal server did not start serving: %w", err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+func probe(ctx context.Context, c client.Client, namespace string) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if _, err := c.WorkflowService().DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: namespace}); err != nil {
+		return err
+	}
+	_, err := c.WorkflowService().GetWorkflowExecutionHistory(ctx, &workflowservice.GetWorkflowExecutionHistoryRequest{
+		Namespace: namespace, Execution: &commonpb.WorkflowExecution{WorkflowId: "localtemporal-readiness-probe"},
+	})
+	var notFound *serviceerror.NotFound
+	if err != nil && !errors.As(err, &notFound) {
+		return err
+	}
+	_, err = c.WorkflowService().DescribeTaskQueue(ctx, &workflowservice.DescribeTaskQueueRequest{
+		Namespace: namespace, TaskQueue: &taskqueuepb.TaskQueue{Name: "localtemporal-readiness-probe"},
+	})
+	return err
 }
 
 func freePort() (int, error) {
