@@ -174,3 +174,74 @@ func TestRunHourSkippedByDSTRunsOnceAnHourLater(t *testing.T) {
 	require.Equal(t, OutcomeNotRunTime, res.Outcome)
 	require.Nil(t, started)
 }
+
+// claimingCycles stands in for BillingCycle across many scheduled runs: like the real one,
+// an automatic cycle of a period already claimed ends as already published.
+type claimingCycles struct{ published map[billing.Period]int }
+
+func (c *claimingCycles) run(t *testing.T, in ScheduledInput, nominal time.Time) (ScheduledResult, billing.Status) {
+	t.Helper()
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.RegisterWorkflow(ScheduledCycle)
+	env.RegisterWorkflow(BillingCycle)
+	var status billing.Status
+	env.OnWorkflow(BillingCycle, mock.Anything, mock.Anything).Return(func(_ workflow.Context, ci CycleInput) (CycleResult, error) {
+		status = billing.Completed
+		if c.published[ci.Period] > 0 {
+			status = billing.AlreadyPublished
+		}
+		c.published[ci.Period]++
+		return CycleResult{Status: status}, nil
+	})
+	env.SetStartTime(nominal)
+	env.SetTypedSearchAttributesOnStart(temporal.NewSearchAttributes(ScheduledTimeKey.ValueSet(nominal)))
+	env.ExecuteWorkflow(ScheduledCycle, in)
+	require.NoError(t, env.GetWorkflowError())
+	var res ScheduledResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+	return res, status
+}
+
+// The change-day rules of DESIGN.md, run through the scheduled workflow with the times the
+// changed schedule fires (computed from the moment of each change, as the server does):
+// a new day still ahead this month runs this month; a day already past skips to next month;
+// and a month already published automatically is never published again.
+func TestChangingTheDayNeverPublishesAMonthTwice(t *testing.T) {
+	loc, _ := time.LoadLocation("Europe/London")
+	at := func(m time.Month, d, h int) time.Time { return time.Date(2026, m, d, h, 0, 0, 0, loc) }
+	cycles := &claimingCycles{published: map[billing.Period]int{}}
+	fire := func(day string, changedAt time.Time) (time.Time, ScheduledResult, billing.Status) {
+		in := publishInput(day, 6, "Europe/London")
+		next := in.Schedule.Next(changedAt, loc)
+		res, status := cycles.run(t, in, next)
+		return next, res, status
+	}
+
+	// Day 5: November publishes on the 5th.
+	when, res, status := fire("5", at(time.November, 1, 0))
+	require.Equal(t, at(time.November, 5, 6), when)
+	require.Equal(t, billing.Period("2026-11"), res.Period)
+	require.Equal(t, billing.Completed, status)
+
+	// On the 20th the day moves to the 28th, still ahead: it fires this month, but November
+	// was already published automatically, so nothing is published twice.
+	when, res, status = fire("28", at(time.November, 20, 12))
+	require.Equal(t, at(time.November, 28, 6), when)
+	require.Equal(t, billing.Period("2026-11"), res.Period)
+	require.Equal(t, billing.AlreadyPublished, status)
+
+	// On 29 November the day moves to the 10th, already past: the next run is 10 December.
+	when, res, status = fire("10", at(time.November, 29, 12))
+	require.Equal(t, at(time.December, 10, 6), when)
+	require.Equal(t, billing.Period("2026-12"), res.Period)
+	require.Equal(t, billing.Completed, status)
+	require.Equal(t, map[billing.Period]int{"2026-11": 2, "2026-12": 1}, cycles.published)
+
+	// A month whose day moved to one already past before it ran is skipped: day 25 changed
+	// to the 10th on 20 January publishes nothing in January and 10 February next.
+	when, res, _ = fire("10", at(time.January, 20, 12))
+	require.Equal(t, at(time.February, 10, 6), when)
+	require.Equal(t, billing.Period("2026-02"), res.Period)
+	require.Zero(t, cycles.published["2026-01"])
+}
