@@ -42,7 +42,7 @@ func NewSender(service string, hc *http.Client) *Sender {
 	if hc == nil {
 		hc = &http.Client{Timeout: 30 * time.Second}
 	}
-	return &Sender{Service: service, HTTP: hc, Policy: DefaultPolicy, Sleep: sleepCtx}
+	return &Sender{Service: service, HTTP: hc, Policy: DefaultPolicy, Sleep: Sleep}
 }
 
 // Request is one HTTP call; Build creates a fresh *http.Request for each attempt.
@@ -92,7 +92,7 @@ func (s *Sender) do(ctx context.Context, r Request, decode ErrorDecoder) (*Respo
 	}
 	sleep := s.Sleep
 	if sleep == nil {
-		sleep = sleepCtx
+		sleep = Sleep
 	}
 	var last *Error
 	for attempt := 1; ; attempt++ {
@@ -223,7 +223,9 @@ func backoff(p Policy, attempt int) time.Duration {
 	return half + time.Duration(rand.Int64N(int64(half)+1))
 }
 
-func sleepCtx(ctx context.Context, d time.Duration) error {
+// Sleep waits d, or until ctx ends and then returns ctx's error. Senders wait with it
+// between attempts unless their Sleep is replaced.
+func Sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

@@ -32,38 +32,23 @@ type HistoryEntry struct {
 
 // AddHistory appends an entry; details may be nil.
 func (s *Store) AddHistory(ctx context.Context, tenantID, severity, actor, action, message string, details any) error {
-	d := []byte("{}")
-	if details != nil {
-		var err error
-		if d, err = json.Marshal(details); err != nil {
-			return err
-		}
-	}
-	_, err := s.pool.Exec(ctx, `INSERT INTO site_history (tenant_id, severity, actor, action, message, details) VALUES ($1, $2, $3, $4, $5, $6)`,
-		tenantID, severity, actor, action, message, d)
-	return err
+	return insertHistory(ctx, s.pool, tenantID, severity, actor, action, message, details)
 }
 
 // ListHistory returns the newest entries first; limit 0 returns all.
 func (s *Store) ListHistory(ctx context.Context, tenantID string, limit int) ([]HistoryEntry, error) {
-	q := `SELECT id, tenant_id, at, severity, actor, action, message, details FROM site_history
-		WHERE tenant_id = $1 ORDER BY at DESC, id DESC`
-	args := []any{tenantID}
-	if limit > 0 {
-		q += ` LIMIT $2`
-		args = append(args, limit)
-	}
-	rows, err := s.pool.Query(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (HistoryEntry, error) {
-		var h HistoryEntry
-		var d []byte
-		err := r.Scan(&h.ID, &h.TenantID, &h.At, &h.Severity, &h.Actor, &h.Action, &h.Message, &d)
-		h.Details = d
-		return h, err
-	})
+	return s.FilterHistory(ctx, tenantID, HistoryFilter{Limit: limit})
+}
+
+// historyColumns are the columns of site_history in the order scanHistory reads them.
+const historyColumns = `id, tenant_id, at, severity, actor, action, message, details`
+
+func scanHistory(r pgx.Row) (HistoryEntry, error) {
+	var h HistoryEntry
+	var d []byte
+	err := r.Scan(&h.ID, &h.TenantID, &h.At, &h.Severity, &h.Actor, &h.Action, &h.Message, &d)
+	h.Details = d
+	return h, err
 }
 
 // ClearHistory deletes a tenant's site history and returns how many entries went.

@@ -7,7 +7,7 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// HistoryFilter narrows FilterHistory.
+// HistoryFilter narrows FilterHistory; its zero value keeps every entry.
 type HistoryFilter struct {
 	// Limit caps the entries returned; 0 returns all.
 	Limit int
@@ -15,9 +15,10 @@ type HistoryFilter struct {
 	Severity string
 }
 
-// FilterHistory returns a tenant's site history, newest first.
+// FilterHistory returns a tenant's site history, newest first. It is the one query of the
+// history; ListHistory is FilterHistory with only a limit.
 func (s *Store) FilterHistory(ctx context.Context, tenantID string, f HistoryFilter) ([]HistoryEntry, error) {
-	q := `SELECT id, tenant_id, at, severity, actor, action, message, details FROM site_history
+	q := `SELECT ` + historyColumns + ` FROM site_history
 		WHERE tenant_id = $1 AND ($2 = '' OR severity = $2) ORDER BY at DESC, id DESC`
 	args := []any{tenantID, f.Severity}
 	if f.Limit > 0 {
@@ -28,13 +29,7 @@ func (s *Store) FilterHistory(ctx context.Context, tenantID string, f HistoryFil
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (HistoryEntry, error) {
-		var h HistoryEntry
-		var d []byte
-		err := r.Scan(&h.ID, &h.TenantID, &h.At, &h.Severity, &h.Actor, &h.Action, &h.Message, &d)
-		h.Details = d
-		return h, err
-	})
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (HistoryEntry, error) { return scanHistory(r) })
 }
 
 // ClearHistoryAs deletes a tenant's site history and, in the same transaction, writes the
@@ -62,10 +57,8 @@ func (s *Store) ClearHistoryAs(ctx context.Context, tenantID, actor string, deta
 			fmt.Sprintf("site history cleared by %s (%d entries deleted)", actor, n), d); err != nil {
 			return err
 		}
-		var raw []byte
-		err = tx.QueryRow(ctx, `SELECT id, tenant_id, at, severity, actor, action, message, details FROM site_history
-			WHERE tenant_id = $1 ORDER BY id DESC LIMIT 1`, tenantID).Scan(&h.ID, &h.TenantID, &h.At, &h.Severity, &h.Actor, &h.Action, &h.Message, &raw)
-		h.Details = raw
+		h, err = scanHistory(tx.QueryRow(ctx, `SELECT `+historyColumns+` FROM site_history
+			WHERE tenant_id = $1 ORDER BY id DESC LIMIT 1`, tenantID))
 		return err
 	})
 	return n, h, err

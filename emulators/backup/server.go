@@ -1,16 +1,15 @@
 package backup
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/shopspring/decimal"
 
+	"github.com/meterbridge/meterbridge/emulators/emuhttp"
 	"github.com/meterbridge/meterbridge/emulators/fault"
 )
 
@@ -56,13 +55,12 @@ type Server struct {
 	mu          sync.Mutex
 	apiKey      string
 	accountName string
-	maxPage     int
 	clients     map[string]*client
 	counts      Counts
 
-	faults  *fault.Injector
-	api     http.Handler
-	control *http.ServeMux
+	pages  *emuhttp.PageCap
+	faults *fault.Injector
+	mux    *emuhttp.Handler
 }
 
 // New returns an empty service.
@@ -76,53 +74,36 @@ func New(opts Options) *Server {
 	s := &Server{
 		apiKey:      opts.APIKey,
 		accountName: opts.AccountName,
-		maxPage:     MaxPageSize,
 		clients:     map[string]*client{},
+		pages:       emuhttp.NewPageCap(MaxPageSize),
 		faults:      fault.New(),
 	}
-	api := http.NewServeMux()
-	api.HandleFunc("GET /v1/account", s.authed(s.account))
-	api.HandleFunc("GET /v1/usage", s.authed(s.usage))
-	api.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.Method+" "+r.URL.Path, "")
-	})
-	s.api = s.faults.Middleware(api, func(w http.ResponseWriter, _ *http.Request, status int, msg string) {
+	s.mux = emuhttp.NewHandler(s.faults, func(w http.ResponseWriter, _ *http.Request, status int, msg string) {
 		code := "internal_error"
 		if status == http.StatusTooManyRequests {
 			code = "rate_limited"
 		}
-		writeError(w, status, code, msg, "")
+		emuhttp.WriteError(w, status, code, msg)
+	}, s.state)
+	s.mux.API.HandleFunc("GET /v1/account", s.authed(s.account))
+	s.mux.API.HandleFunc("GET /v1/usage", s.authed(s.usage))
+	s.mux.API.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		emuhttp.WriteError(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.Method+" "+r.URL.Path)
 	})
-	s.control = http.NewServeMux()
-	s.control.Handle(fault.ControlPath, s.faults.ControlHandler())
-	s.control.HandleFunc("GET /_emulator/state", s.state)
-	s.control.HandleFunc("PUT /_emulator/clients/{id}", s.putClient)
-	s.control.HandleFunc("DELETE /_emulator/clients/{id}", s.deleteClient)
-	s.control.HandleFunc("PUT /_emulator/clients/{id}/usage/{year}/{month}", s.putUsage)
+	s.mux.Control.HandleFunc("PUT /_emulator/clients/{id}", s.putClient)
+	s.mux.Control.HandleFunc("DELETE /_emulator/clients/{id}", s.deleteClient)
+	s.mux.Control.HandleFunc("PUT /_emulator/clients/{id}/usage/{year}/{month}", s.putUsage)
 	return s
 }
 
 // ServeHTTP serves the API, with faults, and the /_emulator/ controls, without.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if strings.HasPrefix(r.URL.Path, "/_emulator/") {
-		s.control.ServeHTTP(w, r)
-		return
-	}
-	s.api.ServeHTTP(w, r)
-}
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
 // Faults returns the fault switches.
 func (s *Server) Faults() *fault.Injector { return s.faults }
 
 // SetMaxPageSize caps page_size so tests see paging with few clients; n < 1 restores the default.
-func (s *Server) SetMaxPageSize(n int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if n < 1 {
-		n = MaxPageSize
-	}
-	s.maxPage = n
-}
+func (s *Server) SetMaxPageSize(n int) { s.pages.Set(n) }
 
 // Counts returns the requests served so far.
 func (s *Server) Counts() Counts {
@@ -208,7 +189,7 @@ func (s *Server) authed(h http.HandlerFunc) http.HandlerFunc {
 			s.mu.Lock()
 			s.counts.Unauthorized++
 			s.mu.Unlock()
-			writeError(w, http.StatusUnauthorized, code, msg, "")
+			emuhttp.WriteError(w, http.StatusUnauthorized, code, msg)
 			return
 		}
 		h(w, r)
@@ -220,20 +201,5 @@ func (s *Server) account(w http.ResponseWriter, _ *http.Request) {
 	s.counts.Account++
 	body := map[string]any{"id": "prt_demo", "name": s.accountName, "clients": len(s.clients)}
 	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, body)
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
-func writeError(w http.ResponseWriter, status int, code, msg, field string) {
-	type body struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-		Field   string `json:"field,omitempty"`
-	}
-	writeJSON(w, status, map[string]body{"error": {code, msg, field}})
+	emuhttp.WriteJSON(w, http.StatusOK, body)
 }

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
+
+	"github.com/meterbridge/meterbridge/emulators/emuhttp"
 )
 
 // usageRow is one client's month on the wire. billable_gb is written as a bare JSON number,
@@ -52,26 +54,24 @@ func (s *Server) usage(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	year, err := strconv.Atoi(q.Get("year"))
 	if err != nil || year < 2000 || year > 2100 {
-		writeError(w, http.StatusBadRequest, "invalid_parameter", "year must be a year between 2000 and 2100", "year")
+		emuhttp.WriteFieldError(w, http.StatusBadRequest, "invalid_parameter", "year must be a year between 2000 and 2100", "year")
 		return
 	}
 	month, err := strconv.Atoi(q.Get("month"))
 	if err != nil || month < 1 || month > 12 {
-		writeError(w, http.StatusBadRequest, "invalid_parameter", "month must be 1-12", "month")
+		emuhttp.WriteFieldError(w, http.StatusBadRequest, "invalid_parameter", "month must be 1-12", "month")
 		return
 	}
-	size := DefaultPageSize
-	if v := q.Get("page_size"); v != "" {
-		if size, err = strconv.Atoi(v); err != nil || size < 1 {
-			writeError(w, http.StatusBadRequest, "invalid_parameter", "page_size must be a positive integer", "page_size")
-			return
-		}
+	size, ok := emuhttp.PositiveInt(q, "page_size", DefaultPageSize)
+	if !ok {
+		emuhttp.WriteFieldError(w, http.StatusBadRequest, "invalid_parameter", "page_size must be a positive integer", "page_size")
+		return
 	}
 	after := ""
 	if v := q.Get("cursor"); v != "" {
 		c, ok := decodeCursor(v)
 		if !ok || c.Year != year || c.Month != month {
-			writeError(w, http.StatusBadRequest, "invalid_cursor", "the cursor is malformed or belongs to another year and month", "cursor")
+			emuhttp.WriteFieldError(w, http.StatusBadRequest, "invalid_cursor", "the cursor is malformed or belongs to another year and month", "cursor")
 			return
 		}
 		after = c.After
@@ -79,7 +79,7 @@ func (s *Server) usage(w http.ResponseWriter, r *http.Request) {
 
 	s.mu.Lock()
 	s.counts.Usage++
-	size = min(size, s.maxPage)
+	size = min(size, s.pages.Get())
 	rows := make([]usageRow, 0, size)
 	more := false
 	for _, id := range s.sortedIDs() {
@@ -107,22 +107,12 @@ func (s *Server) usage(w http.ResponseWriter, r *http.Request) {
 	if more {
 		p.NextCursor = cursor{After: rows[len(rows)-1].ClientID, Year: year, Month: month}.encode()
 		nq := url.Values{"year": {strconv.Itoa(year)}, "month": {strconv.Itoa(month)}, "page_size": {strconv.Itoa(size)}, "cursor": {p.NextCursor}}
-		p.Next = absURL(r, "/v1/usage", nq)
+		p.Next = emuhttp.NextLink(r, "/v1/usage", nq)
 	}
-	writeJSON(w, http.StatusOK, struct {
+	emuhttp.WriteJSON(w, http.StatusOK, struct {
 		Data   []usageRow `json:"data"`
 		Paging paging     `json:"paging"`
 	}{rows, p})
-}
-
-// absURL builds the link a client follows, on the host it called.
-func absURL(r *http.Request, path string, q url.Values) string {
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	u := url.URL{Scheme: scheme, Host: r.Host, Path: path, RawQuery: q.Encode()}
-	return u.String()
 }
 
 func (s *Server) state(w http.ResponseWriter, _ *http.Request) {
@@ -141,7 +131,7 @@ func (s *Server) state(w http.ResponseWriter, _ *http.Request) {
 		MaxPageSize int           `json:"max_page_size"`
 		Clients     []clientState `json:"clients"`
 		Counts      Counts        `json:"counts"`
-	}{AccountName: s.accountName, MaxPageSize: s.maxPage, Clients: []clientState{}, Counts: s.counts}
+	}{AccountName: s.accountName, MaxPageSize: s.pages.Get(), Clients: []clientState{}, Counts: s.counts}
 	for _, id := range s.sortedIDs() {
 		c := s.clients[id]
 		cs := clientState{ClientRecord: c.ClientRecord}
@@ -152,18 +142,18 @@ func (s *Server) state(w http.ResponseWriter, _ *http.Request) {
 		out.Clients = append(out.Clients, cs)
 	}
 	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, out)
+	emuhttp.WriteJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) putClient(w http.ResponseWriter, r *http.Request) {
 	var c ClientRecord
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&c); err != nil {
-		writeError(w, http.StatusBadRequest, "invalid_body", err.Error(), "")
+	if err := emuhttp.DecodeBody(w, r, &c); err != nil {
+		emuhttp.WriteError(w, http.StatusBadRequest, "invalid_body", err.Error())
 		return
 	}
 	c.ID = r.PathValue("id")
 	s.AddClient(c)
-	writeJSON(w, http.StatusOK, c)
+	emuhttp.WriteJSON(w, http.StatusOK, c)
 }
 
 func (s *Server) deleteClient(w http.ResponseWriter, r *http.Request) {
@@ -175,18 +165,18 @@ func (s *Server) putUsage(w http.ResponseWriter, r *http.Request) {
 	year, err1 := strconv.Atoi(r.PathValue("year"))
 	month, err2 := strconv.Atoi(r.PathValue("month"))
 	if err1 != nil || err2 != nil || month < 1 || month > 12 {
-		writeError(w, http.StatusBadRequest, "invalid_parameter", "year and month must be numbers, month 1-12", "")
+		emuhttp.WriteError(w, http.StatusBadRequest, "invalid_parameter", "year and month must be numbers, month 1-12")
 		return
 	}
 	var body struct {
 		BillableGB decimal.Decimal `json:"billable_gb"`
 	}
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&body); err != nil {
-		writeError(w, http.StatusBadRequest, "invalid_body", err.Error(), "billable_gb")
+	if err := emuhttp.DecodeBody(w, r, &body); err != nil {
+		emuhttp.WriteFieldError(w, http.StatusBadRequest, "invalid_body", err.Error(), "billable_gb")
 		return
 	}
 	if err := s.SetUsage(r.PathValue("id"), year, time.Month(month), body.BillableGB); err != nil {
-		writeError(w, http.StatusNotFound, "not_found", "no client "+r.PathValue("id"), "")
+		emuhttp.WriteError(w, http.StatusNotFound, "not_found", "no client "+r.PathValue("id"))
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -2,7 +2,6 @@ package gauges
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"maps"
 	"net/http"
 	"net/url"
@@ -10,24 +9,22 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
+
+	"github.com/meterbridge/meterbridge/emulators/emuhttp"
 )
 
 func (s *Server) listGauges(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	size := DefaultPageSize
-	if v := q.Get("page_size"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			writeError(w, http.StatusBadRequest, "invalid_parameter", "page_size must be a positive integer")
-			return
-		}
-		size = n
+	size, ok := emuhttp.PositiveInt(q, "page_size", DefaultPageSize)
+	if !ok {
+		emuhttp.WriteError(w, http.StatusBadRequest, "invalid_parameter", "page_size must be a positive integer")
+		return
 	}
 	after := ""
 	if v := q.Get("cursor"); v != "" {
 		b, err := base64.RawURLEncoding.DecodeString(v)
 		if err != nil || len(b) == 0 {
-			writeError(w, http.StatusBadRequest, "invalid_cursor", "the cursor is malformed")
+			emuhttp.WriteError(w, http.StatusBadRequest, "invalid_cursor", "the cursor is malformed")
 			return
 		}
 		after = string(b)
@@ -35,7 +32,7 @@ func (s *Server) listGauges(w http.ResponseWriter, r *http.Request) {
 
 	s.mu.Lock()
 	s.counts.GaugeLists++
-	size = min(size, s.maxPage)
+	size = min(size, s.pages.Get())
 	data := []gaugeWire{}
 	more := false
 	for _, id := range s.sortedIDs() {
@@ -53,13 +50,10 @@ func (s *Server) listGauges(w http.ResponseWriter, r *http.Request) {
 	paging := map[string]string{}
 	if more {
 		c := base64.RawURLEncoding.EncodeToString([]byte(data[len(data)-1].ID))
-		u := url.URL{Scheme: "http", Host: r.Host, Path: "/v1/gauges", RawQuery: url.Values{"page_size": {strconv.Itoa(size)}, "cursor": {c}}.Encode()}
-		if r.TLS != nil {
-			u.Scheme = "https"
-		}
-		paging["next_cursor"], paging["next"] = c, u.String()
+		paging["next_cursor"] = c
+		paging["next"] = emuhttp.NextLink(r, "/v1/gauges", url.Values{"page_size": {strconv.Itoa(size)}, "cursor": {c}})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"data": data, "paging": paging})
+	emuhttp.WriteJSON(w, http.StatusOK, map[string]any{"data": data, "paging": paging})
 }
 
 func (s *Server) state(w http.ResponseWriter, _ *http.Request) {
@@ -77,14 +71,14 @@ func (s *Server) state(w http.ResponseWriter, _ *http.Request) {
 	out := map[string]any{
 		"now":           now.UTC().Format(time.RFC3339),
 		"token_ttl":     s.ttl.String(),
-		"max_page_size": s.maxPage,
+		"max_page_size": s.pages.Get(),
 		"gauges":        gauges,
 		"live_tokens":   live,
 		"counts":        s.counts,
 		"reads":         maps.Clone(s.reads),
 	}
 	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, out)
+	emuhttp.WriteJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) putGauge(w http.ResponseWriter, r *http.Request) {
@@ -93,8 +87,8 @@ func (s *Server) putGauge(w http.ResponseWriter, r *http.Request) {
 		Unit  string          `json:"unit"`
 		Value decimal.Decimal `json:"value"`
 	}
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&body); err != nil {
-		writeError(w, http.StatusBadRequest, "invalid_body", err.Error())
+	if err := emuhttp.DecodeBody(w, r, &body); err != nil {
+		emuhttp.WriteError(w, http.StatusBadRequest, "invalid_body", err.Error())
 		return
 	}
 	g := Gauge{ID: r.PathValue("id"), Name: body.Name, Unit: body.Unit, Value: body.Value}
@@ -103,5 +97,5 @@ func (s *Server) putGauge(w http.ResponseWriter, r *http.Request) {
 	s.gauges[g.ID] = g
 	out := s.wire(g)
 	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, out)
+	emuhttp.WriteJSON(w, http.StatusOK, out)
 }

@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/meterbridge/meterbridge/emulators/emuhttp"
 	"github.com/meterbridge/meterbridge/emulators/fault"
 )
 
@@ -86,16 +86,15 @@ type Server struct {
 	mu      sync.Mutex
 	now     func() time.Time
 	ttl     time.Duration
-	maxPage int
 	clients map[string]string // client ID → secret
 	gauges  map[string]Gauge
 	tokens  map[string]*token
 	counts  Counts
 	reads   map[string]int
 
-	faults  *fault.Injector
-	api     http.Handler
-	control *http.ServeMux
+	pages  *emuhttp.PageCap
+	faults *fault.Injector
+	mux    *emuhttp.Handler
 }
 
 // ErrUnknownGauge is returned for a gauge ID that was never set.
@@ -115,21 +114,14 @@ func New(opts Options) *Server {
 	s := &Server{
 		now:     opts.Now,
 		ttl:     opts.TokenTTL,
-		maxPage: MaxPageSize,
 		clients: map[string]string{opts.ClientID: opts.ClientSecret},
 		gauges:  map[string]Gauge{},
 		tokens:  map[string]*token{},
 		reads:   map[string]int{},
+		pages:   emuhttp.NewPageCap(MaxPageSize),
 		faults:  fault.New(),
 	}
-	api := http.NewServeMux()
-	api.HandleFunc("POST /oauth/token", s.token)
-	api.HandleFunc("GET /v1/gauges/{id}", s.authed(s.getGauge))
-	api.HandleFunc("GET /v1/gauges", s.authed(s.listGauges))
-	api.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.Method+" "+r.URL.Path)
-	})
-	s.api = s.faults.Middleware(api, func(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	s.mux = emuhttp.NewHandler(s.faults, func(w http.ResponseWriter, r *http.Request, status int, msg string) {
 		if strings.HasPrefix(r.URL.Path, "/oauth/") {
 			writeOAuthError(w, status, "temporarily_unavailable", msg)
 			return
@@ -138,17 +130,20 @@ func New(opts Options) *Server {
 		if status == http.StatusTooManyRequests {
 			code = "rate_limited"
 		}
-		writeError(w, status, code, msg)
+		emuhttp.WriteError(w, status, code, msg)
+	}, s.state)
+	s.mux.API.HandleFunc("POST /oauth/token", s.token)
+	s.mux.API.HandleFunc("GET /v1/gauges/{id}", s.authed(s.getGauge))
+	s.mux.API.HandleFunc("GET /v1/gauges", s.authed(s.listGauges))
+	s.mux.API.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		emuhttp.WriteError(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.Method+" "+r.URL.Path)
 	})
-	s.control = http.NewServeMux()
-	s.control.Handle(fault.ControlPath, s.faults.ControlHandler())
-	s.control.HandleFunc("GET /_emulator/state", s.state)
-	s.control.HandleFunc("PUT /_emulator/gauges/{id}", s.putGauge)
-	s.control.HandleFunc("POST /_emulator/tokens/expire", func(w http.ResponseWriter, _ *http.Request) {
+	s.mux.Control.HandleFunc("PUT /_emulator/gauges/{id}", s.putGauge)
+	s.mux.Control.HandleFunc("POST /_emulator/tokens/expire", func(w http.ResponseWriter, _ *http.Request) {
 		s.ExpireTokens()
 		w.WriteHeader(http.StatusNoContent)
 	})
-	s.control.HandleFunc("POST /_emulator/tokens/revoke", func(w http.ResponseWriter, _ *http.Request) {
+	s.mux.Control.HandleFunc("POST /_emulator/tokens/revoke", func(w http.ResponseWriter, _ *http.Request) {
 		s.RevokeTokens()
 		w.WriteHeader(http.StatusNoContent)
 	})
@@ -156,27 +151,14 @@ func New(opts Options) *Server {
 }
 
 // ServeHTTP serves the API, with faults, and the /_emulator/ controls, without.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if strings.HasPrefix(r.URL.Path, "/_emulator/") {
-		s.control.ServeHTTP(w, r)
-		return
-	}
-	s.api.ServeHTTP(w, r)
-}
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
 // Faults returns the fault switches. RejectCredentials refuses both client credentials and
 // every token already issued.
 func (s *Server) Faults() *fault.Injector { return s.faults }
 
 // SetMaxPageSize caps page_size of the gauge list; n < 1 restores the default.
-func (s *Server) SetMaxPageSize(n int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if n < 1 {
-		n = MaxPageSize
-	}
-	s.maxPage = n
-}
+func (s *Server) SetMaxPageSize(n int) { s.pages.Set(n) }
 
 // Counts returns the requests served so far.
 func (s *Server) Counts() Counts {
@@ -333,7 +315,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Pragma", "no-cache")
-	writeJSON(w, http.StatusOK, map[string]any{
+	emuhttp.WriteJSON(w, http.StatusOK, map[string]any{
 		"access_token": value,
 		"token_type":   "Bearer",
 		"expires_in":   int(ttl / time.Second),
@@ -390,7 +372,7 @@ func (s *Server) refuse(w http.ResponseWriter, code, msg string) {
 		code = "unauthorized"
 	}
 	w.Header().Set("WWW-Authenticate", challenge)
-	writeError(w, http.StatusUnauthorized, code, msg)
+	emuhttp.WriteError(w, http.StatusUnauthorized, code, msg)
 }
 
 // gaugeWire is a reading on the wire; value is a string so no float can creep in.
@@ -419,29 +401,15 @@ func (s *Server) getGauge(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 	if !ok {
-		writeError(w, http.StatusNotFound, "not_found", "no gauge "+id)
+		emuhttp.WriteError(w, http.StatusNotFound, "not_found", "no gauge "+id)
 		return
 	}
-	writeJSON(w, http.StatusOK, out)
+	emuhttp.WriteJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) sortedIDs() []string { return slices.Sorted(maps.Keys(s.gauges)) }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
-func writeError(w http.ResponseWriter, status int, code, msg string) {
-	type body struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	}
-	writeJSON(w, status, map[string]body{"error": {code, msg}})
-}
-
 func writeOAuthError(w http.ResponseWriter, status int, code, desc string) {
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, status, map[string]string{"error": code, "error_description": desc})
+	emuhttp.WriteJSON(w, status, map[string]string{"error": code, "error_description": desc})
 }

@@ -9,6 +9,8 @@ import (
 	"strconv"
 
 	"github.com/shopspring/decimal"
+
+	"github.com/meterbridge/meterbridge/emulators/emuhttp"
 )
 
 // licenceWire writes units as a bare JSON number, as portals do, which is what makes exact
@@ -30,12 +32,8 @@ func (s *Server) listAccounts(w http.ResponseWriter, r *http.Request) {
 		name string
 		dst  *int
 	}{{"page", &page}, {"per_page", &size}} {
-		v := q.Get(p.name)
-		if v == "" {
-			continue
-		}
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
+		n, ok := emuhttp.PositiveInt(q, p.name, *p.dst)
+		if !ok {
 			writeProblem(w, http.StatusBadRequest, "invalid-parameter", p.name+" must be a positive integer", invalidParam{p.name, "must be a positive integer"})
 			return
 		}
@@ -44,7 +42,7 @@ func (s *Server) listAccounts(w http.ResponseWriter, r *http.Request) {
 
 	s.mu.Lock()
 	s.counts.Accounts++
-	size = min(size, s.maxPage)
+	size = min(size, s.pages.Get())
 	ids := slices.Sorted(maps.Keys(s.accounts))
 	total := len(ids)
 	data := []accountWire{}
@@ -64,18 +62,14 @@ func (s *Server) listAccounts(w http.ResponseWriter, r *http.Request) {
 
 	pages := (total + size - 1) / size
 	link := func(p int) string {
-		u := url.URL{Scheme: "http", Host: r.Host, Path: "/v1/accounts", RawQuery: url.Values{"page": {strconv.Itoa(p)}, "per_page": {strconv.Itoa(size)}}.Encode()}
-		if r.TLS != nil {
-			u.Scheme = "https"
-		}
-		return u.String()
+		return emuhttp.NextLink(r, "/v1/accounts", url.Values{"page": {strconv.Itoa(p)}, "per_page": {strconv.Itoa(size)}})
 	}
 	var next *string
 	if page < pages {
 		n := link(page + 1)
 		next = &n
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
+	emuhttp.WriteJSON(w, http.StatusOK, map[string]any{
 		"data":  data,
 		"meta":  map[string]int{"page": page, "per_page": size, "total_count": total, "total_pages": pages},
 		"links": map[string]*string{"self": new(link(page)), "next": next},
@@ -93,31 +87,31 @@ func (s *Server) state(w http.ResponseWriter, _ *http.Request) {
 		MaxPageSize int            `json:"max_page_size"`
 		Accounts    []stateAccount `json:"accounts"`
 		Counts      Counts         `json:"counts"`
-	}{OrgName: s.orgName, MaxPageSize: s.maxPage, Accounts: []stateAccount{}, Counts: s.counts}
+	}{OrgName: s.orgName, MaxPageSize: s.pages.Get(), Accounts: []stateAccount{}, Counts: s.counts}
 	for _, id := range slices.Sorted(maps.Keys(s.accounts)) {
 		a := s.accounts[id]
 		out.Accounts = append(out.Accounts, stateAccount{a.Account, maps.Clone(a.units)})
 	}
 	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, out)
+	emuhttp.WriteJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) putAccount(w http.ResponseWriter, r *http.Request) {
 	var a Account
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&a); err != nil {
+	if err := emuhttp.DecodeBody(w, r, &a); err != nil {
 		writeProblem(w, http.StatusBadRequest, "invalid-body", err.Error())
 		return
 	}
 	a.ID = r.PathValue("id")
 	s.AddAccount(a)
-	writeJSON(w, http.StatusOK, a)
+	emuhttp.WriteJSON(w, http.StatusOK, a)
 }
 
 func (s *Server) putLicence(w http.ResponseWriter, r *http.Request) {
 	var body struct {
 		Units decimal.Decimal `json:"units"`
 	}
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&body); err != nil {
+	if err := emuhttp.DecodeBody(w, r, &body); err != nil {
 		writeProblem(w, http.StatusBadRequest, "invalid-body", err.Error(), invalidParam{"units", "must be a number"})
 		return
 	}

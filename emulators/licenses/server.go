@@ -1,7 +1,6 @@
 package licenses
 
 import (
-	"encoding/json"
 	"errors"
 	"maps"
 	"net/http"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/meterbridge/meterbridge/emulators/emuhttp"
 	"github.com/meterbridge/meterbridge/emulators/fault"
 )
 
@@ -52,13 +52,12 @@ type Server struct {
 	mu       sync.Mutex
 	token    string
 	orgName  string
-	maxPage  int
 	accounts map[string]*account
 	counts   Counts
 
-	faults  *fault.Injector
-	api     http.Handler
-	control *http.ServeMux
+	pages  *emuhttp.PageCap
+	faults *fault.Injector
+	mux    *emuhttp.Handler
 }
 
 // ErrUnknownAccount is returned for an account ID that was never added.
@@ -72,50 +71,33 @@ func New(opts Options) *Server {
 	if opts.OrgName == "" {
 		opts.OrgName = "Demo MSP"
 	}
-	s := &Server{token: opts.APIToken, orgName: opts.OrgName, maxPage: MaxPageSize, accounts: map[string]*account{}, faults: fault.New()}
-	api := http.NewServeMux()
-	api.HandleFunc("GET /v1/me", s.authed(s.me))
-	api.HandleFunc("GET /v1/accounts", s.authed(s.listAccounts))
-	api.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeProblem(w, http.StatusNotFound, "not-found", "no such endpoint: "+r.Method+" "+r.URL.Path)
-	})
-	s.api = s.faults.Middleware(api, func(w http.ResponseWriter, _ *http.Request, status int, msg string) {
+	s := &Server{token: opts.APIToken, orgName: opts.OrgName, accounts: map[string]*account{}, pages: emuhttp.NewPageCap(MaxPageSize), faults: fault.New()}
+	s.mux = emuhttp.NewHandler(s.faults, func(w http.ResponseWriter, _ *http.Request, status int, msg string) {
 		code := "internal-error"
 		if status == http.StatusTooManyRequests {
 			code = "rate-limited"
 		}
 		writeProblem(w, status, code, msg)
+	}, s.state)
+	s.mux.API.HandleFunc("GET /v1/me", s.authed(s.me))
+	s.mux.API.HandleFunc("GET /v1/accounts", s.authed(s.listAccounts))
+	s.mux.API.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, http.StatusNotFound, "not-found", "no such endpoint: "+r.Method+" "+r.URL.Path)
 	})
-	s.control = http.NewServeMux()
-	s.control.Handle(fault.ControlPath, s.faults.ControlHandler())
-	s.control.HandleFunc("GET /_emulator/state", s.state)
-	s.control.HandleFunc("PUT /_emulator/accounts/{id}", s.putAccount)
-	s.control.HandleFunc("PUT /_emulator/accounts/{id}/licenses/{type}", s.putLicence)
-	s.control.HandleFunc("DELETE /_emulator/accounts/{id}/licenses/{type}", s.deleteLicence)
+	s.mux.Control.HandleFunc("PUT /_emulator/accounts/{id}", s.putAccount)
+	s.mux.Control.HandleFunc("PUT /_emulator/accounts/{id}/licenses/{type}", s.putLicence)
+	s.mux.Control.HandleFunc("DELETE /_emulator/accounts/{id}/licenses/{type}", s.deleteLicence)
 	return s
 }
 
 // ServeHTTP serves the API, with faults, and the /_emulator/ controls, without.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if strings.HasPrefix(r.URL.Path, "/_emulator/") {
-		s.control.ServeHTTP(w, r)
-		return
-	}
-	s.api.ServeHTTP(w, r)
-}
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
 // Faults returns the fault switches.
 func (s *Server) Faults() *fault.Injector { return s.faults }
 
 // SetMaxPageSize caps per_page so tests see paging with few accounts; n < 1 restores the default.
-func (s *Server) SetMaxPageSize(n int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if n < 1 {
-		n = MaxPageSize
-	}
-	s.maxPage = n
-}
+func (s *Server) SetMaxPageSize(n int) { s.pages.Set(n) }
 
 // Counts returns the requests served so far.
 func (s *Server) Counts() Counts {
@@ -226,13 +208,7 @@ func (s *Server) me(w http.ResponseWriter, _ *http.Request) {
 	s.counts.Me++
 	name := s.orgName
 	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, map[string]string{"id": "org_demo", "name": name})
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	emuhttp.WriteJSON(w, http.StatusOK, map[string]string{"id": "org_demo", "name": name})
 }
 
 type invalidParam struct {
@@ -241,9 +217,7 @@ type invalidParam struct {
 }
 
 func writeProblem(w http.ResponseWriter, status int, code, detail string, params ...invalidParam) {
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(struct {
+	emuhttp.WriteJSONAs(w, status, "application/problem+json", struct {
 		Type          string         `json:"type"`
 		Title         string         `json:"title"`
 		Status        int            `json:"status"`

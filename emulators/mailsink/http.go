@@ -1,11 +1,12 @@
 package mailsink
 
 import (
-	"encoding/json"
 	"html/template"
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/meterbridge/meterbridge/emulators/emuhttp"
 )
 
 // Summary is a message as listed by GET /messages.
@@ -34,22 +35,22 @@ func (s *Sink) Handler() http.Handler {
 	})
 	mux.HandleFunc("GET /messages/{id}", func(w http.ResponseWriter, r *http.Request) {
 		if m, ok := s.Message(r.PathValue("id")); ok {
-			writeJSON(w, http.StatusOK, m)
+			emuhttp.WriteJSON(w, http.StatusOK, m)
 			return
 		}
-		writeError(w, http.StatusNotFound, "not_found", "no message "+r.PathValue("id"))
+		emuhttp.WriteError(w, http.StatusNotFound, "not_found", "no message "+r.PathValue("id"))
 	})
 	mux.HandleFunc("GET /messages/{id}/raw", func(w http.ResponseWriter, r *http.Request) {
 		m, ok := s.Message(r.PathValue("id"))
 		if !ok {
-			writeError(w, http.StatusNotFound, "not_found", "no message "+r.PathValue("id"))
+			emuhttp.WriteError(w, http.StatusNotFound, "not_found", "no message "+r.PathValue("id"))
 			return
 		}
 		w.Header().Set("Content-Type", "message/rfc822")
 		_, _ = w.Write(m.raw)
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.Method+" "+r.URL.Path)
+		emuhttp.WriteError(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.Method+" "+r.URL.Path)
 	})
 	return mux
 }
@@ -74,7 +75,7 @@ func containsFold(list []string, s string) bool {
 }
 
 func (s *Sink) list(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, s.summaries(r.URL.Query().Get("to")))
+	emuhttp.WriteJSON(w, http.StatusOK, s.summaries(r.URL.Query().Get("to")))
 }
 
 var indexPage = template.Must(template.New("index").Parse(`<!doctype html>
@@ -92,18 +93,4 @@ var indexPage = template.Must(template.New("index").Parse(`<!doctype html>
 func (s *Sink) index(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	_ = indexPage.Execute(w, s.summaries(""))
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
-func writeError(w http.ResponseWriter, status int, code, msg string) {
-	type body struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	}
-	writeJSON(w, status, map[string]body{"error": {code, msg}})
 }

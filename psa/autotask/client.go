@@ -63,7 +63,7 @@ func New(cfg Config, hc *http.Client) (*Client, error) {
 		cfg:      cfg,
 		lim:      sharedLimits(cfg.UserName, cfg.IntegrationCode),
 		now:      time.Now,
-		sleep:    sleepCtx,
+		sleep:    remote.Sleep,
 		slowdown: 500 * time.Millisecond,
 	}
 	wrapped := &http.Client{
@@ -209,15 +209,4 @@ func (c *Client) today() time.Time { return day(c.now()) }
 func day(t time.Time) time.Time {
 	y, m, d := t.UTC().Date()
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

@@ -10,17 +10,10 @@ import (
 
 func asRemote(err error, target **remote.Error) bool { return errors.As(err, target) }
 
-// sleep waits d with the sender's sleep function (tests replace it), or a timer.
+// sleep waits d with the sender's sleep function (tests replace it), or remote.Sleep.
 func sleep(ctx context.Context, f func(context.Context, time.Duration) error, d time.Duration) error {
-	if f != nil {
-		return f(ctx, d)
+	if f == nil {
+		f = remote.Sleep
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return f(ctx, d)
 }

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,46 +18,28 @@ import (
 	"github.com/meterbridge/meterbridge/remote"
 	"github.com/meterbridge/meterbridge/sources"
 	"github.com/meterbridge/meterbridge/sources/backup"
+	"github.com/meterbridge/meterbridge/sources/sourcetest"
 )
-
-// waits records the client's pauses between attempts instead of sleeping through them.
-type waits struct {
-	mu sync.Mutex
-	d  []time.Duration
-}
-
-func (w *waits) sleep(ctx context.Context, d time.Duration) error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.d = append(w.d, d)
-	return ctx.Err()
-}
-
-func (w *waits) all() []time.Duration {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return append([]time.Duration(nil), w.d...)
-}
 
 type env struct {
 	emu    *backupemu.Server
 	url    string
 	client *backup.Client
-	waits  *waits
+	waits  *sourcetest.Waits
 }
 
 func start(t *testing.T, emu *backupemu.Server) *env {
 	t.Helper()
 	ts := httptest.NewServer(emu)
 	t.Cleanup(ts.Close)
-	e := &env{emu: emu, url: ts.URL, waits: &waits{}}
+	e := &env{emu: emu, url: ts.URL, waits: &sourcetest.Waits{}}
 	e.client = e.newClient(t, backupemu.DemoAPIKey)
 	return e
 }
 
 func (e *env) newClient(t *testing.T, key string) *backup.Client {
 	t.Helper()
-	c, err := backup.New(backup.Config{BaseURL: e.url, APIKey: key}, nil, backup.WithSleep(e.waits.sleep))
+	c, err := backup.New(backup.Config{BaseURL: e.url, APIKey: key}, nil, backup.WithSleep(e.waits.Sleep))
 	require.NoError(t, err)
 	return c
 }
@@ -132,7 +113,7 @@ func TestUsageWaitsOutRetryAfter(t *testing.T) {
 
 	require.NoError(t, err)
 	assert.Len(t, p.Clients, 3)
-	assert.Equal(t, []time.Duration{3 * time.Second, 3 * time.Second}, e.waits.all())
+	assert.Equal(t, []time.Duration{3 * time.Second, 3 * time.Second}, e.waits.All())
 	assert.Equal(t, 2, e.emu.Faults().Counts().Throttled)
 }
 
@@ -158,7 +139,7 @@ func TestUsageRetriesPassingServerErrors(t *testing.T) {
 
 	require.NoError(t, err)
 	assert.Len(t, p.Clients, 3)
-	assert.Len(t, e.waits.all(), 2)
+	assert.Len(t, e.waits.All(), 2)
 	assert.Equal(t, 1, e.emu.Counts().Usage)
 }
 
@@ -175,7 +156,7 @@ func TestWrongKeyIsCredentialsAndNotRetried(t *testing.T) {
 	assert.Equal(t, "invalid_api_key", re.Code)
 	assert.Equal(t, "backup", re.Service)
 	assert.Equal(t, 1, e.emu.Counts().Unauthorized)
-	assert.Empty(t, e.waits.all())
+	assert.Empty(t, e.waits.All())
 	assert.NotContains(t, err.Error(), "not-the-key")
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/meterbridge/meterbridge/remote"
 	"github.com/meterbridge/meterbridge/sources"
+	"github.com/meterbridge/meterbridge/sources/vendorapi"
 )
 
 // pageSize asks for the service's usual maximum; it may answer with fewer.
@@ -50,17 +51,17 @@ func (c *Client) Usage(ctx context.Context, year int, month time.Month, cursor s
 	if cursor != "" {
 		q.Set("cursor", cursor)
 	}
-	resp, err := c.get(ctx, "/v1/usage", q)
+	resp, err := c.api.Get(ctx, "/v1/usage", q)
 	if err != nil {
 		return sources.UsagePage{}, err
 	}
 	page, err := decodeUsagePage(resp.Body, year, month)
 	if err != nil {
-		return sources.UsagePage{}, badResponse(op, resp.Status, err)
+		return sources.UsagePage{}, vendorapi.BadResponse(service, op, resp.Status, err)
 	}
 	if page.Next != "" && page.Next == cursor {
 		// Following it would loop forever.
-		return sources.UsagePage{}, badResponse(op, resp.Status, errors.New("next cursor repeats the current one"))
+		return sources.UsagePage{}, vendorapi.BadResponse(service, op, resp.Status, errors.New("next cursor repeats the current one"))
 	}
 	return page, nil
 }

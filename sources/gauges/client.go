@@ -18,6 +18,7 @@ import (
 
 	"github.com/meterbridge/meterbridge/remote"
 	"github.com/meterbridge/meterbridge/sources"
+	"github.com/meterbridge/meterbridge/sources/vendorapi"
 )
 
 const service = string(sources.Gauges)
@@ -59,11 +60,11 @@ func New(cfg Config, hc *http.Client, opts ...Option) (*Client, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	base, _ := parseURL(cfg.BaseURL)
+	base, _ := vendorapi.ParseURL(cfg.BaseURL)
 	tokenURL := *base
 	tokenURL.Path += "/oauth/token"
 	if cfg.TokenURL != "" {
-		u, _ := parseURL(cfg.TokenURL)
+		u, _ := vendorapi.ParseURL(cfg.TokenURL)
 		tokenURL = *u
 	}
 	// RFC 6749 §2.3.1: both parts are form-encoded before the Basic encoding.
@@ -88,35 +89,21 @@ func (c *Client) Gauge(ctx context.Context, gaugeID string) (sources.GaugeReadin
 	if gaugeID == "" {
 		return sources.GaugeReading{}, &remote.Error{Kind: remote.Invalid, Service: service, Op: op, Code: "invalid_gauge_id", Field: "gauge_id", Message: "gauge ID is empty"}
 	}
-	resp, err := c.get(ctx, op, c.endpoint(nil, "v1", "gauges", gaugeID))
+	resp, err := c.get(ctx, op, vendorapi.Endpoint(c.base, nil, "v1", "gauges", gaugeID))
 	if err != nil {
 		return sources.GaugeReading{}, err
 	}
 	r, err := decodeGauge(resp.Body, gaugeID)
 	if err != nil {
-		return sources.GaugeReading{}, badResponse(op, resp.Status, err)
+		return sources.GaugeReading{}, vendorapi.BadResponse(service, op, resp.Status, err)
 	}
 	return r, nil
 }
 
 // Check obtains a token and lists one gauge, proving the credentials and the API URL.
 func (c *Client) Check(ctx context.Context) error {
-	_, err := c.get(ctx, "GET /v1/gauges", c.endpoint(url.Values{"page_size": {"1"}}, "v1", "gauges"))
+	_, err := c.get(ctx, "GET /v1/gauges", vendorapi.Endpoint(c.base, url.Values{"page_size": {"1"}}, "v1", "gauges"))
 	return err
-}
-
-// endpoint joins escaped path segments to the base URL, so a gauge ID containing a slash
-// stays one segment.
-func (c *Client) endpoint(q url.Values, segments ...string) string {
-	u := *c.base
-	raw := c.base.EscapedPath()
-	for _, seg := range segments {
-		u.Path += "/" + seg
-		raw += "/" + url.PathEscape(seg)
-	}
-	u.RawPath = raw
-	u.RawQuery = q.Encode()
-	return u.String()
 }
 
 // get sends an authorised GET. A 401 means the token died before its time (revoked, or the
@@ -160,28 +147,10 @@ func decodeAPIError(status int, h http.Header, body []byte) *remote.Error {
 	if json.Unmarshal(body, &eb) == nil && eb.Error != nil && (eb.Error.Code != "" || eb.Error.Message != "") {
 		return &remote.Error{Code: eb.Error.Code, Message: eb.Error.Message}
 	}
-	e := &remote.Error{Message: snippet(body, status)}
+	e := &remote.Error{Message: vendorapi.Snippet(body, status)}
 	// RFC 6750 puts the reason for a refused token in the challenge when the body has none.
 	if m := challengeError.FindStringSubmatch(h.Get("WWW-Authenticate")); m != nil {
 		e.Code = m[1]
 	}
 	return e
-}
-
-// snippet keeps a non-JSON error body (a proxy's HTML page) short in messages.
-func snippet(body []byte, status int) string {
-	const n = 200
-	if len(body) == 0 {
-		return http.StatusText(status)
-	}
-	if len(body) > n {
-		return string(body[:n]) + "…"
-	}
-	return string(body)
-}
-
-// badResponse reports a 2xx body the client cannot use. It is Unavailable rather than
-// Invalid: a half-delivered body or a proxy page passes.
-func badResponse(op string, status int, err error) *remote.Error {
-	return &remote.Error{Kind: remote.Unavailable, Service: service, Op: op, Status: status, Code: "bad_response", Message: err.Error(), Err: err}
 }

@@ -18,6 +18,7 @@ import (
 	gaugeemu "github.com/meterbridge/meterbridge/emulators/gauges"
 	"github.com/meterbridge/meterbridge/remote"
 	"github.com/meterbridge/meterbridge/sources/gauges"
+	"github.com/meterbridge/meterbridge/sources/sourcetest"
 )
 
 // clock is a settable time shared by the emulator and the client.
@@ -44,31 +45,12 @@ func (c *clock) Advance(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-// waits records the client's pauses between attempts instead of sleeping through them.
-type waits struct {
-	mu sync.Mutex
-	d  []time.Duration
-}
-
-func (w *waits) sleep(ctx context.Context, d time.Duration) error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.d = append(w.d, d)
-	return ctx.Err()
-}
-
-func (w *waits) all() []time.Duration {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return append([]time.Duration(nil), w.d...)
-}
-
 type env struct {
 	emu    *gaugeemu.Server
 	clock  *clock
 	url    string
 	client *gauges.Client
-	waits  *waits
+	waits  *sourcetest.Waits
 }
 
 // monday6am is a snapshot time: Monday 2 November 2026, 06:00 UTC.
@@ -80,7 +62,7 @@ func start(t *testing.T) *env {
 	emu := gaugeemu.NewDemoAt(clk.Now)
 	ts := httptest.NewServer(emu)
 	t.Cleanup(ts.Close)
-	e := &env{emu: emu, clock: clk, url: ts.URL, waits: &waits{}}
+	e := &env{emu: emu, clock: clk, url: ts.URL, waits: &sourcetest.Waits{}}
 	e.client = e.newClient(t, gaugeemu.DemoClientSecret)
 	return e
 }
@@ -88,7 +70,7 @@ func start(t *testing.T) *env {
 func (e *env) newClient(t *testing.T, secret string) *gauges.Client {
 	t.Helper()
 	c, err := gauges.New(gauges.Config{BaseURL: e.url, ClientID: gaugeemu.DemoClientID, ClientSecret: secret}, nil,
-		gauges.WithSleep(e.waits.sleep), gauges.WithClock(e.clock.Now))
+		gauges.WithSleep(e.waits.Sleep), gauges.WithClock(e.clock.Now))
 	require.NoError(t, err)
 	return c
 }
@@ -179,7 +161,7 @@ func TestWrongSecretIsCredentials(t *testing.T) {
 	c := e.emu.Counts()
 	assert.Equal(t, 1, c.TokenRequests, "refused credentials are not retried")
 	assert.Equal(t, 0, c.GaugeReads)
-	assert.Empty(t, e.waits.all())
+	assert.Empty(t, e.waits.All())
 	assert.NotContains(t, err.Error(), "wrong-secret")
 }
 
@@ -206,7 +188,7 @@ func TestRateLimitsAreWaitedOut(t *testing.T) {
 			_, err := e.client.Gauge(ctx(t), gaugeemu.DemoGaugeMRR)
 
 			require.NoError(t, err)
-			assert.Equal(t, []time.Duration{2 * time.Second, 2 * time.Second}, e.waits.all())
+			assert.Equal(t, []time.Duration{2 * time.Second, 2 * time.Second}, e.waits.All())
 			assert.Equal(t, 1, e.emu.Counts().TokenRequests)
 			assert.Equal(t, 1, e.emu.Counts().GaugeReads)
 		})
@@ -220,7 +202,7 @@ func TestPassingServerErrorsAreRetried(t *testing.T) {
 	_, err := e.client.Gauge(ctx(t), gaugeemu.DemoGaugeMRR)
 
 	require.NoError(t, err)
-	assert.Len(t, e.waits.all(), 2)
+	assert.Len(t, e.waits.All(), 2)
 }
 
 func TestUnknownGaugeIsNotFound(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/meterbridge/meterbridge/remote"
+	"github.com/meterbridge/meterbridge/sources/vendorapi"
 )
 
 // accessToken returns the cached token, or fetches one when none is cached, the cached one
@@ -46,7 +47,7 @@ func (c *Client) accessToken(ctx context.Context, stale string) (string, error) 
 	}
 	tr, err := decodeToken(resp.Body)
 	if err != nil {
-		return "", badResponse("POST "+c.tokenURL.Path, resp.Status, err)
+		return "", vendorapi.BadResponse(service, "POST "+c.tokenURL.Path, resp.Status, err)
 	}
 	c.token = tr.accessToken
 	if tr.lifetime > 0 {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/meterbridge/meterbridge/remote"
 	"github.com/meterbridge/meterbridge/sources"
+	"github.com/meterbridge/meterbridge/sources/vendorapi"
 )
 
 // perPage asks for the portal's maximum page; it may answer with fewer.
@@ -45,13 +46,13 @@ func (c *Client) Counts(ctx context.Context, cursor string) (sources.LicencePage
 		}
 		page = n
 	}
-	resp, err := c.get(ctx, "/v1/accounts", url.Values{"page": {strconv.Itoa(page)}, "per_page": {strconv.Itoa(perPage)}})
+	resp, err := c.api.Get(ctx, "/v1/accounts", url.Values{"page": {strconv.Itoa(page)}, "per_page": {strconv.Itoa(perPage)}})
 	if err != nil {
 		return sources.LicencePage{}, err
 	}
 	out, err := decodeAccountsPage(resp.Body, page)
 	if err != nil {
-		return sources.LicencePage{}, badResponse(op, resp.Status, err)
+		return sources.LicencePage{}, vendorapi.BadResponse(service, op, resp.Status, err)
 	}
 	return out, nil
 }

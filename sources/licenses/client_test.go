@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,46 +16,28 @@ import (
 	"github.com/meterbridge/meterbridge/remote"
 	"github.com/meterbridge/meterbridge/sources"
 	"github.com/meterbridge/meterbridge/sources/licenses"
+	"github.com/meterbridge/meterbridge/sources/sourcetest"
 )
-
-// waits records the client's pauses between attempts instead of sleeping through them.
-type waits struct {
-	mu sync.Mutex
-	d  []time.Duration
-}
-
-func (w *waits) sleep(ctx context.Context, d time.Duration) error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.d = append(w.d, d)
-	return ctx.Err()
-}
-
-func (w *waits) all() []time.Duration {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return append([]time.Duration(nil), w.d...)
-}
 
 type env struct {
 	emu    *licemu.Server
 	url    string
 	client *licenses.Client
-	waits  *waits
+	waits  *sourcetest.Waits
 }
 
 func start(t *testing.T, emu *licemu.Server) *env {
 	t.Helper()
 	ts := httptest.NewServer(emu)
 	t.Cleanup(ts.Close)
-	e := &env{emu: emu, url: ts.URL, waits: &waits{}}
+	e := &env{emu: emu, url: ts.URL, waits: &sourcetest.Waits{}}
 	e.client = e.newClient(t, licemu.DemoAPIToken)
 	return e
 }
 
 func (e *env) newClient(t *testing.T, token string) *licenses.Client {
 	t.Helper()
-	c, err := licenses.New(licenses.Config{BaseURL: e.url, APIKey: token}, nil, licenses.WithSleep(e.waits.sleep))
+	c, err := licenses.New(licenses.Config{BaseURL: e.url, APIKey: token}, nil, licenses.WithSleep(e.waits.Sleep))
 	require.NoError(t, err)
 	return c
 }
@@ -130,7 +111,7 @@ func TestCountsWaitOutRetryAfter(t *testing.T) {
 
 	require.NoError(t, err)
 	assert.NotEmpty(t, p.Counts)
-	assert.Equal(t, []time.Duration{4 * time.Second, 4 * time.Second}, e.waits.all())
+	assert.Equal(t, []time.Duration{4 * time.Second, 4 * time.Second}, e.waits.All())
 }
 
 func TestCountsReportRateLimitWhenRetriesRunOut(t *testing.T) {
@@ -153,7 +134,7 @@ func TestCountsRetryPassingServerErrors(t *testing.T) {
 	_, err := e.client.Counts(ctx(t), "")
 
 	require.NoError(t, err)
-	assert.Len(t, e.waits.all(), 3)
+	assert.Len(t, e.waits.All(), 3)
 	assert.Equal(t, 1, e.emu.Counts().Accounts)
 }
 
@@ -167,7 +148,7 @@ func TestWrongTokenIsCredentialsAndNotRetried(t *testing.T) {
 	assert.Equal(t, remote.Credentials, re.Kind)
 	assert.Equal(t, "invalid-token", re.Code)
 	assert.Equal(t, 1, e.emu.Counts().Unauthorized)
-	assert.Empty(t, e.waits.all())
+	assert.Empty(t, e.waits.All())
 }
 
 func TestRevokedTokenFailsCheck(t *testing.T) {
