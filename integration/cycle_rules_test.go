@@ -13,6 +13,7 @@ import (
 
 	"github.com/meterbridge/meterbridge/billing"
 	"github.com/meterbridge/meterbridge/demo"
+	atemu "github.com/meterbridge/meterbridge/emulators/autotask"
 	bkemu "github.com/meterbridge/meterbridge/emulators/backup"
 	cwemu "github.com/meterbridge/meterbridge/emulators/connectwise"
 	"github.com/meterbridge/meterbridge/emulators/fault"
@@ -241,5 +242,60 @@ func TestNewerLicenceRefreshSupersedesAndCarriesApprovals(t *testing.T) {
 		if l.Target.AdditionID != 0 {
 			require.Zero(t, s.world.ConnectWise.Writes(cwemu.Additions, l.Target.AdditionID), "a superseded cycle pushes nothing")
 		}
+	}
+}
+
+// Licence sync against Autotask: units are whole numbers (cloud GB rounds up by the tenant's
+// policy) and change through ContractServiceAdjustments, one per update.
+func TestLicenceSyncSetsAutotaskContractServiceUnits(t *testing.T) {
+	s := newStack(t)
+	s.startWorker()
+	creds := atemu.DemoCredentials
+	var e errorAnswer
+	require.Equal(t, http.StatusOK, s.call("PUT", s.tp+"/psa", s.adminToken, map[string]any{
+		"kind": "autotask", "confirm_reset": true,
+		"credentials": map[string]any{"zone_discovery_url": s.urls.Autotask + "/atservicesrest", "user_name": creds.UserName,
+			"secret": creds.Secret, "integration_code": creds.IntegrationCode},
+	}, &e), "%+v", e)
+	maps := []struct {
+		id, account, item string
+		cs, contract      int64
+		company           int64
+	}{
+		{"at-server", "acc_1001", "server", atemu.DemoCSNorthwindServer, atemu.DemoContractNorthwind, atemu.DemoCompanyNorthwind},
+		{"at-desktop", "acc_1001", "desktop", atemu.DemoCSNorthwindDesktop, atemu.DemoContractNorthwind, atemu.DemoCompanyNorthwind},
+		{"at-cloud", "acc_1003", "cloud_gb", atemu.DemoCSFabrikamBackup, atemu.DemoContractFabrikam, atemu.DemoCompanyFabrikam},
+	}
+	for _, m := range maps {
+		code := s.call("PUT", s.tp+"/mappings/"+m.id, s.adminToken, map[string]any{
+			"source": "licenses", "account_id": m.account, "item": m.item,
+			"target": map[string]any{"company_id": m.company, "agreement_id": m.contract, "addition_id": m.cs},
+		}, &e)
+		require.Equal(t, http.StatusCreated, code, "%+v", e)
+	}
+
+	var started struct {
+		RunID string `json:"run_id"`
+	}
+	require.Equal(t, http.StatusAccepted, s.call("POST", s.tp+"/refresh", s.approverToken, nil, &started))
+	s.waitStatus(started.RunID, billing.AwaitingApproval, 30*time.Second)
+	news := map[string]string{}
+	for _, it := range s.items(started.RunID) {
+		news[it.Item] = it.OldQty.Decimal.String() + "→" + it.NewQty.Decimal.String()
+	}
+	require.Equal(t, map[string]string{"server": "2→5", "desktop": "18→25", "cloud_gb": "75→251"}, news, "250.25 GB rounds up to 251 units")
+	require.Equal(t, http.StatusAccepted, s.call("POST", s.tp+"/pending/approve", s.approverToken, map[string]any{"all": true}, nil))
+	s.waitStatus(started.RunID, billing.AwaitingSync, 30*time.Second)
+	require.Equal(t, http.StatusAccepted, s.call("POST", s.tp+"/publish", s.approverToken, map[string]any{"kind": "licence_sync"}, nil))
+	c := s.waitCycle(started.RunID, 60*time.Second)
+	require.Equal(t, billing.Completed, c.Status, c.Error)
+	for cs, want := range map[int64]int64{atemu.DemoCSNorthwindServer: 5, atemu.DemoCSNorthwindDesktop: 25, atemu.DemoCSFabrikamBackup: 251} {
+		units, ok := s.world.Autotask.CurrentUnits(cs)
+		require.True(t, ok)
+		require.Equal(t, want, units, "contract service %d", cs)
+		require.Equal(t, 1, s.world.Autotask.AdjustmentCount(cs), "one adjustment for contract service %d", cs)
+	}
+	for _, it := range s.items(started.RunID) {
+		require.NotEmpty(t, it.PSAReference, "the adjustment is recorded so it can be reversed")
 	}
 }
