@@ -41,7 +41,7 @@ func (s *server) publish(c *gin.Context) {
 		s.started(c, billing.LicenceSync, res.Started)
 		return
 	}
-	s.start(c, billing.UsagePublish, req, false)
+	s.start(c, billing.UsagePublish, req)
 }
 
 // refresh is "refresh units now": a licence cycle that waits for approval and the next sync.
@@ -54,7 +54,7 @@ func (s *server) refresh(c *gin.Context) {
 		fail(c, errInvalid("kind", "refresh applies to licence_sync only; use POST /publish for usage"))
 		return
 	}
-	s.start(c, billing.LicenceSync, req, false)
+	s.start(c, billing.LicenceSync, req)
 }
 
 func (s *server) bindStart(c *gin.Context) (startRequest, bool) {
@@ -79,10 +79,10 @@ func (s *server) bindStart(c *gin.Context) (startRequest, bool) {
 	return req, true
 }
 
-func (s *server) start(c *gin.Context, kind billing.Kind, req startRequest, syncWhenDecided bool) {
+func (s *server) start(c *gin.Context, kind billing.Kind, req startRequest) {
 	started, err := s.starter.StartCycle(c.Request.Context(), starter.StartRequest{
 		TenantID: c.Param("tenant"), Kind: kind, Trigger: billing.Manual, StartedBy: caller(c).Email,
-		Period: billing.Period(req.Period), SyncWhenDecided: syncWhenDecided,
+		Period: billing.Period(req.Period),
 	})
 	if err != nil {
 		fail(c, err)

@@ -9,7 +9,6 @@ import (
 	"os"
 	"text/tabwriter"
 
-	"github.com/meterbridge/meterbridge/app"
 	"github.com/meterbridge/meterbridge/config"
 	"github.com/meterbridge/meterbridge/secrets"
 	"github.com/meterbridge/meterbridge/store"
@@ -24,18 +23,13 @@ func runAPI(ctx context.Context, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := load()
-	if err != nil {
-		return err
-	}
-	logger := cfg.Logger()
-	rt, err := app.Open(ctx, cfg, nil, logger)
+	rt, err := openRuntime(ctx)
 	if err != nil {
 		return err
 	}
 	defer rt.Close()
-	logger.Info("api: listening", "addr", cfg.APIAddr)
-	return rt.RunAPI(ctx, cfg.APIAddr)
+	rt.Logger.Info("api: listening", "addr", rt.Config.APIAddr)
+	return rt.RunAPI(ctx, rt.Config.APIAddr)
 }
 
 func runWorker(ctx context.Context, args []string) error {
@@ -44,12 +38,7 @@ func runWorker(ctx context.Context, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := load()
-	if err != nil {
-		return err
-	}
-	logger := cfg.Logger()
-	rt, err := app.Open(ctx, cfg, nil, logger)
+	rt, err := openRuntime(ctx)
 	if err != nil {
 		return err
 	}
