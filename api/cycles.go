@@ -9,6 +9,7 @@ import (
 	"github.com/meterbridge/meterbridge/billing"
 	"github.com/meterbridge/meterbridge/starter"
 	"github.com/meterbridge/meterbridge/store"
+	"github.com/meterbridge/meterbridge/tenant"
 )
 
 type startRequest struct {
@@ -23,11 +24,16 @@ type startRequest struct {
 // the approved updates of the open licence cycles now (or, when none is open, refreshes and
 // pushes as soon as the updates are decided).
 func (s *server) publish(c *gin.Context) {
-	req, ok := s.bindStart(c)
+	req, ok := s.bindStart(c, billing.UsagePublish)
 	if !ok {
 		return
 	}
 	if req.Kind == string(billing.LicenceSync) {
+		if req.Period != "" {
+			// Sync now pushes what the open licence cycles hold; it has no period to choose.
+			fail(c, errInvalid("period", "sync now takes no period; use POST /refresh with a period to refresh one"))
+			return
+		}
 		res, err := s.starter.SyncNow(c.Request.Context(), c.Param("tenant"), caller(c).Email)
 		if err != nil {
 			fail(c, err)
@@ -46,7 +52,7 @@ func (s *server) publish(c *gin.Context) {
 
 // refresh is "refresh units now": a licence cycle that waits for approval and the next sync.
 func (s *server) refresh(c *gin.Context) {
-	req, ok := s.bindStart(c)
+	req, ok := s.bindStart(c, billing.LicenceSync)
 	if !ok {
 		return
 	}
@@ -57,7 +63,11 @@ func (s *server) refresh(c *gin.Context) {
 	s.start(c, billing.LicenceSync, req)
 }
 
-func (s *server) bindStart(c *gin.Context) (startRequest, bool) {
+// bindStart reads a start request. A period must have the form the cycle uses — a month
+// for usage publishes, and for licence refreshes a day when the tenant refreshes daily, else
+// a month — so one period never runs under two workflow IDs; and it must not lie in the
+// future in the tenant's time zone.
+func (s *server) bindStart(c *gin.Context, kind billing.Kind) (startRequest, bool) {
 	var req startRequest
 	if c.Request.ContentLength != 0 {
 		if err := bindJSON(c, &req); err != nil {
@@ -65,16 +75,39 @@ func (s *server) bindStart(c *gin.Context) (startRequest, bool) {
 			return req, false
 		}
 	}
-	if req.Period != "" {
-		p, err := billing.ParsePeriod(req.Period)
-		if err != nil {
-			fail(c, errInvalid("period", "%v", err))
-			return req, false
-		}
-		if string(p) > time.Now().UTC().AddDate(0, 0, 1).Format(time.DateOnly) {
-			fail(c, errInvalid("period", "must not be in the future"))
-			return req, false
-		}
+	if req.Kind != "" {
+		kind = billing.Kind(req.Kind)
+	}
+	if req.Period == "" {
+		return req, true
+	}
+	p, err := billing.ParsePeriod(req.Period)
+	if err != nil {
+		fail(c, errInvalid("period", "%v", err))
+		return req, false
+	}
+	t, err := s.store.GetTenant(c.Request.Context(), c.Param("tenant"))
+	if err != nil {
+		fail(c, err)
+		return req, false
+	}
+	daily := kind == billing.LicenceSync && t.Settings.Licences.Refresh.Cadence == tenant.Daily
+	switch {
+	case daily && len(p) != len("2006-01-02"):
+		fail(c, errInvalid("period", "this tenant refreshes licences daily: give a day, YYYY-MM-DD"))
+		return req, false
+	case !daily && len(p) != len("2006-01"):
+		fail(c, errInvalid("period", "give a month, YYYY-MM"))
+		return req, false
+	}
+	now := time.Now()
+	current := billing.MonthOf(now, t.Location())
+	if daily {
+		current = billing.DayOf(now, t.Location())
+	}
+	if p > current {
+		fail(c, errInvalid("period", "must not be in the future (the current period is %s)", current))
+		return req, false
 	}
 	return req, true
 }

@@ -71,7 +71,10 @@ func (s *server) putPSA(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	s.audit(c, tenantID, "psa.saved", "PSA connection saved ("+req.Kind+")", map[string]any{"kind": req.Kind, "switched": res.Switched})
+	details := map[string]any{"kind": req.Kind, "switched": res.Switched, "mappings_deleted": res.MappingsDeleted}
+	s.audit(c, tenantID, "psa.saved", "PSA connection saved ("+req.Kind+")", details)
+	// Recorded now: the answer may still be a 503 (schedules), but the change stands.
+	s.adminAudit(c, "psa.saved", tenantID, "PSA connection saved ("+req.Kind+")", details)
 	out := psaAnswer{PSAKind: res.Tenant.PSAKind, Connection: res.Connection, Switched: res.Switched}
 	if res.Switched {
 		out.PreviousKind = res.From

@@ -217,12 +217,15 @@ func (s *server) readyz(c *gin.Context) {
 	checks := gin.H{}
 	ok := true
 	if err := s.store.Ping(ctx); err != nil {
-		checks["database"], ok = err.Error(), false
+		// The error names hosts and users; it goes to the log, not to anonymous callers.
+		logger(c).Warn("readyz: database not ready", "err", err)
+		checks["database"], ok = "unavailable", false
 	} else {
 		checks["database"] = "ok"
 	}
 	if _, err := s.temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
-		checks["temporal"], ok = err.Error(), false
+		logger(c).Warn("readyz: temporal not ready", "err", err)
+		checks["temporal"], ok = "unavailable", false
 	} else {
 		checks["temporal"] = "ok"
 	}

@@ -125,6 +125,8 @@ func (s *server) patchTenant(c *gin.Context) {
 	}
 	if len(changed) > 0 {
 		s.audit(c, after.ID, "settings.saved", "settings saved", map[string]any{"changed": changed})
+		// Recorded now: the answer may still be a 503 (schedules), but the change stands.
+		s.adminAudit(c, "settings.saved", after.ID, "settings saved", map[string]any{"changed": changed})
 	}
 	// The schedules follow the settings. If Temporal does not answer, the settings stay saved
 	// and the worker reconciles the schedules when it next starts; the caller learns it now.

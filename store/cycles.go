@@ -73,6 +73,12 @@ func (s *Store) ClaimPeriod(ctx context.Context, tenantID string, kind billing.K
 		UNION ALL
 		SELECT cycle_id::text FROM period_claims WHERE tenant_id = $1 AND kind = $2 AND period = $3
 		LIMIT 1`, tenantID, kind, period, cycleID).Scan(&holder)
+	if errors.Is(err, pgx.ErrNoRows) {
+		// Another claim committed after this statement's snapshot was taken: the insert
+		// found the conflict but the snapshot cannot see the row. A new statement can.
+		err = s.pool.QueryRow(ctx, `SELECT cycle_id::text FROM period_claims WHERE tenant_id = $1 AND kind = $2 AND period = $3`,
+			tenantID, kind, period).Scan(&holder)
+	}
 	return holder, err
 }
 

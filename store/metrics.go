@@ -483,9 +483,7 @@ func lockedMetricName(ctx context.Context, tx pgx.Tx, tenantID, metricID string)
 // addHistoryTx is AddHistory inside a transaction, so a change and its history row commit
 // together.
 func addHistoryTx(ctx context.Context, tx pgx.Tx, tenantID, severity, actor, action, message string, details map[string]any) error {
-	_, err := tx.Exec(ctx, `INSERT INTO site_history (tenant_id, severity, actor, action, message, details) VALUES ($1, $2, $3, $4, $5, $6)`,
-		tenantID, severity, actor, action, message, details)
-	return err
+	return insertHistory(ctx, tx, tenantID, severity, actor, action, message, details)
 }
 
 func actorOr(actor string) string {
