@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/meterbridge/meterbridge/notify"
@@ -37,22 +38,37 @@ func (a *Activities) Notify(ctx context.Context, in billing.NotifyInput) error {
 		a.log().Info("notification has no recipients", "tenant", t.ID, "cycle", c.ID, "subject", msg.Subject)
 		return nil
 	}
+	// A retry sends only what earlier attempts did not: the channels already delivered travel
+	// with the attempt's heartbeat details.
+	var sent delivered
+	if activity.HasHeartbeatDetails(ctx) {
+		_ = activity.GetHeartbeatDetails(ctx, &sent)
+	}
 	var failures []string
 	notConfigured := false
-	if len(t.Settings.Notify.Emails) > 0 {
+	if len(t.Settings.Notify.Emails) > 0 && !sent.Email {
 		if err := a.Notifier.Email(ctx, t.Settings.Notify.Emails, msg.Subject, msg.Text); err != nil {
 			failures = append(failures, "e-mail: "+err.Error())
 			notConfigured = errors.Is(err, notify.ErrNoSMTP)
+		} else {
+			sent.Email = true
+			activity.RecordHeartbeat(ctx, sent)
 		}
 	}
-	if url := t.Settings.Notify.WebhookURL; url != "" {
+	if url := t.Settings.Notify.WebhookURL; url != "" && !sent.Webhook {
 		if err := a.Notifier.Webhook(ctx, url, msg.Webhook); err != nil {
 			failures = append(failures, "webhook: "+err.Error())
+		} else {
+			sent.Webhook = true
+			activity.RecordHeartbeat(ctx, sent)
 		}
 	}
 	if len(failures) > 0 {
 		text := "notification about " + string(c.Period) + " not delivered: " + strings.Join(failures, "; ")
-		_ = a.Store.AddHistory(ctx, t.ID, store.SeverityError, store.ActorAutomatic, "notify.failed", text, map[string]any{"cycle_id": c.ID})
+		if activity.GetInfo(ctx).Attempt == 1 {
+			// Once per notice, not once per retry.
+			_ = a.Store.AddHistory(ctx, t.ID, store.SeverityError, store.ActorAutomatic, "notify.failed", text+" (retrying)", map[string]any{"cycle_id": c.ID})
+		}
 		if notConfigured {
 			// Retrying cannot help until someone configures SMTP.
 			return temporal.NewNonRetryableApplicationError(text, workflows.ErrNotConfigured, nil)
@@ -61,6 +77,12 @@ func (a *Activities) Notify(ctx context.Context, in billing.NotifyInput) error {
 	}
 	return a.Store.AddHistory(ctx, t.ID, store.SeverityInfo, store.ActorAutomatic, "notify.sent",
 		fmt.Sprintf("%q sent to %d recipient(s)", msg.Subject, len(t.Settings.Notify.Emails)), map[string]any{"cycle_id": c.ID, "notice": in.Notice})
+}
+
+// delivered remembers, across retries of one notice, which channels already have it.
+type delivered struct {
+	Email   bool
+	Webhook bool
 }
 
 // notice is one message in the forms each channel takes.

@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/meterbridge/meterbridge/store"
 	"github.com/meterbridge/meterbridge/tenant"
 	"github.com/meterbridge/meterbridge/workflows"
 )
@@ -92,9 +93,10 @@ func (s *Starter) action(t tenant.Tenant, action string, sch tenant.Schedule) *c
 			workflows.TenantKey.ValueSet(t.ID),
 		),
 		StaticSummary: fmt.Sprintf("scheduled %s for %s", action, t.Name),
-		// A scheduled run only starts or signals a cycle; if it fails, it fails loudly and
-		// the next time tries again.
-		WorkflowRunTimeout: time.Hour,
+		// A scheduled run only starts or signals a cycle, but it may wait for a worker: it is
+		// given as long as the catch-up window, so a worker outage shorter than that still
+		// publishes.
+		WorkflowRunTimeout: CatchupWindow,
 	}
 }
 
@@ -102,6 +104,13 @@ func (s *Starter) action(t tenant.Tenant, action string, sch tenant.Schedule) *c
 // created or updated (spec, zone and action), disabled ones are paused with a note, so their
 // history stays visible in the Web UI.
 func (s *Starter) SyncSchedules(ctx context.Context, t tenant.Tenant) error {
+	// Read the tenant afresh: of two settings changes syncing at once, the later sync must
+	// not write the older snapshot.
+	if fresh, err := s.Store.GetTenant(ctx, t.ID); err == nil {
+		t = fresh
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
 	for action, sch := range schedulesOf(t) {
 		if err := s.syncSchedule(ctx, t, action, sch); err != nil {
 			return fmt.Errorf("schedule %s: %w", ScheduleID(t.ID, action), err)

@@ -150,6 +150,9 @@ func (s *Starter) SyncNow(ctx context.Context, tenantID, actor string) (SyncResu
 			continue
 		}
 		if err := s.Temporal.SignalWorkflow(ctx, c.WorkflowID, c.ID, workflows.SignalSync, nil); err != nil {
+			if gone(err) {
+				continue
+			}
 			return res, fmt.Errorf("signal %s: %w", c.WorkflowID, err)
 		}
 		res.Signalled = append(res.Signalled, c.ID)
@@ -160,6 +163,13 @@ func (s *Starter) SyncNow(ctx context.Context, tenantID, actor string) (SyncResu
 	res.Started, err = s.StartCycle(ctx, StartRequest{TenantID: tenantID, Kind: billing.LicenceSync, Trigger: billing.Manual,
 		StartedBy: actor, SyncWhenDecided: true})
 	return res, err
+}
+
+// gone reports a cycle whose workflow no longer runs (terminated by an operator, say) while
+// its record is still open: it cannot take decisions, and the other cycles still can.
+func gone(err error) bool {
+	var notFound *serviceerror.NotFound
+	return errors.As(err, &notFound)
 }
 
 // ErrNothingPending means the tenant has no pending update to decide.
@@ -238,6 +248,9 @@ func (s *Starter) Decide(ctx context.Context, tenantID string, d billing.Decisio
 		}
 		// The run ID pins the signal to this cycle even if the period is re-run later.
 		if err := s.Temporal.SignalWorkflow(ctx, c.WorkflowID, c.ID, name, sig); err != nil {
+			if gone(err) {
+				continue
+			}
 			return out, fmt.Errorf("signal %s: %w", c.WorkflowID, err)
 		}
 		out.Count += len(byCycle[cycleID])

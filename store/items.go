@@ -129,10 +129,22 @@ func (s *Store) RecordOutcome(ctx context.Context, o Outcome) error {
 	if o.State != billing.Applied && o.State != billing.ItemFailed {
 		return fmt.Errorf("outcome state %q is not applied or failed", o.State)
 	}
-	_, err := s.pool.Exec(ctx, `
+	tag, err := s.pool.Exec(ctx, `
 		UPDATE cycle_items SET state = $2, applied_qty = $3, reason = $4, psa_reference = $5,
 			applied_at = CASE WHEN $2 = 'applied' THEN now() ELSE NULL END
 		WHERE id = $1 AND state = 'approved'`, o.ItemID, o.State, o.AppliedQty, o.Reason, o.Reference)
+	if err != nil || tag.RowsAffected() == 1 || o.State != billing.Applied {
+		return err
+	}
+	// The PSA took a write for an item that left "approved" meanwhile (a newer licence
+	// refresh superseded it while the push was under way). The change stands in the PSA, so
+	// it must stand in the history too. An item already applied is a replayed push: nothing new.
+	_, err = s.pool.Exec(ctx, `
+		INSERT INTO site_history (tenant_id, severity, actor, action, message, details)
+		SELECT tenant_id, 'warning', 'automatic', 'push.after_supersede',
+			format('%s %s was written to the PSA (%s) after a newer refresh superseded it', account_name, item, $2::text),
+			jsonb_build_object('item_id', id, 'cycle_id', cycle_id, 'applied_quantity', $2::text, 'psa_reference', $3::text)
+		FROM cycle_items WHERE id = $1 AND state <> 'applied'`, o.ItemID, o.AppliedQty.Decimal.String(), o.Reference)
 	return err
 }
 

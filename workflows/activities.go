@@ -91,3 +91,12 @@ func notifyOptions(ctx workflow.Context) workflow.Context {
 		},
 	})
 }
+
+// briefNotifyOptions suit reminders and alerts sent while a cycle waits for people.
+func briefNotifyOptions(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout:    time.Minute,
+		ScheduleToCloseTimeout: 5 * time.Minute,
+		RetryPolicy:            &temporal.RetryPolicy{InitialInterval: 10 * time.Second, BackoffCoefficient: 2},
+	})
+}

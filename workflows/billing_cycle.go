@@ -91,6 +91,13 @@ func (c *cycle) run(ctx workflow.Context) (CycleResult, error) {
 	if err := c.refresh(ctx); err != nil {
 		return c.fail(ctx, err)
 	}
+	if workflow.GetVersion(ctx, "counts-from-store-after-refresh", workflow.DefaultVersion, 1) == 1 {
+		// A refresh page retried after its items were stored reports what it computed the
+		// second time; the stored items are what the cycle waits on.
+		if err := c.refreshCounts(ctx); err != nil {
+			return c.fail(ctx, err)
+		}
+	}
 	if err := c.decideAndPush(ctx); err != nil {
 		return c.fail(ctx, err)
 	}
@@ -236,7 +243,7 @@ func (c *cycle) decideAndPush(ctx workflow.Context) error {
 				if f.Get(ctx, nil) == nil && c.progress.Counts.Pending > 0 {
 					act = func() error {
 						c.progress.Reminders++
-						c.notify(ctx, billing.NoticeReminder)
+						c.notifyBriefly(ctx, billing.NoticeReminder)
 						return nil
 					}
 				}
@@ -250,7 +257,12 @@ func (c *cycle) decideAndPush(ctx workflow.Context) error {
 				}
 			})
 		}
+		// A person cancelling the run (Temporal UI, CLI) ends the wait; fail records it.
+		sel.AddReceive(ctx.Done(), func(workflow.ReceiveChannel, bool) {})
 		sel.Select(ctx)
+		if err := ctx.Err(); err != nil {
+			return temporal.NewCanceledError("cycle cancelled while waiting")
+		}
 		if d != nil {
 			if err := c.decide(ctx, *d); err != nil {
 				return err
@@ -282,7 +294,7 @@ func (c *cycle) deadlinePassed(ctx workflow.Context) error {
 		}
 		c.progress.Counts = counts
 	}
-	c.notify(ctx, billing.NoticeDeadline)
+	c.notifyBriefly(ctx, billing.NoticeDeadline)
 	return nil
 }
 
@@ -328,6 +340,16 @@ func (c *cycle) push(ctx workflow.Context) error {
 func (c *cycle) notify(ctx workflow.Context, notice string) {
 	in := billing.NotifyInput{CycleID: c.progress.CycleID, TenantID: c.in.TenantID, Notice: notice}
 	if err := workflow.ExecuteActivity(notifyOptions(ctx), ActivityNotify, in).Get(ctx, nil); err != nil {
+		workflow.GetLogger(ctx).Error("notification failed", "cycle", c.progress.CycleID, "notice", notice, "error", err)
+	}
+}
+
+// notifyBriefly sends a notice while people may still decide: it is given a few minutes, not
+// a day, so an unreachable mail server never holds approvals back; the next reminder tries
+// again.
+func (c *cycle) notifyBriefly(ctx workflow.Context, notice string) {
+	in := billing.NotifyInput{CycleID: c.progress.CycleID, TenantID: c.in.TenantID, Notice: notice}
+	if err := workflow.ExecuteActivity(briefNotifyOptions(ctx), ActivityNotify, in).Get(ctx, nil); err != nil {
 		workflow.GetLogger(ctx).Error("notification failed", "cycle", c.progress.CycleID, "notice", notice, "error", err)
 	}
 }
@@ -413,6 +435,9 @@ func (c *cycle) setPhase(ctx workflow.Context, p billing.Phase) error {
 
 // reason turns an activity failure into the sentence stored and sent to people.
 func reason(err error) string {
+	if temporal.IsCanceledError(err) {
+		return "cancelled by an operator before it finished"
+	}
 	var appErr *temporal.ApplicationError
 	if errors.As(err, &appErr) {
 		switch appErr.Type() {

@@ -57,6 +57,10 @@ func (f *fakeCycle) register(env *testsuite.TestWorkflowEnvironment) {
 		return r, nil
 	}, activity.RegisterOptions{Name: ActivityRefreshPage})
 	env.RegisterActivityWithOptions(func(_ context.Context, in billing.DecideInput) (billing.Counts, error) {
+		if len(in.Decision.IDs) == 0 && !in.Decision.All {
+			// A counts-only call (reloading the stored counts): nothing is decided.
+			return billing.Counts{Pending: f.pending, Approved: f.approved}, nil
+		}
 		f.decisions = append(f.decisions, in.Decision)
 		n := len(in.Decision.IDs)
 		if in.Decision.All || n > f.pending {
@@ -312,4 +316,20 @@ func TestSupersededLicenceCycleFinishesWithoutPushing(t *testing.T) {
 	require.NoError(t, env.GetWorkflowResult(&res))
 	require.Zero(t, f.pushes)
 	require.Contains(t, res.Error, "superseded")
+}
+
+// Cancelling a cycle that waits for people ends the wait and records the cycle as failed,
+// instead of looping on cancelled timers.
+func TestCancellingAWaitingCycleRecordsIt(t *testing.T) {
+	for _, reminders := range []int{0, 24} {
+		env := newEnv(t)
+		f := &fakeCycle{pages: []billing.RefreshResult{pageOf(2, 0, 0, "")}, begin: billing.BeginResult{ReminderHours: reminders, DeadlineHours: 72, DeadlineAction: billing.DeadlineHold}}
+		f.register(env)
+		env.RegisterDelayedCallback(env.CancelWorkflow, 30*time.Hour)
+		env.ExecuteWorkflow(BillingCycle, manualInput)
+		require.True(t, env.IsWorkflowCompleted())
+		require.Equal(t, billing.Failed, f.finished.Status, "reminders every %d h", reminders)
+		require.Contains(t, f.finished.Error, "cancelled")
+		require.Zero(t, f.pushes)
+	}
 }

@@ -139,8 +139,10 @@ func fallbackSlot(s tenant.Schedule, local time.Time) bool {
 	return s.Hour < 23 && local.Hour() == s.Hour+1 && local.Minute() == 0 && local.Second() == 0
 }
 
-// zone loads an IANA zone from the tzdata embedded in the binary (package tenant imports
-// time/tzdata), so every worker evaluates schedules with the same rules.
+// zone loads an IANA zone. Go reads the host's zone files first (ZONEINFO, then
+// /usr/share/zoneinfo) and falls back to the tzdata embedded in the binary (package tenant
+// imports time/tzdata); workers must therefore run on images with the same zone data, or
+// set ZONEINFO to one file, so they derive the same periods.
 func zone(name string) (*time.Location, error) {
 	if err := tenant.ValidateTimeZone("time_zone", name); err != nil {
 		return nil, err
