@@ -11,9 +11,9 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/meterbridge/meterbridge/billing"
+	"github.com/meterbridge/meterbridge/dev/testenv"
 	"github.com/meterbridge/meterbridge/store"
 	"github.com/meterbridge/meterbridge/tenant"
-	"github.com/meterbridge/meterbridge/testenv"
 )
 
 func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }

@@ -17,14 +17,14 @@ import (
 
 	"github.com/meterbridge/meterbridge/api"
 	"github.com/meterbridge/meterbridge/billing"
-	"github.com/meterbridge/meterbridge/demo"
-	bkemu "github.com/meterbridge/meterbridge/emulators/backup"
-	cwemu "github.com/meterbridge/meterbridge/emulators/connectwise"
-	gaemu "github.com/meterbridge/meterbridge/emulators/gauges"
+	"github.com/meterbridge/meterbridge/dev/demo"
+	bkemu "github.com/meterbridge/meterbridge/dev/emulators/backup"
+	cwemu "github.com/meterbridge/meterbridge/dev/emulators/connectwise"
+	gaemu "github.com/meterbridge/meterbridge/dev/emulators/gauges"
+	"github.com/meterbridge/meterbridge/dev/testenv"
 	"github.com/meterbridge/meterbridge/psa"
 	"github.com/meterbridge/meterbridge/scorecard"
 	"github.com/meterbridge/meterbridge/store"
-	"github.com/meterbridge/meterbridge/testenv"
 	"github.com/meterbridge/meterbridge/workflows"
 )
 

@@ -12,11 +12,11 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/meterbridge/meterbridge/billing"
-	"github.com/meterbridge/meterbridge/demo"
-	atemu "github.com/meterbridge/meterbridge/emulators/autotask"
-	bkemu "github.com/meterbridge/meterbridge/emulators/backup"
-	cwemu "github.com/meterbridge/meterbridge/emulators/connectwise"
-	"github.com/meterbridge/meterbridge/emulators/fault"
+	"github.com/meterbridge/meterbridge/dev/demo"
+	atemu "github.com/meterbridge/meterbridge/dev/emulators/autotask"
+	bkemu "github.com/meterbridge/meterbridge/dev/emulators/backup"
+	cwemu "github.com/meterbridge/meterbridge/dev/emulators/connectwise"
+	"github.com/meterbridge/meterbridge/dev/emulators/fault"
 	"github.com/meterbridge/meterbridge/starter"
 	"github.com/meterbridge/meterbridge/store"
 )

@@ -18,14 +18,14 @@ import (
 	"github.com/meterbridge/meterbridge/activities"
 	"github.com/meterbridge/meterbridge/api"
 	"github.com/meterbridge/meterbridge/connect"
-	"github.com/meterbridge/meterbridge/demo"
-	"github.com/meterbridge/meterbridge/emulators/mailsink"
+	"github.com/meterbridge/meterbridge/dev/demo"
+	"github.com/meterbridge/meterbridge/dev/emulators/mailsink"
+	"github.com/meterbridge/meterbridge/dev/testenv"
+	"github.com/meterbridge/meterbridge/dev/testenv/temporalenv"
 	"github.com/meterbridge/meterbridge/notify"
 	"github.com/meterbridge/meterbridge/secrets"
 	"github.com/meterbridge/meterbridge/starter"
 	"github.com/meterbridge/meterbridge/store"
-	"github.com/meterbridge/meterbridge/testenv"
-	"github.com/meterbridge/meterbridge/testenv/temporalenv"
 	"github.com/meterbridge/meterbridge/worker"
 )
 

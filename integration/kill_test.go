@@ -12,8 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/meterbridge/meterbridge/billing"
-	"github.com/meterbridge/meterbridge/emulators/fault"
-	"github.com/meterbridge/meterbridge/testenv/temporalenv"
+	"github.com/meterbridge/meterbridge/dev/emulators/fault"
+	"github.com/meterbridge/meterbridge/dev/testenv/temporalenv"
 )
 
 var (

@@ -6,7 +6,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/meterbridge/meterbridge/testenv/temporalenv"
+	"github.com/meterbridge/meterbridge/dev/testenv/temporalenv"
 )
 
 func TestMain(m *testing.M) { os.Exit(temporalenv.Main(m)) }

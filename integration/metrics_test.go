@@ -22,7 +22,7 @@ import (
 	"go.temporal.io/sdk/worker"
 	"google.golang.org/protobuf/encoding/protojson"
 
-	gaemu "github.com/meterbridge/meterbridge/emulators/gauges"
+	gaemu "github.com/meterbridge/meterbridge/dev/emulators/gauges"
 	"github.com/meterbridge/meterbridge/scorecard"
 	"github.com/meterbridge/meterbridge/store"
 	"github.com/meterbridge/meterbridge/workflows"

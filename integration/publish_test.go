@@ -9,8 +9,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/meterbridge/meterbridge/billing"
-	"github.com/meterbridge/meterbridge/demo"
-	cwemu "github.com/meterbridge/meterbridge/emulators/connectwise"
+	"github.com/meterbridge/meterbridge/dev/demo"
+	cwemu "github.com/meterbridge/meterbridge/dev/emulators/connectwise"
 	"github.com/meterbridge/meterbridge/store"
 	"github.com/meterbridge/meterbridge/workflows"
 )

@@ -11,7 +11,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 
 	"github.com/meterbridge/meterbridge/billing"
-	cwemu "github.com/meterbridge/meterbridge/emulators/connectwise"
+	cwemu "github.com/meterbridge/meterbridge/dev/emulators/connectwise"
 	"github.com/meterbridge/meterbridge/psa"
 	"github.com/meterbridge/meterbridge/store"
 )

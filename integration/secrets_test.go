@@ -24,13 +24,13 @@ import (
 
 	"github.com/meterbridge/meterbridge/api"
 	"github.com/meterbridge/meterbridge/billing"
-	bkemu "github.com/meterbridge/meterbridge/emulators/backup"
-	cwemu "github.com/meterbridge/meterbridge/emulators/connectwise"
-	"github.com/meterbridge/meterbridge/emulators/fault"
-	gaemu "github.com/meterbridge/meterbridge/emulators/gauges"
-	liemu "github.com/meterbridge/meterbridge/emulators/licenses"
+	bkemu "github.com/meterbridge/meterbridge/dev/emulators/backup"
+	cwemu "github.com/meterbridge/meterbridge/dev/emulators/connectwise"
+	"github.com/meterbridge/meterbridge/dev/emulators/fault"
+	gaemu "github.com/meterbridge/meterbridge/dev/emulators/gauges"
+	liemu "github.com/meterbridge/meterbridge/dev/emulators/licenses"
+	"github.com/meterbridge/meterbridge/dev/testenv/temporalenv"
 	"github.com/meterbridge/meterbridge/store"
-	"github.com/meterbridge/meterbridge/testenv/temporalenv"
 )
 
 // No credential reaches workflow history, logs, the database's readable columns or an API

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/meterbridge/meterbridge/emulators/mailsink"
+	"github.com/meterbridge/meterbridge/dev/emulators/mailsink"
 )
 
 func TestEmailReachesTheSMTPServer(t *testing.T) {

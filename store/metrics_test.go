@@ -10,9 +10,9 @@ import (
 	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/require"
 
+	"github.com/meterbridge/meterbridge/dev/testenv"
 	"github.com/meterbridge/meterbridge/scorecard"
 	"github.com/meterbridge/meterbridge/store"
-	"github.com/meterbridge/meterbridge/testenv"
 )
 
 func newMetric(t *testing.T, s *store.Store, tenantID string) store.Metric {

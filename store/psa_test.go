@@ -10,10 +10,10 @@ import (
 	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/require"
 
+	"github.com/meterbridge/meterbridge/dev/testenv"
 	"github.com/meterbridge/meterbridge/psa"
 	"github.com/meterbridge/meterbridge/store"
 	"github.com/meterbridge/meterbridge/tenant"
-	"github.com/meterbridge/meterbridge/testenv"
 )
 
 func seedPSATenant(t *testing.T, s *store.Store) {

@@ -12,7 +12,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/meterbridge/meterbridge/devstack"
+	"github.com/meterbridge/meterbridge/dev/devstack"
 )
 
 func main() {

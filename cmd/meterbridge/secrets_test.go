@@ -10,10 +10,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/meterbridge/meterbridge/dev/testenv"
 	"github.com/meterbridge/meterbridge/secrets"
 	"github.com/meterbridge/meterbridge/store"
 	"github.com/meterbridge/meterbridge/tenant"
-	"github.com/meterbridge/meterbridge/testenv"
 )
 
 func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }

@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 
-	gaemu "github.com/meterbridge/meterbridge/emulators/gauges"
+	gaemu "github.com/meterbridge/meterbridge/dev/emulators/gauges"
 	"github.com/meterbridge/meterbridge/scorecard"
 	"github.com/meterbridge/meterbridge/store"
 	"github.com/meterbridge/meterbridge/workflows"

@@ -18,7 +18,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/meterbridge/meterbridge/pgcluster"
+	"github.com/meterbridge/meterbridge/dev/pgcluster"
 	"github.com/meterbridge/meterbridge/store"
 )
 

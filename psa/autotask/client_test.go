@@ -14,8 +14,8 @@ import (
 
 	"github.com/shopspring/decimal"
 
-	emu "github.com/meterbridge/meterbridge/emulators/autotask"
-	"github.com/meterbridge/meterbridge/emulators/fault"
+	emu "github.com/meterbridge/meterbridge/dev/emulators/autotask"
+	"github.com/meterbridge/meterbridge/dev/emulators/fault"
 	"github.com/meterbridge/meterbridge/psa"
 	"github.com/meterbridge/meterbridge/remote"
 )

@@ -5,7 +5,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
-	emu "github.com/meterbridge/meterbridge/emulators/autotask"
+	emu "github.com/meterbridge/meterbridge/dev/emulators/autotask"
 	"github.com/meterbridge/meterbridge/remote"
 )
 

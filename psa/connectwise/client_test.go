@@ -13,8 +13,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	cwemu "github.com/meterbridge/meterbridge/emulators/connectwise"
-	"github.com/meterbridge/meterbridge/emulators/fault"
+	cwemu "github.com/meterbridge/meterbridge/dev/emulators/connectwise"
+	"github.com/meterbridge/meterbridge/dev/emulators/fault"
 	"github.com/meterbridge/meterbridge/psa"
 	"github.com/meterbridge/meterbridge/remote"
 )

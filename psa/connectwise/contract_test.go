@@ -14,8 +14,8 @@ import (
 
 	"github.com/shopspring/decimal"
 
-	cwemu "github.com/meterbridge/meterbridge/emulators/connectwise"
-	"github.com/meterbridge/meterbridge/emulators/fault"
+	cwemu "github.com/meterbridge/meterbridge/dev/emulators/connectwise"
+	"github.com/meterbridge/meterbridge/dev/emulators/fault"
 	"github.com/meterbridge/meterbridge/psa"
 	"github.com/meterbridge/meterbridge/psa/psatest"
 )

@@ -1,5 +1,5 @@
 // Package backup reads per-client billable backup storage from a backup usage service (the
-// API documented in emulators/backup) and implements sources.BackupUsage.
+// API documented in dev/emulators/backup) and implements sources.BackupUsage.
 //
 // Every failure is a *remote.Error with Service "backup".
 package backup

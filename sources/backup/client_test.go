@@ -13,8 +13,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	backupemu "github.com/meterbridge/meterbridge/emulators/backup"
-	"github.com/meterbridge/meterbridge/emulators/fault"
+	backupemu "github.com/meterbridge/meterbridge/dev/emulators/backup"
+	"github.com/meterbridge/meterbridge/dev/emulators/fault"
 	"github.com/meterbridge/meterbridge/remote"
 	"github.com/meterbridge/meterbridge/sources"
 	"github.com/meterbridge/meterbridge/sources/backup"

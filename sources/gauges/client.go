@@ -1,5 +1,5 @@
 // Package gauges reads dashboard gauge values from a gauge service (the API documented in
-// emulators/gauges) and implements sources.GaugeValues. It authenticates with OAuth 2.0
+// dev/emulators/gauges) and implements sources.GaugeValues. It authenticates with OAuth 2.0
 // client credentials, keeps the access token until shortly before it expires, and fetches a
 // new one once when the API refuses a token early (revoked, clock skew).
 //

@@ -14,8 +14,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/meterbridge/meterbridge/emulators/fault"
-	gaugeemu "github.com/meterbridge/meterbridge/emulators/gauges"
+	"github.com/meterbridge/meterbridge/dev/emulators/fault"
+	gaugeemu "github.com/meterbridge/meterbridge/dev/emulators/gauges"
 	"github.com/meterbridge/meterbridge/remote"
 	"github.com/meterbridge/meterbridge/sources/gauges"
 	"github.com/meterbridge/meterbridge/sources/sourcetest"

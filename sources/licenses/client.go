@@ -1,5 +1,5 @@
 // Package licenses reads licence counts (vendor accounts × licence types × units) from a
-// licence portal (the API documented in emulators/licenses) and implements sources.Licences.
+// licence portal (the API documented in dev/emulators/licenses) and implements sources.Licences.
 //
 // Every failure is a *remote.Error with Service "licenses".
 package licenses

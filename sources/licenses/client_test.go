@@ -11,8 +11,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/meterbridge/meterbridge/emulators/fault"
-	licemu "github.com/meterbridge/meterbridge/emulators/licenses"
+	"github.com/meterbridge/meterbridge/dev/emulators/fault"
+	licemu "github.com/meterbridge/meterbridge/dev/emulators/licenses"
 	"github.com/meterbridge/meterbridge/remote"
 	"github.com/meterbridge/meterbridge/sources"
 	"github.com/meterbridge/meterbridge/sources/licenses"

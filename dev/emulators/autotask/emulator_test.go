@@ -15,7 +15,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
-	"github.com/meterbridge/meterbridge/emulators/fault"
+	"github.com/meterbridge/meterbridge/dev/emulators/fault"
 )
 
 // wire is a raw HTTP caller for checking the emulator's wire behaviour.

@@ -16,7 +16,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/meterbridge/meterbridge/emulators/fault"
+	"github.com/meterbridge/meterbridge/dev/emulators/fault"
 )
 
 // Credentials are the header values the emulator accepts.

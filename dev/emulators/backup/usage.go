@@ -11,7 +11,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
-	"github.com/meterbridge/meterbridge/emulators/emuhttp"
+	"github.com/meterbridge/meterbridge/dev/emulators/emuhttp"
 )
 
 // usageRow is one client's month on the wire. billable_gb is written as a bare JSON number,

@@ -25,7 +25,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/meterbridge/meterbridge/emulators/fault"
+	"github.com/meterbridge/meterbridge/dev/emulators/fault"
 )
 
 // DefaultCodebase is the codebase router segment every cloud tenant answers on.

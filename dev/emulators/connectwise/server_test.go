@@ -17,7 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/meterbridge/meterbridge/emulators/fault"
+	"github.com/meterbridge/meterbridge/dev/emulators/fault"
 )
 
 const api = "/v4_6_release/apis/3.0"

@@ -5,7 +5,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
-	"github.com/meterbridge/meterbridge/emulators/fault"
+	"github.com/meterbridge/meterbridge/dev/emulators/fault"
 )
 
 // Faults returns the fault switches (also served at fault.ControlPath).

@@ -10,7 +10,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
-	"github.com/meterbridge/meterbridge/emulators/emuhttp"
+	"github.com/meterbridge/meterbridge/dev/emulators/emuhttp"
 )
 
 func (s *Server) listGauges(w http.ResponseWriter, r *http.Request) {

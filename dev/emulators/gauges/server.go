@@ -17,8 +17,8 @@ import (
 
 	"github.com/shopspring/decimal"
 
-	"github.com/meterbridge/meterbridge/emulators/emuhttp"
-	"github.com/meterbridge/meterbridge/emulators/fault"
+	"github.com/meterbridge/meterbridge/dev/emulators/emuhttp"
+	"github.com/meterbridge/meterbridge/dev/emulators/fault"
 )
 
 // Defaults of a new Server.

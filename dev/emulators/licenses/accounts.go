@@ -10,7 +10,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
-	"github.com/meterbridge/meterbridge/emulators/emuhttp"
+	"github.com/meterbridge/meterbridge/dev/emulators/emuhttp"
 )
 
 // licenceWire writes units as a bare JSON number, as portals do, which is what makes exact

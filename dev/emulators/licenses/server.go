@@ -10,8 +10,8 @@ import (
 
 	"github.com/shopspring/decimal"
 
-	"github.com/meterbridge/meterbridge/emulators/emuhttp"
-	"github.com/meterbridge/meterbridge/emulators/fault"
+	"github.com/meterbridge/meterbridge/dev/emulators/emuhttp"
+	"github.com/meterbridge/meterbridge/dev/emulators/fault"
 )
 
 // Paging limits of a new Server.

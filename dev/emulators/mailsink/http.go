@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/meterbridge/meterbridge/emulators/emuhttp"
+	"github.com/meterbridge/meterbridge/dev/emulators/emuhttp"
 )
 
 // Summary is a message as listed by GET /messages.

@@ -16,7 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/meterbridge/meterbridge/emulators/mailsink"
+	"github.com/meterbridge/meterbridge/dev/emulators/mailsink"
 )
 
 func start(t *testing.T) (*mailsink.Sink, string) {

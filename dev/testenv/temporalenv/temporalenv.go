@@ -15,9 +15,9 @@ import (
 
 	"go.temporal.io/sdk/client"
 
-	"github.com/meterbridge/meterbridge/localtemporal"
+	"github.com/meterbridge/meterbridge/dev/localtemporal"
+	"github.com/meterbridge/meterbridge/dev/testenv"
 	"github.com/meterbridge/meterbridge/starter"
-	"github.com/meterbridge/meterbridge/testenv"
 	"github.com/meterbridge/meterbridge/workflows"
 )
 
