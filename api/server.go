@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/meterbridge/meterbridge/connect"
+	"github.com/meterbridge/meterbridge/lookup"
 	"github.com/meterbridge/meterbridge/starter"
 	"github.com/meterbridge/meterbridge/store"
 )
@@ -35,6 +36,9 @@ type Deps struct {
 	// Connector opens tenants' PSA and vendor clients for connection tests and mapping
 	// checks; nil builds one over Store.
 	Connector *connect.Connector
+	// Lookup answers the PSA look-ups of the mapping page; nil builds one over Connector.
+	// Share one with the console so both use one cache.
+	Lookup *lookup.Service
 }
 
 type server struct {
@@ -46,6 +50,7 @@ type server struct {
 	failures *failureLimiter
 	timeout  time.Duration
 	connect  *connect.Connector
+	lookup   *lookup.Service
 }
 
 // route is one entry of the API surface with the least role that may call it; the router
@@ -99,6 +104,11 @@ func routes() []route {
 		{"DELETE", "/api/v1/tenants/:tenant/history", store.RoleAdmin, true, (*server).clearHistory},
 		{"GET", "/api/v1/tenants/:tenant/dashboard", store.RoleViewer, true, (*server).dashboard},
 
+		// PSA look-ups for the mapping page (issue 10): read-only, cached briefly per tenant.
+		{"GET", "/api/v1/tenants/:tenant/psa/companies", store.RoleViewer, true, (*server).listPSACompanies},
+		{"GET", "/api/v1/tenants/:tenant/psa/companies/:company/agreements", store.RoleViewer, true, (*server).listPSAAgreements},
+		{"GET", "/api/v1/tenants/:tenant/psa/agreements/:agreement/additions", store.RoleViewer, true, (*server).listPSAAdditions},
+
 		// Scorecard metrics (issue 6). Creating and re-scheduling a metric is approver work:
 		// it moves no money, and a tenant's own tokens go no higher than approver (admin
 		// tokens pass too). Sync now and overrides change check-ins: approver. Reads: viewer.
@@ -116,12 +126,15 @@ func routes() []route {
 // New builds the HTTP handler.
 func New(d Deps) http.Handler {
 	gin.SetMode(gin.ReleaseMode)
-	s := &server{store: d.Store, starter: d.Starter, temporal: d.Temporal, log: d.Logger, timeout: d.RequestTimeout, connect: d.Connector}
+	s := &server{store: d.Store, starter: d.Starter, temporal: d.Temporal, log: d.Logger, timeout: d.RequestTimeout, connect: d.Connector, lookup: d.Lookup}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
 	if s.connect == nil {
 		s.connect = connect.New(d.Store, nil)
+	}
+	if s.lookup == nil {
+		s.lookup = lookup.New(s.connect, lookup.Options{})
 	}
 	if d.RateLimit <= 0 {
 		d.RateLimit = 20

@@ -34,7 +34,9 @@ import (
 // checks' doing and not a bad path or body).
 type routeExample struct {
 	body string
-	ok   int
+	// query is appended to the path (GET routes whose input is the query).
+	query string
+	ok    int
 	// ownCreates marks routes that create the addressed object when it does not exist
 	// (PUT upserts): called through the caller's own tenant path with the victim's object
 	// IDs they may succeed, creating the caller's own object, but must not touch the victim.
@@ -93,7 +95,7 @@ func TestEveryRouteIsTenantScopedAndRoleChecked(t *testing.T) {
 			missing = append(missing, name)
 			continue
 		}
-		path := w.fill(t, rt.Path, w.params)
+		path := w.fill(t, rt.Path, w.params) + ex.query
 		t.Run(name, func(t *testing.T) {
 			w.refused(t, rt.Method, path, "", ex.body, http.StatusUnauthorized, "unauthorized", "no token")
 			w.refused(t, rt.Method, path, "mbt_"+strings.Repeat("x", 43), ex.body, http.StatusUnauthorized, "unauthorized", "unknown token")
@@ -147,7 +149,7 @@ func TestEveryRouteIsTenantScopedAndRoleChecked(t *testing.T) {
 		if rt.Role == "" || !ok {
 			continue
 		}
-		path := w.fill(t, rt.Path, w.params)
+		path := w.fill(t, rt.Path, w.params) + ex.query
 		lastHistory, lastAudit := w.auditMarks(t)
 		var e errorAnswer
 		code := s.call(rt.Method, path, tokenOf[rt.Role], bodyOf(ex.body), &e)
@@ -174,7 +176,7 @@ func (w *accessWalk) auditMarks(t *testing.T) (history, audit int64) {
 // nothing of the victim changes.
 func (w *accessWalk) throughOwnPath(t *testing.T, rt api.RouteInfo, token string, ex routeExample) {
 	t.Helper()
-	own := w.fill(t, rt.Path, w.rivalParams)
+	own := w.fill(t, rt.Path, w.rivalParams) + ex.query
 	before := w.snapshot(t)
 	var e errorAnswer
 	code := w.s.call(rt.Method, own, token, bodyOf(ex.body), &e)
@@ -234,6 +236,9 @@ func newAccessWalk(t *testing.T) *accessWalk {
 	w.params = map[string]string{
 		"tenant": w.victim, "cycle": victimCycle, "mapping": "victim-only", "kind": store.RoleBackup, "token": spareID,
 		"metric": created.Metric.ID, "week": string(scorecard.WeekOf(time.Now(), w.loc)),
+		// PSA ids are the PSA's, not the tenant's objects: the rival's own path may read its
+		// own PSA's record of the same id.
+		"company": fmt.Sprint(c.Target.CompanyID), "agreement": fmt.Sprint(c.Target.AgreementID),
 	}
 	w.rivalParams = map[string]string{}
 	for k, v := range w.params {
@@ -277,6 +282,10 @@ func newAccessWalk(t *testing.T) *accessWalk {
 		"GET /api/v1/tenants/:tenant/history":              {ok: http.StatusOK},
 		"DELETE /api/v1/tenants/:tenant/history":           {ok: http.StatusOK},
 		"GET /api/v1/tenants/:tenant/dashboard":            {ok: http.StatusOK},
+
+		"GET /api/v1/tenants/:tenant/psa/companies":                       {query: "?q=wind", ok: http.StatusOK},
+		"GET /api/v1/tenants/:tenant/psa/companies/:company/agreements":   {ok: http.StatusOK},
+		"GET /api/v1/tenants/:tenant/psa/agreements/:agreement/additions": {ok: http.StatusOK},
 
 		"POST /api/v1/tenants/:tenant/metrics":                          {body: strings.Replace(metricBody, "Open tickets", "Open tickets 2", 1), ok: http.StatusCreated},
 		"GET /api/v1/tenants/:tenant/metrics":                           {ok: http.StatusOK},

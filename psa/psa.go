@@ -123,6 +123,7 @@ type CheckResult struct {
 type Client interface {
 	Quantities
 	Directory
+	Catalog
 	Kind() Kind
 	// Check performs cheap reads with the credentials and changes nothing.
 	Check(ctx context.Context) CheckResult

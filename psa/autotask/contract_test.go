@@ -108,3 +108,36 @@ func contractSpan(now time.Time) (time.Time, time.Time) {
 	start := time.Date(y, m, 1, 0, 0, 0, 0, time.UTC).AddDate(-1, 0, 0)
 	return start, start.AddDate(3, 0, 0)
 }
+
+func (e *env) SeedCompany(t *testing.T, name, identifier string, active bool) int64 {
+	t.Helper()
+	return e.server.AddCompanyWith(emu.Company{CompanyName: name, CompanyNumber: identifier, IsActive: active})
+}
+
+func (e *env) SeedAgreement(t *testing.T, companyID int64, name string, state psatest.AgreementState) int64 {
+	t.Helper()
+	start, end := contractSpan(time.Now())
+	if state == psatest.AgreementEnded {
+		// Two years that ended at the start of last month.
+		end = start.AddDate(0, 11, 0)
+		start = end.AddDate(-2, 0, 0)
+	}
+	id := e.server.AddContract(companyID, name, start, end)
+	if state == psatest.AgreementCancelled && !e.server.SetContractStatus(id, 0) {
+		t.Fatalf("no contract %d", id)
+	}
+	return id
+}
+
+func (e *env) SeedAddition(t *testing.T, agreementID int64, qty decimal.Decimal) (int64, string) {
+	t.Helper()
+	name := fmt.Sprintf("Backup Storage GB %d", serviceSeq.Add(1))
+	svc := e.server.AddService(name, decimal.RequireFromString("0.12"))
+	cs, err := e.server.AddContractService(agreementID, svc, qty.IntPart())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cs, name
+}
+
+var serviceSeq atomic.Int64

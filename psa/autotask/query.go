@@ -121,60 +121,67 @@ func decodePage[T any](body []byte) (Page[T], error) {
 // helper; every resource's query goes through it.
 func queryAll[T any](ctx context.Context, c *Client, entity string, filters ...Filter) ([]T, error) {
 	var all []T
-	err := queryPages(ctx, c, entity, MaxPageSize, 0, filters, func(items []T) { all = append(all, items...) })
+	_, err := queryPages(ctx, c, entity, Query{Filter: filters, MaxRecords: MaxPageSize}, func(items []T) bool {
+		all = append(all, items...)
+		return true
+	})
 	return all, err
 }
 
 // queryFirst returns at most max rows: the first page only.
 func queryFirst[T any](ctx context.Context, c *Client, entity string, max int, filters ...Filter) ([]T, error) {
 	var all []T
-	err := queryPages(ctx, c, entity, max, 1, filters, func(items []T) { all = append(all, items...) })
+	_, err := queryPages(ctx, c, entity, Query{Filter: filters, MaxRecords: max}, func(items []T) bool {
+		all = append(all, items...)
+		return false
+	})
 	return all, err
 }
 
-func queryPages[T any](ctx context.Context, c *Client, entity string, pageSize, pageLimit int, filters []Filter, each func([]T)) error {
+// queryPages POSTs q and follows nextPageUrl, handing each page's rows to each until it
+// returns false or the pages end. more reports whether a nextPageUrl was left unread.
+func queryPages[T any](ctx context.Context, c *Client, entity string, q Query, each func([]T) bool) (more bool, err error) {
 	op := "POST /v1.0/" + entity + "/query"
-	if len(filters) == 0 {
-		return invalid(op, "filter", "Autotask queries need at least one filter; use AllRows()")
+	if len(q.Filter) == 0 {
+		return false, invalid(op, "filter", "Autotask queries need at least one filter; use AllRows()")
 	}
 	base, err := c.apiBase(ctx)
 	if err != nil {
-		return err
+		return false, err
 	}
-	body, err := json.Marshal(Query{Filter: filters, MaxRecords: pageSize})
+	body, err := json.Marshal(q)
 	if err != nil {
-		return invalid(op, "filter", "encode query: "+err.Error())
+		return false, invalid(op, "filter", "encode query: "+err.Error())
 	}
 	resp, err := c.send(ctx, remote.Request{Method: http.MethodPost, URL: base + "/" + entity + "/query", Body: body, Op: op, Idempotent: true}, sendOpts{})
 	if err != nil {
-		return err
+		return false, err
 	}
 	seen := map[string]bool{}
 	for pages := 1; ; pages++ {
 		p, err := decodePage[T](resp.Body)
 		if err != nil {
-			return &remote.Error{Kind: remote.Unavailable, Service: service, Op: op, Status: resp.Status, Message: "decode query page: " + err.Error(), Err: err}
+			return false, &remote.Error{Kind: remote.Unavailable, Service: service, Op: op, Status: resp.Status, Message: "decode query page: " + err.Error(), Err: err}
 		}
-		each(p.Items)
 		next := ""
 		if p.PageDetails.NextPageURL != nil {
 			next = strings.TrimSpace(*p.PageDetails.NextPageURL)
 		}
-		if next == "" || (pageLimit > 0 && pages >= pageLimit) {
-			return nil
+		if !each(p.Items) || next == "" {
+			return next != "", nil
 		}
 		nextURL, err := sameHost(base, next)
 		if err != nil {
-			return &remote.Error{Kind: remote.Unavailable, Service: service, Op: op, Message: err.Error()}
+			return false, &remote.Error{Kind: remote.Unavailable, Service: service, Op: op, Message: err.Error()}
 		}
 		if seen[nextURL] || pages >= maxPages {
-			return &remote.Error{Kind: remote.Unavailable, Service: service, Op: op,
+			return false, &remote.Error{Kind: remote.Unavailable, Service: service, Op: op,
 				Message: fmt.Sprintf("paging stopped after %d pages: nextPageUrl repeats or never ends", pages)}
 		}
 		seen[nextURL] = true
 		resp, err = c.send(ctx, remote.Request{Method: http.MethodGet, URL: nextURL, Op: "GET /v1.0/" + entity + "/query (next page)", Idempotent: true}, sendOpts{})
 		if err != nil {
-			return err
+			return false, err
 		}
 	}
 }

@@ -146,3 +146,32 @@ func (e *env) Writes(target psa.Target) int {
 	a, _ := e.emu.Addition(target.AgreementID, target.AdditionID)
 	return a.Writes
 }
+
+func (e *env) SeedCompany(t *testing.T, name, identifier string, active bool) int64 {
+	t.Helper()
+	status := ""
+	if !active {
+		status = "Inactive"
+	}
+	return e.emu.SeedCompany(cwemu.Company{Identifier: identifier, Name: name, Status: status})
+}
+
+func (e *env) SeedAgreement(t *testing.T, companyID int64, name string, state psatest.AgreementState) int64 {
+	t.Helper()
+	a := cwemu.Agreement{CompanyID: companyID, TypeID: cwemu.AgreementTypeManagedServices, Name: name,
+		StartDate: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)}
+	switch state {
+	case psatest.AgreementEnded:
+		a.EndDate = time.Now().UTC().AddDate(0, 0, -40).Truncate(24 * time.Hour)
+	case psatest.AgreementCancelled:
+		a.Cancelled = true
+	}
+	return e.emu.SeedAgreement(a)
+}
+
+func (e *env) SeedAddition(t *testing.T, agreementID int64, qty decimal.Decimal) (int64, string) {
+	t.Helper()
+	id := e.emu.SeedAddition(cwemu.Addition{AgreementID: agreementID, ProductID: cwemu.ProductBackupGB, Quantity: qty,
+		EffectiveDate: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)})
+	return id, "BKP-GB"
+}

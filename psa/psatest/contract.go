@@ -40,6 +40,7 @@ type Env interface {
 	Writes(target psa.Target) int
 	// WholeUnits is true when the PSA only holds integer quantities.
 	WholeUnits() bool
+	CatalogSeeder
 }
 
 // Run runs the contract.
@@ -177,6 +178,8 @@ func Run(t *testing.T, h Harness) {
 			t.Errorf("read back %s, want 9", applied.Quantity)
 		}
 	})
+
+	runCatalog(t, h)
 }
 
 func ctx(t *testing.T) context.Context {

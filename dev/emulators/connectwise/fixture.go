@@ -29,7 +29,14 @@ type Company struct {
 	Identifier string // also the Managed ID meterbridge resolves in basic publish mode
 	Name       string
 	Deleted    bool
+	// Status is the company status's name; "" means Active. "Inactive" is what
+	// ConnectWise sets for former clients.
+	Status string
 }
+
+// companyStatuses are the company status records the emulator knows (ConnectWise's
+// defaults; an MSP can add its own).
+var companyStatuses = map[string]int64{"Active": 1, "Inactive": 2, "Not-Approved": 3, "Credit Hold": 4}
 
 // AgreementType seeds an agreement type.
 type AgreementType struct {
@@ -124,8 +131,16 @@ func putTime(m map[string]any, key string, t time.Time) {
 }
 
 func (c Company) input() map[string]any {
+	status := c.Status
+	if status == "" {
+		status = "Active"
+	}
+	ref := map[string]any{"name": status}
+	if id, ok := companyStatuses[status]; ok {
+		ref["id"] = jsonInt(id)
+	}
 	return map[string]any{"identifier": c.Identifier, "name": c.Name, "deletedFlag": c.Deleted,
-		"status": map[string]any{"id": jsonInt(1), "name": "Active"}, "addressLine1": "1 Main Street"}
+		"status": ref, "addressLine1": "1 Main Street"}
 }
 
 func (a Agreement) input() map[string]any {
