@@ -43,6 +43,10 @@ type Client struct {
 	zoneMu sync.Mutex
 	zone   *ZoneInfo
 	base   string // ".../atservicesrest/v1.0"
+
+	// infoMu guards fieldCache: entity field lists by lower-cased entity (entityinfo.go).
+	infoMu     sync.Mutex
+	fieldCache map[string]cachedFields
 }
 
 // New returns a client for cfg. hc may be nil (30-second timeout); its Transport is wrapped,

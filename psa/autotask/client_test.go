@@ -562,7 +562,7 @@ func TestCheckReportsEachStep(t *testing.T) {
 	e := newTestEnv(t, emu.Options{}, nil)
 	e.target(t, 1)
 	res := e.client.Check(testCtx(t))
-	if !res.OK || len(res.Details) != 3 {
+	if !res.OK || len(res.Details) != 4 {
 		t.Fatalf("Check = %+v", res)
 	}
 	if n := len(e.emu.Adjustments()); n != 0 {

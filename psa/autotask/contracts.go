@@ -5,18 +5,21 @@ import "context"
 // ContractTypeRecurringService is the contract type that holds recurring services with units.
 const ContractTypeRecurringService = 7
 
-// Contract is an Autotask contract of a company.
+// Contract is an Autotask contract of a company. It holds the fields meterbridge reads;
+// contractPeriodType is left out: nothing uses it, and it is an integer picklist in
+// Autotask, so the string field it was would have failed to decode real rows.
+// Unconfirmed: its integer type (a public client's types say so; the emulator does not
+// store the field, and entityInformation/fields says which fields it does).
 type Contract struct {
-	ID                 int64    `json:"id"`
-	ContractName       string   `json:"contractName"`
-	CompanyID          int64    `json:"companyID"`
-	ContractType       int      `json:"contractType"`
-	ContractCategory   int      `json:"contractCategory,omitempty"`
-	ContractPeriodType string   `json:"contractPeriodType,omitempty"`
-	Status             int      `json:"status"`
-	StartDate          DateTime `json:"startDate"`
-	EndDate            DateTime `json:"endDate"`
-	IsDefaultContract  bool     `json:"isDefaultContract"`
+	ID                int64    `json:"id"`
+	ContractName      string   `json:"contractName"`
+	CompanyID         int64    `json:"companyID"`
+	ContractType      int      `json:"contractType"`
+	ContractCategory  int      `json:"contractCategory,omitempty"`
+	Status            int      `json:"status"`
+	StartDate         DateTime `json:"startDate"`
+	EndDate           DateTime `json:"endDate"`
+	IsDefaultContract bool     `json:"isDefaultContract"`
 }
 
 // Contract reads one contract by id.

@@ -100,7 +100,8 @@ func (c *Client) BillableAgreements(ctx context.Context, companyID int64) ([]psa
 			continue
 		}
 		k := byID[id]
-		out = append(out, psa.Agreement{ID: k.ID, CompanyID: k.CompanyID, Name: k.ContractName, Type: contractTypeName(k.ContractType),
+		out = append(out, psa.Agreement{ID: k.ID, CompanyID: k.CompanyID, Name: k.ContractName,
+			Type:      c.picklistLabel(ctx, "Contracts", "contractType", k.ContractType, contractTypeName(k.ContractType)),
 			StartDate: dateOnly(k.StartDate), EndDate: dateOnly(k.EndDate)})
 	}
 	slices.SortStableFunc(out, func(x, y psa.Agreement) int {
@@ -207,9 +208,7 @@ func (k Contract) unbillable(today time.Time) string {
 	return ""
 }
 
-// contractTypeName names the contract types Autotask documents.
-// Unconfirmed: the ids of types other than Recurring Service (7); a type not listed is
-// shown by its number.
+// contractTypeName names a contract type when the contractType picklist cannot be read.
 func contractTypeName(t int) string {
 	if t == ContractTypeRecurringService {
 		return "Recurring Service"

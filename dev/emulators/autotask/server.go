@@ -74,7 +74,8 @@ type Server struct {
 	units            map[int64]*ContractServiceUnit
 	adjustments      []Adjustment
 
-	lim limits
+	lim    limits
+	access access
 }
 
 // New returns an emulator seeded from opts.Fixture; an inconsistent fixture panics, as it is
@@ -201,9 +202,15 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		writeErrors(w, http.StatusNotFound, "no such entity: "+segs[0])
 		return
 	}
+	if entity, op := s.operation(r, def, segs); op != "" && s.access.level(entity, op) == AccessNone {
+		forbidden(w, entity, op)
+		return
+	}
 	switch {
 	case len(segs) == 1:
 		s.handleCollection(w, r, def)
+	case strings.EqualFold(segs[1], "entityInformation"):
+		s.handleEntityInformation(w, r, def, segs[2:])
 	case strings.EqualFold(segs[1], "query"):
 		s.handleQuery(w, r, def, segs[2:])
 	case len(segs) == 2:

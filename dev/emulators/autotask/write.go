@@ -80,6 +80,9 @@ func (s *Server) handleCollection(w http.ResponseWriter, r *http.Request, def *e
 			return
 		}
 		body, err := readBody(r)
+		if err == nil {
+			err = checkPicklists(def, body)
+		}
 		if err != nil {
 			writeAPIError(w, err)
 			return
@@ -123,6 +126,9 @@ func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request, def *entit
 		return
 	}
 	body, err := readBody(r)
+	if err == nil {
+		err = checkPicklists(def, body)
+	}
 	if err != nil {
 		writeAPIError(w, err)
 		return
