@@ -1,6 +1,7 @@
 package autotask
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -21,6 +22,9 @@ func FuzzDecodeResponses(f *testing.F) {
 		`<html>Service Unavailable</html>`,
 		``,
 		`{"items":null,"pageDetails":null}`,
+		`{"info":{"name":"Contract","canQuery":true,"userAccessForQuery":"All","userAccessForCreate":2}}`,
+		`{"fields":[{"name":"status","dataType":"integer","isPickList":true,"picklistValues":[{"value":"1","label":"Active","isActive":true,"parentValue":null}]}]}`,
+		`{"fields":[{"name":"x","maxLength":"9","isPicklist":1,"picklistValues":[{"value":{},"parentValue":[]}],"isSupportedWebhookField":{}}]}`,
 	} {
 		f.Add([]byte(seed))
 	}
@@ -28,6 +32,18 @@ func FuzzDecodeResponses(f *testing.F) {
 		_, _ = decodePage[ContractServiceUnit](body)
 		_, _ = decodePage[Company](body)
 		_, _ = decodeItemID(body)
+		var info struct {
+			Info *EntityInfo `json:"info"`
+		}
+		_ = json.Unmarshal(body, &info)
+		var fields struct {
+			Fields Fields `json:"fields"`
+		}
+		_ = json.Unmarshal(body, &fields)
+		var udfs struct {
+			Fields []UserDefinedField `json:"fields"`
+		}
+		_ = json.Unmarshal(body, &udfs)
 		if msgs, _, ok := errorMessages(body); ok && len(msgs) == 0 {
 			t.Fatalf("errors found but none listed in %q", body)
 		}
