@@ -26,7 +26,8 @@ import (
 // (the docs list both; strings are what a public client reads); "length" versus
 // "maxLength" and "isPickList" versus "isPicklist" (the swagger has the first of each);
 // the picklist ids of contract types other than Recurring Service (7) and of company types;
-// referenceEntityType being the singular entity name.
+// referenceEntityType being the singular entity name; "decimal" as the data type of money
+// fields (the swagger types them as doubles) and "long" for ids.
 
 // EntityInfo is the body of {"info": ...}.
 type EntityInfo struct {
