@@ -212,8 +212,8 @@ func (a *Activities) quantityItems(ctx context.Context, client psa.Client, t ten
 }
 
 // carriedApprovals finds approvals a person gave to the identical change in an older licence
-// cycle that this refresh superseded before it was synced, so daily refreshes do not make
-// people approve the same change again.
+// cycle that this very refresh superseded before it was synced, so daily refreshes do not
+// make people approve the same change again, and an old approval never decides a new change.
 func (a *Activities) carriedApprovals(ctx context.Context, t tenant.Tenant, in billing.RefreshInput, cands []candidate,
 	readings map[psa.Target]psa.Reading, wholeUnits bool) (map[string]store.CarriedApproval, error) {
 	if in.Kind != billing.LicenceSync {
@@ -229,9 +229,9 @@ func (a *Activities) carriedApprovals(ctx context.Context, t tenant.Tenant, in b
 		if wholeUnits {
 			newQty = billing.RoundUnits(newQty, t.Settings.Licences.Rounding)
 		}
-		keys = append(keys, store.ItemKey{AccountID: c.accountID, Item: c.item, Old: r.Quantity, New: newQty})
+		keys = append(keys, store.ItemKey{AccountID: c.accountID, Item: c.item, Target: c.target, Old: r.Quantity, New: newQty})
 	}
-	carried, err := a.Store.CarriedApprovals(ctx, t.ID, keys)
+	carried, err := a.Store.CarriedApprovals(ctx, t.ID, in.CycleID, keys)
 	if err != nil {
 		return nil, fmt.Errorf("look up carried approvals: %w", err)
 	}

@@ -2,7 +2,10 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+
+	"github.com/google/uuid"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/shopspring/decimal"
@@ -46,27 +49,42 @@ type CarriedApproval struct {
 }
 
 // CarriedApprovals finds, for the given account items, a person's approvals of identical changes
-// (same old and new quantity) on items a newer refresh superseded before they were synced.
-// The key of the result is account ID + "\x00" + item.
-func (s *Store) CarriedApprovals(ctx context.Context, tenantID string, keys []ItemKey) (map[string]CarriedApproval, error) {
+// (same target, old and new quantity) on the items that cycleID itself superseded when it
+// began (SupersedeOpenCycles): only an approval that was still waiting to be synced when
+// this refresh replaced it carries over. An approval superseded by an earlier refresh was
+// either carried into that refresh's cycle already (and, if still waiting, is superseded
+// again by this one) or was dropped there; it never reaches further, so a change approved
+// in January cannot approve the same numbers in June. The key of the result is account ID
+// + "\x00" + item.
+func (s *Store) CarriedApprovals(ctx context.Context, tenantID, cycleID string, keys []ItemKey) (map[string]CarriedApproval, error) {
 	out := map[string]CarriedApproval{}
 	if len(keys) == 0 {
 		return out, nil
 	}
+	if _, err := uuid.Parse(cycleID); err != nil {
+		return nil, fmt.Errorf("cycle ID %q is not a UUID", cycleID)
+	}
 	accounts := make([]string, len(keys))
 	items := make([]string, len(keys))
+	targets := make([]string, len(keys))
 	olds := make([]decimal.Decimal, len(keys))
 	news := make([]decimal.Decimal, len(keys))
 	for i, k := range keys {
-		accounts[i], items[i], olds[i], news[i] = k.AccountID, k.Item, k.Old, k.New
+		target, err := json.Marshal(k.Target)
+		if err != nil {
+			return nil, err
+		}
+		accounts[i], items[i], targets[i], olds[i], news[i] = k.AccountID, k.Item, string(target), k.Old, k.New
 	}
 	rows, err := s.pool.Query(ctx, `
 		SELECT DISTINCT ON (k.account_id, k.item) k.account_id, k.item, i.decided_by, c.period
-		FROM unnest($2::text[], $3::text[], $4::numeric[], $5::numeric[]) AS k(account_id, item, old_qty, new_qty)
-		JOIN cycle_items i ON i.tenant_id = $1 AND i.state = 'superseded' AND i.decided_by NOT IN ('', 'automatic', 'rule', 'deadline')
-			AND i.account_id = k.account_id AND i.item = k.item AND i.old_qty = k.old_qty AND i.new_qty = k.new_qty
+		FROM unnest($3::text[], $4::text[], $5::jsonb[], $6::numeric[], $7::numeric[]) AS k(account_id, item, target, old_qty, new_qty)
+		JOIN cycle_items i ON i.tenant_id = $1 AND i.superseded_by = $2 AND i.state = 'superseded'
+			AND i.decided_by NOT IN ('', 'automatic', 'rule', 'deadline')
+			AND i.account_id = k.account_id AND i.item = k.item AND i.target = k.target
+			AND i.old_qty = k.old_qty AND i.new_qty = k.new_qty
 		JOIN cycles c ON c.id = i.cycle_id
-		ORDER BY k.account_id, k.item, i.decided_at DESC`, tenantID, accounts, items, olds, news)
+		ORDER BY k.account_id, k.item, i.decided_at DESC`, tenantID, cycleID, accounts, items, targets, olds, news)
 	if err != nil {
 		return nil, err
 	}
@@ -82,9 +100,10 @@ func (s *Store) CarriedApprovals(ctx context.Context, tenantID string, keys []It
 	return out, rows.Err()
 }
 
-// ItemKey names one account item's change.
+// ItemKey names one account item's change and where it goes.
 type ItemKey struct {
 	AccountID, Item string
+	Target          ItemTarget
 	Old, New        decimal.Decimal
 }
 
