@@ -160,6 +160,9 @@ func (a *Activities) FinishCycle(ctx context.Context, in billing.FinishInput) (b
 	if in.Error != "" {
 		msg += " — " + in.Error
 	}
+	if c.Trigger != billing.Manual && c.Status != billing.AlreadyPublished && !store.ClaimKeptWhen(c.Status) {
+		msg += fmt.Sprintf("; %s is not published, so the next automatic run of it publishes it", c.Period)
+	}
 	if err := a.Store.AddHistory(ctx, c.TenantID, severity, store.ActorAutomatic, string(c.Kind)+"."+string(c.Status), msg,
 		map[string]any{"cycle_id": c.ID, "counts": c.Counts}); err != nil {
 		return billing.FinishResult{}, err

@@ -59,6 +59,31 @@ func (s *Store) CreateCycle(ctx context.Context, c Cycle) (out Cycle, created bo
 	return out, tag.RowsAffected() == 1, err
 }
 
+// Period claims. An automatic (scheduled or backfilled) cycle claims its (tenant, kind,
+// period) before it changes anything, and a second automatic run that finds the claim ends
+// as already published. A claim means "published, or being published" — never "tried once".
+// What FinishCycle does with the claim, by how the cycle ended:
+//
+//   - completed: kept. The period is published (items applied, already right, or removed by
+//     people).
+//   - partial: kept. The period is published; the clients that failed alone are in the
+//     notice and the history, for people to fix and publish by hand.
+//   - failed before any write (credentials, vendor down, not configured): released, so the
+//     next automatic run of the period publishes it.
+//   - failed after some writes: released too. Writes are absolute and read back, and each
+//     applied item is recorded; the next run reads the PSA again, finds those items already
+//     holding their value (unchanged) and writes only the rest. Keeping the claim would
+//     leave the month half published for good.
+//   - cancelled (by a person, or recorded as failed by whatever closes a run from outside):
+//     released, as failed — whatever was written stands and is recorded.
+//   - superseded (licence cycles): kept. The changes it waited on moved to the newer refresh
+//     that superseded it, and that cycle publishes them; running this period again would
+//     only read today's counts a second time and supersede the cycle people now work on.
+//     A superseded cycle ends completed (its superseded items are not failures).
+//   - already published: the claim is another cycle's and is left alone.
+//
+// Any other end state releases the claim: only completed and partial keep it.
+
 // ClaimPeriod records that cycleID publishes (tenant, kind, period) automatically. It returns
 // the ID of the cycle holding the claim: cycleID itself when the claim is new or already its
 // own (a retried activity), another cycle's ID when that one got there first.
@@ -88,18 +113,35 @@ func (s *Store) SetCycleStatus(ctx context.Context, id string, status billing.St
 	return err
 }
 
-// FinishCycle records how a cycle ended, with its final counts. Finishing twice keeps the
-// first finish time.
+// FinishCycle records how a cycle ended, with its final counts, and gives its period claim
+// back unless it published the period (see "Period claims" above), in one transaction.
+// Finishing twice keeps the first finish time.
 func (s *Store) FinishCycle(ctx context.Context, id string, status billing.Status, errMsg string) (Cycle, error) {
 	counts, err := s.CycleCounts(ctx, id)
 	if err != nil {
 		return Cycle{}, err
 	}
 	cj, _ := json.Marshal(counts)
-	row := s.pool.QueryRow(ctx, `
-		UPDATE cycles SET status = $2, phase = $3, error = $4, counts = $5, finished_at = COALESCE(finished_at, now())
-		WHERE id = $1 RETURNING `+cycleColumns, id, status, billing.PhaseDone, errMsg, cj)
-	return scanCycle(row)
+	var c Cycle
+	err = s.tx(ctx, func(tx pgx.Tx) error {
+		var err error
+		c, err = scanCycle(tx.QueryRow(ctx, `
+			UPDATE cycles SET status = $2, phase = $3, error = $4, counts = $5, finished_at = COALESCE(finished_at, now())
+			WHERE id = $1 RETURNING `+cycleColumns, id, status, billing.PhaseDone, errMsg, cj))
+		if err != nil || ClaimKeptWhen(status) {
+			return err
+		}
+		// Only this cycle's own claim: an already-published duplicate holds none.
+		_, err = tx.Exec(ctx, `DELETE FROM period_claims WHERE cycle_id = $1`, id)
+		return err
+	})
+	return c, err
+}
+
+// ClaimKeptWhen reports whether a cycle that ended in status keeps its period claim: only a
+// completed or partial cycle published its period.
+func ClaimKeptWhen(status billing.Status) bool {
+	return status == billing.Completed || status == billing.Partial
 }
 
 // GetCycle reads one cycle of a tenant, with live counts while it runs.
