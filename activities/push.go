@@ -35,7 +35,6 @@ func (a *Activities) PushPage(ctx context.Context, in billing.PushInput) (billin
 		return res, outsideError("open PSA connection", err)
 	}
 	year, month := in.Period.YearMonth()
-	effective := time.Date(year, month, 1, 0, 0, 0, 0, time.UTC)
 	var done atomic.Int64
 	defer keepAlive(ctx, func() any { return done.Load() })()
 	for i, it := range items {
@@ -44,7 +43,7 @@ func (a *Activities) PushPage(ctx context.Context, in billing.PushInput) (billin
 		if err := ctx.Err(); err != nil {
 			return res, err
 		}
-		applied, ref, err := a.pushItem(ctx, client, in, it, year, int(month), effective)
+		applied, ref, err := a.pushItem(ctx, client, in, it, year, int(month))
 		if err != nil {
 			kind := remote.KindOf(err)
 			if kind != "" && !kind.ItemLevel() {
@@ -76,7 +75,7 @@ func (e *verifyError) Error() string {
 	return fmt.Sprintf("the PSA holds %s after writing %s", e.got, e.want)
 }
 
-func (a *Activities) pushItem(ctx context.Context, client psa.Client, in billing.PushInput, it store.Item, year, month int, effective time.Time) (decimal.Decimal, string, error) {
+func (a *Activities) pushItem(ctx context.Context, client psa.Client, in billing.PushInput, it store.Item, year, month int) (decimal.Decimal, string, error) {
 	want := it.NewQty.Decimal
 	if it.Target.ManagedID != "" {
 		bw, ok := client.(psa.BackupStatsWriter)
@@ -93,10 +92,18 @@ func (a *Activities) pushItem(ctx context.Context, client psa.Client, in billing
 		}
 		return got.BillableSpaceGB, "", nil
 	}
+	// The day the item was read as of at refresh is the day the change applies from, and the
+	// quantity must hold from then to the end of that month, whatever someone changed inside
+	// it since. Items refreshed before items carried the day fall back to the same rule.
+	effective := periodStart(in.Period)
+	if it.AsOf != nil {
+		effective = *it.AsOf
+	}
 	applied, err := client.SetQuantity(ctx, psa.Change{
 		Target:    it.Target.Target,
 		Quantity:  want,
 		Effective: effective,
+		Until:     time.Date(effective.Year(), effective.Month(), 1, 0, 0, 0, 0, time.UTC).AddDate(0, 1, 0),
 		Marker:    fmt.Sprintf("meterbridge:%s:%s:%d", in.TenantID, in.Period, it.ID),
 	})
 	if err != nil {

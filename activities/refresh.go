@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/shopspring/decimal"
 	"go.temporal.io/sdk/activity"
@@ -168,8 +169,9 @@ func (a *Activities) quantityItems(ctx context.Context, client psa.Client, t ten
 		}
 	}
 	readings := map[psa.Target]psa.Reading{}
+	on := periodStart(in.Period)
 	if len(targets) > 0 {
-		rs, err := client.ReadQuantities(ctx, targets)
+		rs, err := client.ReadQuantities(ctx, targets, on)
 		if err != nil {
 			return nil, outsideError("read PSA quantities", err)
 		}
@@ -198,6 +200,13 @@ func (a *Activities) quantityItems(ctx context.Context, client psa.Client, t ten
 		case r.Err != nil:
 			it.State, it.Reason = billing.ItemFailed, itemReason(r.Err)
 		default:
+			// The item's as-of day is fixed here, once: the push reads, writes and reads back
+			// as of the same day the old quantity was read.
+			asOf := on
+			if !r.AsOf.IsZero() {
+				asOf = r.AsOf
+			}
+			it.AsOf = &asOf
 			it.OldQty = decimal.NewNullDecimal(r.Quantity)
 			it.Delta = decimal.NewNullDecimal(newQty.Sub(r.Quantity))
 			it.State, it.DecidedBy = in.Approval.Decide(r.Quantity, newQty)
@@ -209,6 +218,15 @@ func (a *Activities) quantityItems(ctx context.Context, client psa.Client, t ten
 		items = append(items, it)
 	}
 	return items, nil
+}
+
+// periodStart is the first day of the period's month (UTC midnight): the day a period's
+// quantities are read as of and its changes apply from. A daily licence period belongs to
+// its month too, so every refresh of a month bills the whole month at the latest count.
+// The PSA may move it later for a target that only starts billing inside the month.
+func periodStart(p billing.Period) time.Time {
+	year, month := p.YearMonth()
+	return time.Date(year, month, 1, 0, 0, 0, 0, time.UTC)
 }
 
 // carriedApprovals finds approvals a person gave to the identical change in an older licence

@@ -10,7 +10,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/meterbridge/meterbridge/billing"
+	atemu "github.com/meterbridge/meterbridge/dev/emulators/autotask"
 	"github.com/meterbridge/meterbridge/dev/emulators/fault"
+	"github.com/meterbridge/meterbridge/psa"
 	"github.com/meterbridge/meterbridge/starter"
 	"github.com/meterbridge/meterbridge/store"
 )
@@ -124,4 +126,130 @@ func TestFailedAutomaticRunLeavesTheMonthToTheNextRun(t *testing.T) {
 	require.Equal(t, billing.AlreadyPublished, dup.Status)
 	require.Contains(t, dup.Error, second.RunID)
 	s.assertPublishedOnce()
+}
+
+// atMapping maps a licence to an Autotask contract service.
+type atMapping struct {
+	id, account, item     string
+	company, contract, cs int64
+}
+
+// useAutotask switches the tenant's PSA to the Autotask emulator and stores licence
+// mappings as given (stored directly: the API would check each target is billed today).
+func (s *stack) useAutotask(maps ...atMapping) {
+	s.t.Helper()
+	creds := atemu.DemoCredentials
+	var e errorAnswer
+	require.Equal(s.t, http.StatusOK, s.call("PUT", s.tp+"/psa", s.adminToken, map[string]any{
+		"kind": "autotask", "confirm_reset": true,
+		"credentials": map[string]any{"zone_discovery_url": s.urls.Autotask + "/atservicesrest", "user_name": creds.UserName,
+			"secret": creds.Secret, "integration_code": creds.IntegrationCode},
+	}, &e), "%+v", e)
+	for _, m := range maps {
+		_, _, err := s.store.PutMapping(context.Background(), store.Mapping{TenantID: s.tenantID, ID: m.id, Source: "licenses",
+			AccountID: m.account, Item: m.item, Target: psa.Target{CompanyID: m.company, AgreementID: m.contract, AdditionID: m.cs}}, "admin@demo-msp.example")
+		require.NoError(s.t, err)
+	}
+}
+
+// syncLicences sends "sync now" and waits for the cycle to end.
+func (s *stack) syncLicences(id string) store.Cycle {
+	s.t.Helper()
+	var e errorAnswer
+	require.Equal(s.t, http.StatusAccepted, s.call("POST", s.tp+"/publish", s.approverToken, map[string]any{"kind": "licence_sync"}, &e), "%+v", e)
+	return s.waitCycle(id, 60*time.Second)
+}
+
+// unitsEveryDay checks the Autotask emulator's units of a contract service on every day of
+// [from, until).
+func (s *stack) unitsEveryDay(cs int64, from, until time.Time, want int64) {
+	s.t.Helper()
+	for d := from; d.Before(until); d = d.AddDate(0, 0, 1) {
+		got, ok := s.world.Autotask.UnitsOn(cs, d)
+		require.True(s.t, ok, "contract service %d has no units on %s", cs, d.Format(time.DateOnly))
+		require.Equal(s.t, want, got, "contract service %d on %s", cs, d.Format(time.DateOnly))
+	}
+}
+
+// thisMonth is the first day of the month of a licence cycle's period, and of the next.
+func thisMonth(p billing.Period) (time.Time, time.Time) {
+	y, m := p.YearMonth()
+	first := time.Date(y, m, 1, 0, 0, 0, 0, time.UTC)
+	return first, first.AddDate(0, 1, 0)
+}
+
+// Staff adjust a contract service's units mid-month between meterbridge's refresh and its
+// push: the approved units must hold on every day of the month afterwards, not only until
+// the staff's adjustment (after which the customer would be billed their change on top).
+func TestMidMonthAutotaskAdjustmentBetweenRefreshAndPushLeavesTheApprovedUnitsEveryDay(t *testing.T) {
+	s := newStack(t)
+	s.startWorker()
+	s.useAutotask(
+		atMapping{"at-server", "acc_1001", "server", atemu.DemoCompanyNorthwind, atemu.DemoContractNorthwind, atemu.DemoCSNorthwindServer},
+		atMapping{"at-desktop", "acc_1001", "desktop", atemu.DemoCompanyNorthwind, atemu.DemoContractNorthwind, atemu.DemoCSNorthwindDesktop},
+	)
+	var started struct {
+		RunID  string         `json:"run_id"`
+		Period billing.Period `json:"period"`
+	}
+	require.Equal(t, http.StatusAccepted, s.call("POST", s.tp+"/refresh", s.approverToken, nil, &started))
+	s.waitStatus(started.RunID, billing.AwaitingApproval, 30*time.Second)
+	first, next := thisMonth(started.Period)
+	for _, it := range s.items(started.RunID) {
+		require.NotNil(t, it.AsOf, "%s", it.Item)
+		require.True(t, it.AsOf.Equal(first), "%s is read as of %s, want the 1st", it.Item, it.AsOf)
+	}
+
+	// On the contract page, someone adds 3 servers from the 15th.
+	mid := first.AddDate(0, 0, 14)
+	require.NoError(t, s.world.Autotask.AdjustUnits(atemu.DemoCSNorthwindServer, 3, mid))
+
+	s.decideAll(true)
+	s.waitStatus(started.RunID, billing.AwaitingSync, 30*time.Second)
+	c := s.syncLicences(started.RunID)
+	require.Equal(t, billing.Completed, c.Status, c.Error)
+	require.Equal(t, 2, c.Counts.Applied)
+
+	s.unitsEveryDay(atemu.DemoCSNorthwindServer, first, next, 5)
+	s.unitsEveryDay(atemu.DemoCSNorthwindDesktop, first, next, 25)
+	s.unitsEveryDay(atemu.DemoCSNorthwindServer, next, next.AddDate(0, 1, 0), 5)
+	got, _ := s.world.Autotask.UnitsOn(atemu.DemoCSNorthwindServer, first.AddDate(0, 0, -1))
+	require.Equal(t, int64(2), got, "the month before is left alone")
+}
+
+// A contract service added to a running contract on the 10th has no units on the 1st: its
+// item is read as of the 10th and set from the 10th, instead of failing every day of its
+// first month.
+func TestAutotaskServiceStartingMidMonthIsBilledFromTheDayItStarts(t *testing.T) {
+	s := newStack(t)
+	s.startWorker()
+	ctx := context.Background()
+	period := billing.DayOf(time.Now(), time.UTC)
+	first, next := thisMonth(period)
+	tenth := first.AddDate(0, 0, 9)
+	svc := s.world.Autotask.AddService("Cloud Backup GB", decimal.RequireFromString("0.12"))
+	cs, err := s.world.Autotask.AddContractServiceFrom(atemu.DemoContractFabrikam, svc, 0, tenth)
+	require.NoError(t, err)
+	s.useAutotask(atMapping{"at-cloud", "acc_1003", "cloud_gb", atemu.DemoCompanyFabrikam, atemu.DemoContractFabrikam, cs})
+
+	started, err := s.starter.StartCycle(ctx, starter.StartRequest{TenantID: s.tenantID, Kind: billing.LicenceSync, Trigger: billing.Manual,
+		StartedBy: "ann@demo-msp.example", Period: period})
+	require.NoError(t, err)
+	s.waitWaiting(started.RunID, 30*time.Second)
+	items := s.items(started.RunID)
+	require.Len(t, items, 1)
+	it := items[0]
+	require.Equal(t, billing.Pending, it.State, it.Reason)
+	require.Equal(t, "0→251", it.OldQty.Decimal.String()+"→"+it.NewQty.Decimal.String())
+	require.NotNil(t, it.AsOf)
+	require.True(t, it.AsOf.Equal(tenth), "read as of %s, want the 10th", it.AsOf)
+
+	s.decideAll(true)
+	s.waitStatus(started.RunID, billing.AwaitingSync, 30*time.Second)
+	c := s.syncLicences(started.RunID)
+	require.Equal(t, billing.Completed, c.Status, c.Error)
+	require.Equal(t, 1, c.Counts.Applied)
+	s.unitsEveryDay(cs, tenth, next, 251)
+	_, ok := s.world.Autotask.UnitsOn(cs, tenth.AddDate(0, 0, -1))
+	require.False(t, ok, "no units before the service started")
 }

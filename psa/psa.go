@@ -45,19 +45,31 @@ type TargetInfo struct {
 	WholeUnits bool `json:"whole_units"`
 }
 
-// Reading is the current quantity of one target, or why it could not be read.
+// Reading is the quantity of one target as of a day, or why it could not be read.
 type Reading struct {
 	Target   Target
 	Quantity decimal.Decimal
-	Err      error // an item-level *remote.Error; nil when Quantity is valid
+	// AsOf is the day Quantity is in force on, and the day a change to the target should
+	// apply from: the day asked for, or — for a PSA whose quantities are dated (Autotask) and
+	// a target that only starts billing later in that month — the day it starts. Zero when
+	// the PSA's quantities are not dated (ConnectWise changes an addition in place).
+	AsOf time.Time
+	Err  error // an item-level *remote.Error; nil when Quantity is valid
 }
 
 // Change asks for one target to hold an absolute quantity.
 type Change struct {
 	Target   Target
 	Quantity decimal.Decimal
-	// Effective is the day the new quantity applies from (UTC midnight).
+	// Effective is the day the new quantity applies from (UTC midnight): the Reading.AsOf of
+	// the quantity the change was computed from, so what is read, written and read back all
+	// refer to the same day.
 	Effective time.Time
+	// Until, when after Effective, is the first day the quantity no longer has to hold. A PSA
+	// with dated quantities makes every day from Effective up to Until hold Quantity, however
+	// other changes dated inside that range (a person adjusting units mid-month) left it; days
+	// from Until on move by the same difference as the last of them. Zero: Effective alone.
+	Until time.Time
 	// Marker identifies the change (tenant, period, item) so a write whose response was lost
 	// can be recognised before it is repeated. Clients store it where the PSA allows.
 	Marker string
@@ -74,10 +86,11 @@ type Applied struct {
 // Quantities reads and writes billed quantities. Writes set absolute values, so repeating a
 // write leaves the PSA as one write would.
 type Quantities interface {
-	// ReadQuantities reads the current quantity of each target. A target that cannot be read
+	// ReadQuantities reads each target's quantity as of the day `on` (UTC midnight; zero
+	// means today), and says in Reading.AsOf which day it read. A target that cannot be read
 	// gets its own Reading.Err; the returned error is for failures of the whole call
 	// (credentials, service down).
-	ReadQuantities(ctx context.Context, targets []Target) ([]Reading, error)
+	ReadQuantities(ctx context.Context, targets []Target, on time.Time) ([]Reading, error)
 	// SetQuantity makes the target hold c.Quantity and returns what reading it back gave.
 	SetQuantity(ctx context.Context, c Change) (Applied, error)
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/shopspring/decimal"
 
 	"github.com/meterbridge/meterbridge/billing"
@@ -22,16 +23,19 @@ type ItemTarget struct {
 
 // Item is one client's (or account's) proposed change in a cycle and its outcome.
 type Item struct {
-	ID           int64               `json:"id"`
-	CycleID      string              `json:"cycle_id"`
-	TenantID     string              `json:"-"`
-	Seq          int                 `json:"seq"`
-	AccountID    string              `json:"account_id"`
-	AccountName  string              `json:"account_name"`
-	Item         string              `json:"item"`
-	MappingID    string              `json:"mapping_id,omitempty"`
-	Target       ItemTarget          `json:"target"`
-	TargetLabel  string              `json:"target_label"`
+	ID          int64      `json:"id"`
+	CycleID     string     `json:"cycle_id"`
+	TenantID    string     `json:"-"`
+	Seq         int        `json:"seq"`
+	AccountID   string     `json:"account_id"`
+	AccountName string     `json:"account_name"`
+	Item        string     `json:"item"`
+	MappingID   string     `json:"mapping_id,omitempty"`
+	Target      ItemTarget `json:"target"`
+	TargetLabel string     `json:"target_label"`
+	// AsOf is the day the PSA's quantity was read as of and the change applies from, chosen
+	// once when the item is refreshed (nil for Backup Stats records and older items).
+	AsOf         *time.Time          `json:"as_of,omitempty"`
 	OldQty       decimal.NullDecimal `json:"old_quantity"`
 	NewQty       decimal.NullDecimal `json:"new_quantity"`
 	Delta        decimal.NullDecimal `json:"delta"`
@@ -58,11 +62,11 @@ func (s *Store) InsertItems(ctx context.Context, items []Item) error {
 		}
 		batch.Queue(`
 			INSERT INTO cycle_items (cycle_id, tenant_id, seq, account_id, account_name, item, mapping_id, target, target_label,
-				old_qty, new_qty, delta, state, reason, decided_by, decided_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, CASE WHEN $15 = '' THEN NULL ELSE now() END)
+				old_qty, new_qty, delta, state, reason, decided_by, decided_at, as_of)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, CASE WHEN $15 = '' THEN NULL ELSE now() END, $16)
 			ON CONFLICT (cycle_id, account_id, item) DO NOTHING`,
 			it.CycleID, it.TenantID, it.Seq, it.AccountID, it.AccountName, it.Item, it.MappingID, target, it.TargetLabel,
-			it.OldQty, it.NewQty, it.Delta, it.State, it.Reason, it.DecidedBy)
+			it.OldQty, it.NewQty, it.Delta, it.State, it.Reason, it.DecidedBy, asOfDate(it.AsOf))
 	}
 	return s.pool.SendBatch(ctx, batch).Close()
 }
@@ -149,16 +153,30 @@ func (s *Store) RecordOutcome(ctx context.Context, o Outcome) error {
 }
 
 const itemColumns = `id, cycle_id::text, tenant_id, seq, account_id, account_name, item, mapping_id, target, target_label,
-	old_qty, new_qty, delta, state, reason, decided_by, decided_at, applied_qty, applied_at, psa_reference`
+	old_qty, new_qty, delta, state, reason, decided_by, decided_at, applied_qty, applied_at, psa_reference, as_of`
 
 func scanItem(row pgx.Row) (Item, error) {
 	var it Item
 	var target []byte
+	var asOf pgtype.Date
 	err := row.Scan(&it.ID, &it.CycleID, &it.TenantID, &it.Seq, &it.AccountID, &it.AccountName, &it.Item, &it.MappingID, &target,
 		&it.TargetLabel, &it.OldQty, &it.NewQty, &it.Delta, &it.State, &it.Reason, &it.DecidedBy, &it.DecidedAt,
-		&it.AppliedQty, &it.AppliedAt, &it.PSAReference)
+		&it.AppliedQty, &it.AppliedAt, &it.PSAReference, &asOf)
 	if err != nil {
 		return it, err
 	}
+	if asOf.Valid {
+		d := time.Date(asOf.Time.Year(), asOf.Time.Month(), asOf.Time.Day(), 0, 0, 0, 0, time.UTC)
+		it.AsOf = &d
+	}
 	return it, json.Unmarshal(target, &it.Target)
+}
+
+// asOfDate is an item's as-of day as a SQL date (NULL when it has none).
+func asOfDate(t *time.Time) pgtype.Date {
+	if t == nil || t.IsZero() {
+		return pgtype.Date{}
+	}
+	u := t.UTC()
+	return pgtype.Date{Time: time.Date(u.Year(), u.Month(), u.Day(), 0, 0, 0, 0, time.UTC), Valid: true}
 }

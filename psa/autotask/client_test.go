@@ -385,7 +385,7 @@ func TestThreadLimiterKeepsThreeRequestsPerEndpointInFlight(t *testing.T) {
 	errs := make(chan error, 10)
 	for range 10 {
 		wg.Go(func() {
-			got, err := e.client.ReadQuantities(ctx, []psa.Target{tg})
+			got, err := e.client.ReadQuantities(ctx, []psa.Target{tg}, time.Time{})
 			if err == nil && got[0].Err != nil {
 				err = got[0].Err
 			}
@@ -546,7 +546,7 @@ func TestReadQuantitiesChecksCompanyPerTarget(t *testing.T) {
 	e := newTestEnv(t, emu.Options{}, nil)
 	a, b := e.target(t, 2), e.target(t, 3)
 	wrong := psa.Target{CompanyID: b.CompanyID, AgreementID: a.AgreementID, AdditionID: a.AdditionID}
-	got, err := e.client.ReadQuantities(testCtx(t), []psa.Target{a, wrong, b, {}})
+	got, err := e.client.ReadQuantities(testCtx(t), []psa.Target{a, wrong, b, {}}, time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}

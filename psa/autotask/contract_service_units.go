@@ -60,6 +60,29 @@ func (c *Client) UnitsOn(ctx context.Context, contractServiceIDs []int64, on tim
 	return out, nil
 }
 
+// UnitRowsBetween returns, for each contract service, every units row that overlaps the
+// days [from, until), in the order Autotask returns them. Services without such a row are
+// absent from the map.
+func (c *Client) UnitRowsBetween(ctx context.Context, contractServiceIDs []int64, from, until time.Time) (map[int64][]ContractServiceUnit, error) {
+	from, until = day(from), day(until)
+	out := make(map[int64][]ContractServiceUnit, len(contractServiceIDs))
+	for start := 0; start < len(contractServiceIDs); start += inChunk {
+		part := contractServiceIDs[start:min(start+inChunk, len(contractServiceIDs))]
+		rows, err := c.QueryContractServiceUnits(ctx,
+			In("contractServiceID", part),
+			Lt("startDate", formatTime(until)),
+			Or(Gte("endDate", formatTime(from)), NotExist("endDate")),
+		)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
+			out[r.ContractServiceID] = append(out[r.ContractServiceID], r)
+		}
+	}
+	return out, nil
+}
+
 // covers reports whether a row can be the one in force on day d. The latest-starting row
 // that covers d wins, which reads both conventions for endDate correctly: exclusive (a split
 // row ends on the day the next one starts) and inclusive (a period ends on its last day).

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -16,10 +18,20 @@ import (
 // maxCreateAttempts bounds how often one SetQuantity posts an adjustment that did not land.
 const maxCreateAttempts = 4
 
-// ReadQuantities reads each target's units from the ContractServiceUnits row in force today.
+// ReadQuantities reads each target's units as of the day `on` (today when zero): from the
+// ContractServiceUnits row in force that day, or — for a contract service that starts later
+// in that month (a service added mid-month, a contract that begins mid-month) — from its
+// first row, on the day it starts. Reading.AsOf says which day was read, and a change made
+// from that reading must be dated that day (psa.Change.Effective), so the read, the
+// adjustment and the read-back all look at the same day.
+//
 // Target.AgreementID is the contract id and Target.AdditionID the contract service id.
-func (c *Client) ReadQuantities(ctx context.Context, targets []psa.Target) ([]psa.Reading, error) {
-	d := c.today()
+func (c *Client) ReadQuantities(ctx context.Context, targets []psa.Target, on time.Time) ([]psa.Reading, error) {
+	from := c.today()
+	if !on.IsZero() {
+		from = day(on)
+	}
+	until := monthAfter(from)
 	var csIDs []int64
 	seen := map[int64]bool{}
 	for _, t := range targets {
@@ -28,7 +40,7 @@ func (c *Client) ReadQuantities(ctx context.Context, targets []psa.Target) ([]ps
 			csIDs = append(csIDs, t.AdditionID)
 		}
 	}
-	rows, err := c.UnitsOn(ctx, csIDs, d)
+	rows, err := c.UnitRowsBetween(ctx, csIDs, from, until)
 	if err != nil {
 		return nil, fmt.Errorf("read units of %d contract services: %w", len(csIDs), err)
 	}
@@ -47,23 +59,60 @@ func (c *Client) ReadQuantities(ctx context.Context, targets []psa.Target) ([]ps
 	out := make([]psa.Reading, len(targets))
 	for i, t := range targets {
 		out[i] = psa.Reading{Target: t}
-		row, ok := rows[t.AdditionID]
+		asOf, row, ok := firstInForce(rows[t.AdditionID], from, until)
 		var contract *Contract
 		if k, found := contracts[t.AgreementID]; found {
 			contract = &k
 		}
-		if err := checkTarget(t, ok, row, contract, d); err != nil {
+		if err := checkTarget(t, ok, row, contract, from, until); err != nil {
 			out[i].Err = err
 			continue
 		}
-		out[i].Quantity = row.Units
+		out[i].Quantity, out[i].AsOf = row.Units, asOf
 	}
 	return out, nil
 }
 
+// monthAfter is the first day of the month after d's.
+func monthAfter(d time.Time) time.Time {
+	return time.Date(d.Year(), d.Month(), 1, 0, 0, 0, 0, time.UTC).AddDate(0, 1, 0)
+}
+
+// firstInForce finds the first day in [from, until) that a units row covers, and that row:
+// from itself when a row covers it, else the start of the earliest row beginning inside the
+// range.
+func firstInForce(rows []ContractServiceUnit, from, until time.Time) (time.Time, ContractServiceUnit, bool) {
+	if r, ok := inForce(rows, from); ok {
+		return from, r, true
+	}
+	var first *ContractServiceUnit
+	for i, r := range rows {
+		s := day(r.StartDate.Time)
+		if s.After(from) && s.Before(until) && (first == nil || s.Before(first.StartDate.Time)) {
+			first = &rows[i]
+		}
+	}
+	if first == nil {
+		return time.Time{}, ContractServiceUnit{}, false
+	}
+	return day(first.StartDate.Time), *first, true
+}
+
+// inForce returns the row in force on day d: the latest-starting row that covers d.
+func inForce(rows []ContractServiceUnit, d time.Time) (ContractServiceUnit, bool) {
+	var best ContractServiceUnit
+	found := false
+	for _, r := range rows {
+		if covers(r, d) && (!found || r.StartDate.After(best.StartDate.Time)) {
+			best, found = r, true
+		}
+	}
+	return best, found
+}
+
 // checkTarget says why a units row does not belong to the target, or nil when it does.
 // contract is needed only when the target names a company.
-func checkTarget(t psa.Target, found bool, row ContractServiceUnit, contract *Contract, d time.Time) error {
+func checkTarget(t psa.Target, found bool, row ContractServiceUnit, contract *Contract, from, until time.Time) error {
 	op := fmt.Sprintf("read units of contract service %d", t.AdditionID)
 	switch {
 	case t.AdditionID <= 0:
@@ -71,7 +120,8 @@ func checkTarget(t psa.Target, found bool, row ContractServiceUnit, contract *Co
 	case t.AgreementID <= 0:
 		return invalid(op, "agreement_id", "the target names no contract")
 	case !found:
-		return notFound(op, noUnitsMessage(t.AdditionID, d))
+		return notFound(op, fmt.Sprintf("no ContractServiceUnits row of contract service %d falls between %s and %s: the contract service does not exist or its contract does not run then",
+			t.AdditionID, from.Format(time.DateOnly), until.AddDate(0, 0, -1).Format(time.DateOnly)))
 	case row.ContractID != t.AgreementID:
 		return notFound(op, fmt.Sprintf("contract %d has no contract service %d", t.AgreementID, t.AdditionID))
 	case t.CompanyID == 0:
@@ -84,10 +134,18 @@ func checkTarget(t psa.Target, found bool, row ContractServiceUnit, contract *Co
 	return nil
 }
 
-// SetQuantity makes the contract service hold ch.Quantity units from ch.Effective on (today
-// when zero). Autotask keeps whole units only: round first with RoundUnits; a fractional or
-// negative quantity is refused as Invalid. The change is an adjustment of the difference
-// from the units in force on that day; no difference creates nothing.
+// SetQuantity makes the contract service hold ch.Quantity units from ch.Effective (today when
+// zero) up to ch.Until (Effective alone when Until is not after it). Autotask keeps whole
+// units only: round first with RoundUnits; a fractional or negative quantity is refused as
+// Invalid.
+//
+// An adjustment changes the units from its effective date to the end of the contract, and
+// splits the period it falls in. So the change is one adjustment of the difference on
+// Effective, plus one more on each later day inside the range where the units stepped
+// (someone adjusted them mid-month): afterwards every day of the range holds the quantity,
+// and later periods keep the steps dated after Until. Days that already hold it get no
+// adjustment; an unchanged range creates nothing. psa.Applied.Reference lists every
+// adjustment created, for Reverse.
 //
 // Autotask adjustments have no free-text field, so ch.Marker is not stored; a lost response
 // is recognised by reading the units back instead.
@@ -110,15 +168,15 @@ func (c *Client) SetQuantity(ctx context.Context, ch psa.Change) (psa.Applied, e
 	case t.AgreementID <= 0:
 		return psa.Applied{}, invalid(op, "agreement_id", "the target names no contract")
 	}
-	d := c.today()
+	from := c.today()
 	if !ch.Effective.IsZero() {
-		d = day(ch.Effective)
+		from = day(ch.Effective)
 	}
 	cs, err := c.contractServiceOf(ctx, t)
 	if err != nil {
 		return psa.Applied{}, err
 	}
-	return c.setUnits(ctx, cs, d, q.IntPart())
+	return c.setUnits(ctx, cs, from, day(ch.Until), q.IntPart())
 }
 
 // contractServiceOf reads the target's contract service and checks it hangs where the target
@@ -147,66 +205,127 @@ func (c *Client) contractServiceOf(ctx context.Context, t psa.Target) (ContractS
 	return cs, nil
 }
 
-// setUnits adjusts cs so that `want` units are in force from day d, and reads them back.
-func (c *Client) setUnits(ctx context.Context, cs ContractService, d time.Time, want int64) (psa.Applied, error) {
+// maxAdjustmentDays bounds how many days of one range setUnits corrects; a month has at most
+// a few steps, and a range that keeps moving under it is someone else's change in progress.
+const maxAdjustmentDays = 31
+
+// setUnits adjusts cs so that `want` units are in force on every day from `from` up to
+// `until` (from alone when until is not after it), and reads them back. It walks the days
+// the units may step on — from, and each units row starting inside the range — in order;
+// at the first that does not hold `want` it posts the difference dated that day, and reads
+// again. Reading after every post is also how a create whose response was lost is found to
+// have landed: a day is never posted to twice on a guess.
+func (c *Client) setUnits(ctx context.Context, cs ContractService, from, until time.Time, want int64) (psa.Applied, error) {
 	op := fmt.Sprintf("adjust units of contract service %d", cs.ID)
-	row, err := c.unitsOn(ctx, cs.ID, d)
-	if err != nil {
-		return psa.Applied{}, err
+	if !until.After(from) {
+		until = from.AddDate(0, 0, 1)
 	}
-	current, err := wholeUnits(op, row.Units)
-	if err != nil {
-		return psa.Applied{}, err
-	}
-	if current == want {
-		return psa.Applied{Quantity: decimal.NewFromInt(want)}, nil
-	}
-	var lastErr error
-	for attempt := 1; attempt <= maxCreateAttempts; attempt++ {
+	var (
+		refs     []AdjustmentRef
+		posted   = map[time.Time]bool{}
+		unknown  *AdjustmentRef // the last create, when whether it landed is not known yet
+		lastErr  error
+		failures int
+	)
+	applied := func() psa.Applied { return psa.Applied{Reference: joinReferences(refs)} }
+	for {
+		rows, err := c.UnitRowsBetween(ctx, []int64{cs.ID}, from, until)
+		if err != nil {
+			switch {
+			case unknown != nil:
+				return applied(), &remote.Error{Kind: remote.Unavailable, Service: service, Op: op, Err: lastErr,
+					Message: fmt.Sprintf("adjustment may or may not have landed: posting failed (%v) and reading units back failed (%v)", lastErr, err)}
+			case len(refs) > 0:
+				return applied(), fmt.Errorf("adjustment created (%s); reading units back: %w", joinReferences(refs), err)
+			}
+			return psa.Applied{}, err
+		}
+		at, have, err := firstMismatch(op, cs.ID, rows[cs.ID], from, until, want)
+		if err != nil {
+			return applied(), err
+		}
+		if unknown != nil {
+			if at.IsZero() || at.After(unknown.Effective) {
+				// The create landed although its answer did not come back.
+				refs = append(refs, *unknown)
+				posted[unknown.Effective] = true
+			} else if !remote.KindOf(lastErr).Retryable() || failures >= maxCreateAttempts {
+				return applied(), lastErr
+			}
+			unknown = nil
+		}
+		if at.IsZero() {
+			return psa.Applied{Quantity: decimal.NewFromInt(want), Reference: joinReferences(refs)}, nil
+		}
+		if posted[at] || len(posted) >= maxAdjustmentDays {
+			back := applied()
+			back.Quantity = decimal.NewFromInt(have)
+			return back, &remote.Error{Kind: remote.Unavailable, Service: service, Op: op,
+				Message: fmt.Sprintf("adjustment created, but units read back as %d on %s, want %d (changed by someone else meanwhile?)",
+					have, at.Format(time.DateOnly), want)}
+		}
 		ref := AdjustmentRef{ContractID: cs.ContractID, ContractServiceID: cs.ID, ServiceID: cs.ServiceID,
-			UnitChange: want - current, Effective: d, From: current, To: want}
+			UnitChange: want - have, Effective: at, From: have, To: want}
 		id, err := c.CreateContractServiceAdjustment(ctx, ContractServiceAdjustment{
 			ContractID: cs.ContractID, ContractServiceID: cs.ID, ServiceID: cs.ServiceID,
-			UnitChange: ref.UnitChange, EffectiveDate: DateTime{d},
+			UnitChange: ref.UnitChange, EffectiveDate: DateTime{at},
 		})
 		if err == nil {
 			ref.ID = id
-			return c.readBack(ctx, op, cs.ID, d, want, ref)
+			refs = append(refs, ref)
+			posted[at] = true
+			continue
 		}
 		lastErr = err
 		retryable := remote.KindOf(err).Retryable()
 		if !retryable && !outcomeUnknown(err) {
-			return psa.Applied{}, err
+			return applied(), err
 		}
-		if retryable && attempt < maxCreateAttempts {
-			wait, ok := c.createWait(err, attempt)
+		failures++
+		if retryable && failures < maxCreateAttempts {
+			wait, ok := c.createWait(err, failures)
 			if !ok {
-				return psa.Applied{}, err
+				return applied(), err
 			}
 			if serr := c.sleep(ctx, wait); serr != nil {
-				return psa.Applied{}, err
+				return applied(), err
 			}
 		}
 		// Whether the adjustment landed shows in the units: never post again before looking.
-		row, rerr := c.unitsOn(ctx, cs.ID, d)
-		if rerr != nil {
-			return psa.Applied{}, &remote.Error{Kind: remote.Unavailable, Service: service, Op: op, Err: err,
-				Message: fmt.Sprintf("adjustment may or may not have landed: posting failed (%v) and reading units back failed (%v)", err, rerr)}
-		}
-		now, werr := wholeUnits(op, row.Units)
-		if werr != nil {
-			return psa.Applied{}, werr
-		}
-		if now == want {
-			return psa.Applied{Quantity: decimal.NewFromInt(want), Reference: ref.String()}, nil
-		}
-		if !retryable {
-			return psa.Applied{}, err
-		}
-		// Not landed (or moved by someone else meanwhile): aim from what is there now.
-		current = now
+		unknown = &ref
 	}
-	return psa.Applied{}, lastErr
+}
+
+// firstMismatch returns the first day in [from, until) on which the rows do not hold want —
+// trying from and each row's start inside the range, where the units can step — and the
+// units held that day; a zero day when every day holds want. No row covering from is
+// NotFound: the contract service is not billed on the day the change applies from.
+func firstMismatch(op string, csID int64, rows []ContractServiceUnit, from, until time.Time, want int64) (time.Time, int64, error) {
+	days := []time.Time{from}
+	for _, r := range rows {
+		if s := day(r.StartDate.Time); s.After(from) && s.Before(until) {
+			days = append(days, s)
+		}
+	}
+	slices.SortFunc(days, func(a, b time.Time) int { return a.Compare(b) })
+	days = slices.Compact(days)
+	for i, d := range days {
+		row, ok := inForce(rows, d)
+		if !ok {
+			if i == 0 {
+				return time.Time{}, 0, notFound(op, noUnitsMessage(csID, from))
+			}
+			continue
+		}
+		units, err := wholeUnits(op, row.Units)
+		if err != nil {
+			return time.Time{}, 0, err
+		}
+		if units != want {
+			return d, units, nil
+		}
+	}
+	return time.Time{}, 0, nil
 }
 
 // outcomeUnknown reports whether a failed create may still have been carried out: no
@@ -240,20 +359,6 @@ func (c *Client) createWait(err error, attempt int) (time.Duration, bool) {
 	return d, true
 }
 
-func (c *Client) readBack(ctx context.Context, op string, csID int64, d time.Time, want int64, ref AdjustmentRef) (psa.Applied, error) {
-	applied := psa.Applied{Reference: ref.String()}
-	row, err := c.unitsOn(ctx, csID, d)
-	if err != nil {
-		return applied, fmt.Errorf("adjustment created (%s); reading units back: %w", ref, err)
-	}
-	applied.Quantity = row.Units
-	if !row.Units.Equal(decimal.NewFromInt(want)) {
-		return applied, &remote.Error{Kind: remote.Unavailable, Service: service, Op: op,
-			Message: fmt.Sprintf("adjustment created, but units read back as %s, want %d (changed by someone else meanwhile?)", row.Units, want)}
-	}
-	return applied, nil
-}
-
 func wholeUnits(op string, u decimal.Decimal) (int64, error) {
 	if !u.Equal(u.Truncate(0)) {
 		return 0, invalid(op, "units", fmt.Sprintf("Autotask reported fractional units %s", u))
@@ -261,17 +366,35 @@ func wholeUnits(op string, u decimal.Decimal) (int64, error) {
 	return u.IntPart(), nil
 }
 
-// Reverse undoes an adjustment named by a psa.Applied.Reference by creating the opposite
-// adjustment on the same effective date. It is safe to repeat: when the units on that date
-// are back at the adjustment's starting value, nothing is created. When they are neither
-// its result nor its start, someone changed them since, and Reverse refuses (Invalid)
-// rather than guess.
+// Reverse undoes the adjustments named by a psa.Applied.Reference, the last first, each by
+// creating the opposite adjustment on its effective date; undone in that order they leave
+// every day as it was before. It is safe to repeat: when the units on a date are back at the
+// adjustment's starting value, nothing is created for it. When they are neither its result
+// nor its start, someone changed them since, and Reverse refuses (Invalid) rather than guess.
 func (c *Client) Reverse(ctx context.Context, reference string) (psa.Applied, error) {
 	const op = "reverse adjustment"
-	ref, err := ParseReference(reference)
+	refs, err := ParseReferences(reference)
 	if err != nil {
 		return psa.Applied{}, invalid(op, "reference", err.Error())
 	}
+	var out psa.Applied
+	var created []string
+	for i := len(refs) - 1; i >= 0; i-- {
+		back, err := c.reverse(ctx, refs[i])
+		if back.Reference != "" {
+			created = append(created, back.Reference)
+		}
+		if err != nil {
+			return psa.Applied{Quantity: back.Quantity, Reference: strings.Join(created, " ")}, err
+		}
+		out.Quantity = back.Quantity
+	}
+	out.Reference = strings.Join(created, " ")
+	return out, nil
+}
+
+func (c *Client) reverse(ctx context.Context, ref AdjustmentRef) (psa.Applied, error) {
+	const op = "reverse adjustment"
 	cs, err := c.contractServiceOf(ctx, psa.Target{AgreementID: ref.ContractID, AdditionID: ref.ContractServiceID})
 	if err != nil {
 		return psa.Applied{}, err
@@ -288,7 +411,7 @@ func (c *Client) Reverse(ctx context.Context, reference string) (psa.Applied, er
 	case ref.From:
 		return psa.Applied{Quantity: decimal.NewFromInt(units)}, nil
 	case ref.To:
-		return c.setUnits(ctx, cs, ref.Effective, ref.From)
+		return c.setUnits(ctx, cs, ref.Effective, time.Time{}, ref.From)
 	default:
 		return psa.Applied{}, invalid(op, "reference", fmt.Sprintf(
 			"contract service %d holds %d units on %s, neither the adjustment's result (%d) nor its start (%d); it changed since and must be reversed by hand",

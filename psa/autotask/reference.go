@@ -30,6 +30,34 @@ func (r AdjustmentRef) String() string {
 		refPrefix, r.ID, r.ContractID, r.ContractServiceID, r.ServiceID, r.UnitChange, r.Effective.Format(time.DateOnly), r.From, r.To)
 }
 
+// joinReferences renders several adjustments as one psa.Applied.Reference, separated by
+// spaces (a single one reads as ParseReference expects).
+func joinReferences(refs []AdjustmentRef) string {
+	parts := make([]string, len(refs))
+	for i, r := range refs {
+		parts[i] = r.String()
+	}
+	return strings.Join(parts, " ")
+}
+
+// ParseReferences reads a psa.Applied.Reference naming one or more adjustments, in the
+// order they were created.
+func ParseReferences(s string) ([]AdjustmentRef, error) {
+	fields := strings.Fields(s)
+	if len(fields) == 0 {
+		return nil, fmt.Errorf("not an Autotask adjustment reference: %q", s)
+	}
+	out := make([]AdjustmentRef, len(fields))
+	for i, f := range fields {
+		r, err := ParseReference(f)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = r
+	}
+	return out, nil
+}
+
 // ParseReference reads what AdjustmentRef.String wrote.
 func ParseReference(s string) (AdjustmentRef, error) {
 	parts := strings.Split(strings.TrimSpace(s), ";")

@@ -369,7 +369,7 @@ func TestReadQuantitiesFailsCancelledAndForeignTargetsAlone(t *testing.T) {
 		{CompanyID: cwemu.DemoCompanyContoso, AgreementID: 999999, AdditionID: 1},
 		{CompanyID: cwemu.DemoCompanyContoso, AgreementID: cwemu.DemoAgreementContoso, AdditionID: cwemu.DemoAdditionNorthwindBackup},
 	}
-	got, err := e.good.ReadQuantities(testCtx(t), targets)
+	got, err := e.good.ReadQuantities(testCtx(t), targets, time.Time{})
 	require.NoError(t, err)
 	require.NoError(t, got[0].Err)
 	assert.Equal(t, "250", got[0].Quantity.String())

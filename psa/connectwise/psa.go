@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/meterbridge/meterbridge/psa"
 	"github.com/meterbridge/meterbridge/remote"
@@ -61,8 +62,9 @@ func (c *Client) Check(ctx context.Context) psa.CheckResult {
 // ReadQuantities reads the targets' quantities with one agreements listing (by id) and one
 // paged additions listing per agreement. A target whose agreement or addition is missing,
 // cancelled, or belongs elsewhere gets a NotFound Reading.Err; credentials, throttling and
-// outages fail the whole call.
-func (c *Client) ReadQuantities(ctx context.Context, targets []psa.Target) ([]psa.Reading, error) {
+// outages fail the whole call. Addition quantities are not dated: the current one is read
+// whatever `on` says, and Reading.AsOf stays zero.
+func (c *Client) ReadQuantities(ctx context.Context, targets []psa.Target, _ time.Time) ([]psa.Reading, error) {
 	out := make([]psa.Reading, len(targets))
 	byAgreement := map[int64][]int{}
 	var agreementIDs []int64
@@ -136,7 +138,7 @@ func setErr(out []psa.Reading, idx []int, err error) {
 // and moving it would rewrite history (and is refused before the agreement's start or
 // inside an invoiced period). A quantity changed in place bills from the next invoice, the
 // same as an edit in the ConnectWise UI; c.Effective only guards against writing to an
-// addition already cancelled by then. c.Marker is not stored: an absolute PATCH repeated
+// addition already cancelled by then, and c.Until means nothing here. c.Marker is not stored: an absolute PATCH repeated
 // after a lost response leaves the addition as one would.
 // Unconfirmed: whether a PATCH of quantity triggers proration exactly like a UI edit.
 func (c *Client) SetQuantity(ctx context.Context, ch psa.Change) (psa.Applied, error) {

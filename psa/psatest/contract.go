@@ -49,7 +49,7 @@ func Run(t *testing.T, h Harness) {
 		env := h.Start(t)
 		env.SetMaxPageSize(3)
 		targets := env.SeedTargets(t, 10, decimal.RequireFromString("7"))
-		got, err := env.Client().ReadQuantities(ctx(t), targets)
+		got, err := env.Client().ReadQuantities(ctx(t), targets, time.Time{})
 		if err != nil {
 			t.Fatalf("ReadQuantities: %v", err)
 		}
@@ -93,7 +93,7 @@ func Run(t *testing.T, h Harness) {
 		targets := env.SeedTargets(t, 1, decimal.NewFromInt(1))
 		env.Faults().Set(fault.Settings{Burst429: 2, RetryAfterSeconds: 1})
 		start := time.Now()
-		got, err := env.Client().ReadQuantities(ctx(t), targets)
+		got, err := env.Client().ReadQuantities(ctx(t), targets, time.Time{})
 		if err != nil {
 			t.Fatalf("ReadQuantities after a 429 burst: %v", err)
 		}
@@ -112,7 +112,7 @@ func Run(t *testing.T, h Harness) {
 		env := h.Start(t)
 		targets := env.SeedTargets(t, 1, decimal.NewFromInt(1))
 		before := env.Faults().Counts().Requests
-		_, err := env.ClientWithBadCredentials().ReadQuantities(ctx(t), targets)
+		_, err := env.ClientWithBadCredentials().ReadQuantities(ctx(t), targets, time.Time{})
 		if remote.KindOf(err) != remote.Credentials {
 			t.Fatalf("err = %v, want a credentials error", err)
 		}
@@ -147,7 +147,7 @@ func Run(t *testing.T, h Harness) {
 		env := h.Start(t)
 		targets := env.SeedTargets(t, 2, decimal.NewFromInt(4))
 		missing := psa.Target{CompanyID: targets[0].CompanyID, AgreementID: targets[0].AgreementID, AdditionID: 987654321}
-		got, err := env.Client().ReadQuantities(ctx(t), []psa.Target{targets[0], missing, targets[1]})
+		got, err := env.Client().ReadQuantities(ctx(t), []psa.Target{targets[0], missing, targets[1]}, time.Time{})
 		if err != nil {
 			t.Fatalf("ReadQuantities: %v", err)
 		}

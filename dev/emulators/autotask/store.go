@@ -262,7 +262,41 @@ func (s *Server) AddContractService(contractID, serviceID, units int64) (int64, 
 	return s.addContractServiceLocked(ContractService{ContractID: contractID, ServiceID: serviceID}, units)
 }
 
+// AddContractServiceFrom puts a service on a contract from day `from` on, as when someone
+// adds it to a running contract mid-month: the first units row runs from that day to the
+// end of its contract period, then one row per period; no row exists before it.
+func (s *Server) AddContractServiceFrom(contractID, serviceID, units int64, from time.Time) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.addContractServiceFromLocked(ContractService{ContractID: contractID, ServiceID: serviceID}, units, from)
+}
+
+// AdjustUnits changes a contract service's units by change from day effective on, as a person
+// does on the contract's Adjust Service page; it is recorded like an adjustment posted to the
+// API.
+func (s *Server) AdjustUnits(csID, change int64, effective time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cs := s.contractServices[csID]
+	if cs == nil {
+		return fmt.Errorf("no contract service %d", csID)
+	}
+	e := day(effective)
+	if err := s.applyAdjustmentLocked(cs, e, change, nil, nil); err != nil {
+		return err
+	}
+	s.adjustments = append(s.adjustments, Adjustment{ID: s.idFor(0), ContractID: cs.ContractID, ContractServiceID: cs.ID,
+		ServiceID: cs.ServiceID, UnitChange: change, EffectiveDate: Time{e}})
+	return nil
+}
+
 func (s *Server) addContractServiceLocked(cs ContractService, units int64) (int64, error) {
+	return s.addContractServiceFromLocked(cs, units, time.Time{})
+}
+
+// addContractServiceFromLocked adds cs with units in every contract period from day `from`
+// (the contract's start when zero or earlier).
+func (s *Server) addContractServiceFromLocked(cs ContractService, units int64, from time.Time) (int64, error) {
 	k := s.contracts[cs.ContractID]
 	if k == nil {
 		return 0, fmt.Errorf("no contract %d", cs.ContractID)
@@ -280,9 +314,17 @@ func (s *Server) addContractServiceLocked(cs ContractService, units int64) (int6
 	if cs.UnitCost.IsZero() {
 		cs.UnitCost = svc.UnitCost
 	}
+	from = day(from)
+	if from.Before(k.StartDate.Time) {
+		from = k.StartDate.Time
+	}
+	if !from.Before(k.EndDate.Time) {
+		return 0, fmt.Errorf("contract %d has ended by %s", k.ID, from.Format(time.DateOnly))
+	}
 	cs.ID = s.idFor(cs.ID)
 	s.contractServices[cs.ID] = &cs
-	// One row per month of the contract, each ending where the next starts.
+	// One row per month of the contract, each ending where the next starts; a service added
+	// inside a period starts with a row from that day to the period's end.
 	// Unconfirmed: Autotask's period length follows the contract's billing period; monthly is
 	// the common case and the only one emulated.
 	for start := k.StartDate.Time; start.Before(k.EndDate.Time); start = start.AddDate(0, 1, 0) {
@@ -290,9 +332,16 @@ func (s *Server) addContractServiceLocked(cs ContractService, units int64) (int6
 		if end.After(k.EndDate.Time) {
 			end = k.EndDate.Time
 		}
+		if !end.After(from) {
+			continue
+		}
+		rowStart := start
+		if from.After(start) {
+			rowStart = from
+		}
 		id := s.idFor(0)
 		s.units[id] = &ContractServiceUnit{ID: id, ContractID: k.ID, ContractServiceID: cs.ID, ServiceID: cs.ServiceID,
-			StartDate: Time{start}, EndDate: Time{end}, Units: units, Price: cs.UnitPrice, Cost: cs.UnitCost, InternalCurrencyPrice: cs.UnitPrice}
+			StartDate: Time{rowStart}, EndDate: Time{end}, Units: units, Price: cs.UnitPrice, Cost: cs.UnitCost, InternalCurrencyPrice: cs.UnitPrice}
 	}
 	return cs.ID, nil
 }

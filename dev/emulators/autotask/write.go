@@ -479,7 +479,9 @@ func createAdjustment(s *Server, body []byte, parentID int64) (int64, error) {
 			if change < 0 {
 				return 0, invalidf("units cannot be less than 0: a new contract service starts at 0 units")
 			}
-			newID, err := s.addContractServiceLocked(ContractService{ContractID: contractID, ServiceID: serviceID}, 0)
+			// The service joins the contract on the adjustment's effective date: it has no
+			// units before then.
+			newID, err := s.addContractServiceFromLocked(ContractService{ContractID: contractID, ServiceID: serviceID}, 0, e)
 			if err != nil {
 				return 0, invalidf("%s", err.Error())
 			}
