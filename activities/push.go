@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/shopspring/decimal"
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/meterbridge/meterbridge/billing"
 	"github.com/meterbridge/meterbridge/psa"
@@ -20,6 +22,10 @@ import (
 // back to verify, and stores each outcome at once. An item the PSA refuses fails alone; a
 // credentials failure stops the cycle; a rate limit or outage ends the attempt with what is
 // done recorded, so the retry carries on from there.
+//
+// Each item is pushed under its PSA target's lock (store.PushItem): a stale attempt of this
+// page, or another cycle's page writing the same target, waits; whoever comes second finds
+// the item already applied or superseded and leaves it, or reads what the first wrote.
 func (a *Activities) PushPage(ctx context.Context, in billing.PushInput) (billing.PushResult, error) {
 	var res billing.PushResult
 	items, err := a.Store.ItemsInState(ctx, in.CycleID, billing.Approved, 0, in.PageSize)
@@ -43,30 +49,47 @@ func (a *Activities) PushPage(ctx context.Context, in billing.PushInput) (billin
 		if err := ctx.Err(); err != nil {
 			return res, err
 		}
-		applied, ref, err := a.pushItem(ctx, client, in, it, year, int(month))
-		if err != nil {
-			kind := remote.KindOf(err)
-			if kind != "" && !kind.ItemLevel() {
-				return res, outsideError(fmt.Sprintf("push %s %s", it.AccountName, it.Item), err)
+		out, pushed, err := a.Store.PushItem(ctx, it.ID, targetKey(in.TenantID, client.Kind(), it), func(ctx context.Context, it store.Item) (store.Outcome, error) {
+			applied, ref, err := a.pushItem(ctx, client, in, it, year, int(month))
+			if err != nil {
+				kind := remote.KindOf(err)
+				if kind != "" && !kind.ItemLevel() {
+					return store.Outcome{}, outsideError(fmt.Sprintf("push %s %s", it.AccountName, it.Item), err)
+				}
+				if kind == "" && !errors.As(err, new(*verifyError)) {
+					return store.Outcome{}, fmt.Errorf("push item %d: %w", it.ID, err)
+				}
+				return store.Outcome{ItemID: it.ID, State: billing.ItemFailed, Reason: itemReason(err)}, nil
 			}
-			if kind == "" && !errors.As(err, new(*verifyError)) {
-				return res, fmt.Errorf("push item %d: %w", it.ID, err)
-			}
-			if err := a.Store.RecordOutcome(ctx, store.Outcome{ItemID: it.ID, State: billing.ItemFailed, Reason: itemReason(err)}); err != nil {
-				return res, err
-			}
-			res.Failed++
-			continue
-		}
-		if err := a.Store.RecordOutcome(ctx, store.Outcome{
-			ItemID: it.ID, State: billing.Applied, AppliedQty: decimal.NewNullDecimal(applied), Reference: ref,
-		}); err != nil {
+			return store.Outcome{ItemID: it.ID, State: billing.Applied, AppliedQty: decimal.NewNullDecimal(applied), Reference: ref}, nil
+		})
+		switch {
+		case errors.Is(err, store.ErrTargetBusy):
+			return res, temporal.NewApplicationErrorWithOptions(err.Error(), "TargetBusy", temporal.ApplicationErrorOptions{Cause: err})
+		case err != nil:
 			return res, err
+		case !pushed:
+			// Another attempt pushed it, or it left "approved" (superseded, removed).
+			continue
+		case out.State == billing.Applied:
+			res.Applied++
+		default:
+			res.Failed++
 		}
-		res.Applied++
 	}
 	res.Done = len(items) < in.PageSize
 	return res, nil
+}
+
+// targetKey names what an item writes in the tenant's PSA, for the push lock: an addition
+// (ConnectWise) or contract service (Autotask) by its id, or a Managed ID's Backup Stats
+// record. It is keyed by the tenant's PSA connection, not the PSA's own identity: tenants
+// are separate MSPs, each with its own PSA.
+func targetKey(tenantID string, kind psa.Kind, it store.Item) string {
+	if it.Target.ManagedID != "" {
+		return fmt.Sprintf("%s/%s/backup-stats/%s", tenantID, kind, strings.ToLower(strings.TrimSpace(it.Target.ManagedID)))
+	}
+	return fmt.Sprintf("%s/%s/target/%d", tenantID, kind, it.Target.AdditionID)
 }
 
 type verifyError struct{ want, got decimal.Decimal }

@@ -2,15 +2,21 @@ package integration
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/testsuite"
 
 	"github.com/meterbridge/meterbridge/billing"
 	atemu "github.com/meterbridge/meterbridge/dev/emulators/autotask"
+	cwemu "github.com/meterbridge/meterbridge/dev/emulators/connectwise"
 	"github.com/meterbridge/meterbridge/dev/emulators/fault"
 	"github.com/meterbridge/meterbridge/psa"
 	"github.com/meterbridge/meterbridge/starter"
@@ -252,4 +258,146 @@ func TestAutotaskServiceStartingMidMonthIsBilledFromTheDayItStarts(t *testing.T)
 	s.unitsEveryDay(cs, tenth, next, 251)
 	_, ok := s.world.Autotask.UnitsOn(cs, tenth.AddDate(0, 0, -1))
 	require.False(t, ok, "no units before the service started")
+}
+
+// approvedCycle records a licence or usage cycle holding one approved item for target,
+// old → new, as a refresh and a person would have left it, and returns the cycle's ID.
+func (s *stack) approvedCycle(kind billing.Kind, period billing.Period, account string, target store.ItemTarget, oldQty, newQty string, asOf *time.Time) string {
+	s.t.Helper()
+	ctx := context.Background()
+	id := uuid.NewString()
+	_, _, err := s.store.CreateCycle(ctx, store.Cycle{ID: id, TenantID: s.tenantID, Kind: kind, Period: period, Mode: "test",
+		Trigger: billing.Manual, StartedBy: "ann@demo-msp.example", WorkflowID: "test/" + id})
+	require.NoError(s.t, err)
+	o, n := decimal.RequireFromString(oldQty), decimal.RequireFromString(newQty)
+	require.NoError(s.t, s.store.InsertItems(ctx, []store.Item{{CycleID: id, TenantID: s.tenantID, AccountID: account, AccountName: account,
+		Item: "server", Target: target, AsOf: asOf, OldQty: decimal.NewNullDecimal(o), NewQty: decimal.NewNullDecimal(n),
+		Delta: decimal.NewNullDecimal(n.Sub(o)), State: billing.Approved, DecidedBy: "ann@demo-msp.example"}}))
+	return id
+}
+
+type pushRun struct {
+	res billing.PushResult
+	err error
+}
+
+// pushAtOnce runs PushPage for each input at the same time, each in its own activity
+// environment, and lines them up at the PSA: the first create (of entity, through the
+// emulator's BeforeCreate hook) is held until either a second create arrives — both pushes
+// read the PSA before either wrote — or another push waits for the PSA target's lock.
+func (s *stack) pushAtOnce(setHook func(func(string)), entity string, ins ...billing.PushInput) []pushRun {
+	s.t.Helper()
+	var arrived atomic.Int32
+	release := make(chan struct{})
+	var once sync.Once
+	open := func() { once.Do(func() { close(release) }) }
+	setHook(func(e string) {
+		if e == entity {
+			arrived.Add(1)
+			<-release
+		}
+	})
+	s.t.Cleanup(func() { open(); setHook(nil) })
+
+	runs := make([]pushRun, len(ins))
+	var wg sync.WaitGroup
+	for i, in := range ins {
+		wg.Go(func() {
+			env := (&testsuite.WorkflowTestSuite{}).NewTestActivityEnvironment()
+			env.RegisterActivity(s.acts)
+			v, err := env.ExecuteActivity(s.acts.PushPage, in)
+			if err == nil {
+				err = v.Get(&runs[i].res)
+			}
+			runs[i].err = err
+		})
+	}
+	eventually(s.t, 60*time.Second, "the pushes to meet at the PSA", func() bool {
+		n := arrived.Load()
+		return n >= 2 || (n == 1 && s.lockWaiters() >= 1)
+	})
+	open()
+	wg.Wait()
+	return runs
+}
+
+// lockWaiters counts sessions of the test's database waiting for an advisory lock.
+func (s *stack) lockWaiters() int {
+	var n int
+	require.NoError(s.t, s.store.Pool().QueryRow(context.Background(), `SELECT count(*) FROM pg_locks
+		WHERE locktype = 'advisory' AND NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`).Scan(&n))
+	return n
+}
+
+// Two pushes of one Autotask contract service at once — two cycles' items for it, or a
+// page's retry overlapping its first attempt — must leave the approved units, not both
+// adjustments on top of each other.
+func TestTwoConcurrentPushesOfOneContractServiceGiveTheApprovedValueNotTheSum(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		sameCycle bool
+	}{
+		{"two cycles' items for one contract service", false},
+		{"a retry overlapping its first attempt", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newStack(t)
+			s.useAutotask()
+			period := billing.DayOf(time.Now(), time.UTC)
+			first, next := thisMonth(period)
+			target := store.ItemTarget{Target: psa.Target{CompanyID: atemu.DemoCompanyNorthwind, AgreementID: atemu.DemoContractNorthwind,
+				AdditionID: atemu.DemoCSNorthwindServer}}
+			a := s.approvedCycle(billing.LicenceSync, period, "acc_1001", target, "2", "5", &first)
+			b := a
+			if !tc.sameCycle {
+				b = s.approvedCycle(billing.LicenceSync, period, "acc_1001", target, "2", "5", &first)
+			}
+			in := func(id string) billing.PushInput {
+				return billing.PushInput{CycleID: id, TenantID: s.tenantID, Kind: billing.LicenceSync, Period: period, PageSize: 10}
+			}
+			runs := s.pushAtOnce(func(f func(string)) { s.world.Autotask.BeforeCreate(f) }, "ContractServiceAdjustments", in(a), in(b))
+			s.unitsEveryDay(atemu.DemoCSNorthwindServer, first, next, 5)
+			require.Equal(t, 1, s.world.Autotask.AdjustmentCount(atemu.DemoCSNorthwindServer), "one adjustment of +3")
+			for _, r := range runs {
+				require.NoError(t, r.err)
+			}
+			for _, id := range []string{a, b} {
+				it := s.items(id)[0]
+				require.Equal(t, billing.Applied, it.State, it.Reason)
+				require.Equal(t, "5", it.AppliedQty.Decimal.String())
+			}
+			if tc.sameCycle {
+				require.Equal(t, 1, runs[0].res.Applied+runs[1].res.Applied, "the item is pushed once")
+			}
+		})
+	}
+}
+
+// Two pushes of one Managed ID in basic mode at once must create one Backup Stats record.
+func TestTwoConcurrentBasicPushesCreateOneBackupStatsRecord(t *testing.T) {
+	s := newStack(t)
+	s.patchSettings(`{"settings": {"publish": {"mode": "basic"}}}`)
+	period := billing.MonthOf(time.Now(), time.UTC)
+	target := store.ItemTarget{ManagedID: "Contoso"}
+	a := s.approvedCycle(billing.UsagePublish, period, "cl_1002", target, "0", "310.2", nil)
+	b := s.approvedCycle(billing.UsagePublish, period, "cl_1002", target, "0", "310.2", nil)
+	in := func(id string) billing.PushInput {
+		return billing.PushInput{CycleID: id, TenantID: s.tenantID, Kind: billing.UsagePublish, Period: period, PageSize: 10}
+	}
+	runs := s.pushAtOnce(func(f func(string)) { s.world.ConnectWise.BeforeCreate(f) }, cwemu.Configurations, in(a), in(b))
+	for _, r := range runs {
+		require.NoError(t, r.err)
+	}
+	records := 0
+	for _, doc := range s.world.ConnectWise.Documents(cwemu.Configurations) {
+		company, _ := doc["company"].(map[string]any)
+		if doc["deviceIdentifier"] == cwemu.BackupDeviceIdentifier && fmt.Sprint(company["id"]) == fmt.Sprint(cwemu.DemoCompanyContoso) {
+			records++
+		}
+	}
+	require.Equal(t, 1, records, "one Backup Stats record for Contoso")
+	for _, id := range []string{a, b} {
+		it := s.items(id)[0]
+		require.Equal(t, billing.Applied, it.State, it.Reason)
+	}
 }

@@ -130,10 +130,14 @@ type Outcome struct {
 // RecordOutcome stores a pushed item's result. Only approved items take an outcome, so a
 // replayed push cannot overwrite what an earlier attempt recorded.
 func (s *Store) RecordOutcome(ctx context.Context, o Outcome) error {
+	return recordOutcome(ctx, s.pool, o)
+}
+
+func recordOutcome(ctx context.Context, db execer, o Outcome) error {
 	if o.State != billing.Applied && o.State != billing.ItemFailed {
 		return fmt.Errorf("outcome state %q is not applied or failed", o.State)
 	}
-	tag, err := s.pool.Exec(ctx, `
+	tag, err := db.Exec(ctx, `
 		UPDATE cycle_items SET state = $2, applied_qty = $3, reason = $4, psa_reference = $5,
 			applied_at = CASE WHEN $2 = 'applied' THEN now() ELSE NULL END
 		WHERE id = $1 AND state = 'approved'`, o.ItemID, o.State, o.AppliedQty, o.Reason, o.Reference)
@@ -141,9 +145,10 @@ func (s *Store) RecordOutcome(ctx context.Context, o Outcome) error {
 		return err
 	}
 	// The PSA took a write for an item that left "approved" meanwhile (a newer licence
-	// refresh superseded it while the push was under way). The change stands in the PSA, so
-	// it must stand in the history too. An item already applied is a replayed push: nothing new.
-	_, err = s.pool.Exec(ctx, `
+	// refresh superseded it while the push was under way; PushItem's row lock makes that
+	// wait, so this is the safety net). The change stands in the PSA, so it must stand in the
+	// history too. An item already applied is a replayed push: nothing new.
+	_, err = db.Exec(ctx, `
 		INSERT INTO site_history (tenant_id, severity, actor, action, message, details)
 		SELECT tenant_id, 'warning', 'automatic', 'push.after_supersede',
 			format('%s %s was written to the PSA (%s) after a newer refresh superseded it', account_name, item, $2::text),

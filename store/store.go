@@ -36,6 +36,8 @@ var ErrConflict = errors.New("conflict")
 type Store struct {
 	pool *pgxpool.Pool
 	box  *secrets.Box
+	// lockTimings bound PushItem's PSA target locks (DefaultPushLockTimings when zero).
+	lockTimings PushLockTimings
 }
 
 // Open connects a pool. box seals and opens credentials; it may be nil for processes that

@@ -66,6 +66,7 @@ type Server struct {
 	creds            Credentials
 	maxPage          int
 	writeDelay       time.Duration
+	beforeCreate     func(entity string)
 	nextID           int64
 	companies        map[int64]*Company
 	contracts        map[int64]*Contract
@@ -165,6 +166,15 @@ func (s *Server) SetWriteResponseDelay(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.writeDelay = d
+}
+
+// BeforeCreate sets a function called before each create is carried out (POST of an entity,
+// named as in URLs: "ContractServiceAdjustments"), outside the emulator's lock, so a test
+// can hold a write back and line up concurrent clients. nil removes it.
+func (s *Server) BeforeCreate(f func(entity string)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.beforeCreate = f
 }
 
 const apiRoot = "/atservicesrest"

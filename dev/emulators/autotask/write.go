@@ -134,6 +134,12 @@ func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request, def *entit
 		return
 	}
 	s.mu.Lock()
+	hook := s.beforeCreate
+	s.mu.Unlock()
+	if hook != nil {
+		hook(def.name)
+	}
+	s.mu.Lock()
 	id, err := def.create(s, body, parentID)
 	s.mu.Unlock()
 	if err != nil {

@@ -82,6 +82,14 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request, p string)
 		writeError(w, endpointNotFound())
 		return
 	}
+	if r.Method == http.MethodPost && !rt.item && !rt.count {
+		s.mu.Lock()
+		hook := s.beforeCreate
+		s.mu.Unlock()
+		if hook != nil {
+			hook(rt.res.name)
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if rt.res.parent != "" {

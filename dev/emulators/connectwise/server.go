@@ -85,6 +85,8 @@ type Server struct {
 	faults   *fault.Injector
 	now      func() time.Time
 	control  http.Handler
+	// beforeCreate, when set, runs before each POST creates a record (see BeforeCreate).
+	beforeCreate func(collection string)
 }
 
 // New returns an emulator seeded with opts.Fixture. It panics if the fixture is invalid:

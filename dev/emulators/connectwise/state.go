@@ -45,6 +45,15 @@ func (s *Server) SetCredentials(c Credentials) {
 	s.creds = c
 }
 
+// BeforeCreate sets a function called before each POST creates a record of a collection
+// (Additions, Configurations, …), outside the emulator's lock, so a test can hold a write
+// back and line up concurrent clients. nil removes it.
+func (s *Server) BeforeCreate(f func(collection string)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.beforeCreate = f
+}
+
 // Credentials returns the accepted keys.
 func (s *Server) Credentials() Credentials {
 	s.mu.Lock()

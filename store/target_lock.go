@@ -1,0 +1,206 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/meterbridge/meterbridge/billing"
+)
+
+// Pushing one item is read → write → read back against the PSA, and two pushes of the same
+// PSA target must never interleave: both would read 10 and both add 5 (an Autotask
+// adjustment is a delta), or both would create a Backup Stats record. Two pushes meet when a
+// superseded cycle's page is still running while the newer cycle pushes, or when an
+// activity attempt that Temporal gave up on (a worker that stalled past its heartbeat
+// timeout) is still writing while its retry starts — on another worker, in another process.
+//
+// So a push holds a PostgreSQL advisory lock keyed by the PSA target, in a transaction that
+// also locks the item's row and records the item's outcome before it commits. An advisory
+// lock was chosen over an item lease (a row with an expiry):
+//
+//   - PostgreSQL ends it with the session. A worker that dies, or whose connection drops,
+//     loses it at once (or when the server notices the dead peer), with no expiry to guess
+//     and no sweeper; a lease held by a dead worker blocks the target until it expires.
+//   - Waiters queue in the server and are woken when it is free, instead of polling.
+//   - The lock is keyed by the target, not the item, so different items — of different
+//     cycles, even of both kinds — that write one PSA target are serialised too.
+//   - It sits in the same transaction as the item's row lock and outcome: whoever gets the
+//     lock next sees the item already applied (a retry skips it) or superseded (a stale
+//     cycle skips it), and a newer refresh's supersede waits for a push under way instead of
+//     racing it.
+//
+// What keeps a lock from being held forever:
+//
+//   - idle_in_transaction_session_timeout: while the worker talks to the PSA the session is
+//     idle; a goroutine pings it every Ping. A worker that is gone or frozen stops pinging,
+//     and the server ends the session — and the lock — after Idle.
+//   - TCP keepalives on the session, so a peer that vanished is noticed even mid-statement.
+//   - A ping that fails means the lock may be gone: the write's context is cancelled at
+//     once, so a worker that lost its lock stops before its next request.
+//   - MaxHold bounds one item's push, and lock_timeout (Wait) bounds the wait for a lock
+//     (the attempt then fails as retryable, its activity retries with backoff), so a target
+//     is never wedged by a push that does not end.
+//
+// What it cannot do: a request already on the wire when the connection is lost may still
+// land after another worker took the lock. Absolute writes and read-backs keep that rare
+// case visible (a read-back mismatch fails the item) rather than silent.
+
+// PushLockTimings bound how PushItem holds and waits for a PSA target's lock.
+type PushLockTimings struct {
+	Ping    time.Duration // how often the holder's session is pinged while it writes
+	Idle    time.Duration // the server ends a holder's session silent this long
+	Wait    time.Duration // how long a push waits for a held target before giving up
+	MaxHold time.Duration // how long one item's push may take
+}
+
+// DefaultPushLockTimings: an item's push normally takes seconds; Autotask's Retry-After
+// waits and a few adjustments can stretch it to minutes.
+var DefaultPushLockTimings = PushLockTimings{Ping: 5 * time.Second, Idle: 30 * time.Second, Wait: 2 * time.Minute, MaxHold: 15 * time.Minute}
+
+// SetPushLockTimings changes the timings (tests shorten them); zero fields keep the default.
+func (s *Store) SetPushLockTimings(t PushLockTimings) {
+	d := DefaultPushLockTimings
+	if t.Ping > 0 {
+		d.Ping = t.Ping
+	}
+	if t.Idle > 0 {
+		d.Idle = t.Idle
+	}
+	if t.Wait > 0 {
+		d.Wait = t.Wait
+	}
+	if t.MaxHold > 0 {
+		d.MaxHold = t.MaxHold
+	}
+	s.lockTimings = d
+}
+
+func (s *Store) pushLockTimings() PushLockTimings {
+	if s.lockTimings.Ping <= 0 {
+		return DefaultPushLockTimings
+	}
+	return s.lockTimings
+}
+
+// ErrTargetBusy means another push held the PSA target longer than a push waits; the
+// attempt can be retried.
+var ErrTargetBusy = errors.New("another push of the same PSA target is under way")
+
+// errLockLost is the cause of a write's context being cancelled because the lock's
+// session stopped answering.
+var errLockLost = errors.New("lost the database session holding the PSA target's lock")
+
+// PushItem pushes one approved item while holding its PSA target's lock (targetKey names
+// the target: tenant, PSA and what in it is written) and the item's row. write gets the
+// item as it is now, and returns its outcome, which is stored before the locks are
+// released; a write error stores nothing (the item stays approved for a retry). pushed is
+// false, and write is not called, when the item is no longer approved: another attempt
+// pushed it, a newer refresh superseded it, or a person removed it.
+func (s *Store) PushItem(ctx context.Context, itemID int64, targetKey string, write func(context.Context, Item) (Outcome, error)) (out Outcome, pushed bool, err error) {
+	timings := s.pushLockTimings()
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return Outcome{}, false, err
+	}
+	defer conn.Release()
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		return Outcome{}, false, err
+	}
+	defer func() {
+		if err != nil || !pushed {
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			_ = tx.Rollback(rctx)
+			cancel()
+		}
+	}()
+	if _, err := tx.Exec(ctx, `SELECT set_config('idle_in_transaction_session_timeout', $1, true),
+			set_config('lock_timeout', $2, true),
+			set_config('tcp_keepalives_idle', '15', true), set_config('tcp_keepalives_interval', '5', true),
+			set_config('tcp_keepalives_count', '3', true)`,
+		fmt.Sprint(timings.Idle.Milliseconds()), fmt.Sprint(timings.Wait.Milliseconds())); err != nil {
+		return Outcome{}, false, fmt.Errorf("prepare PSA target lock: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, "meterbridge/psa-target/"+targetKey); err != nil {
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) && pe.Code == "55P03" {
+			return Outcome{}, false, fmt.Errorf("%w (%s)", ErrTargetBusy, targetKey)
+		}
+		return Outcome{}, false, fmt.Errorf("lock PSA target %s: %w", targetKey, err)
+	}
+	it, err := scanItem(tx.QueryRow(ctx, `SELECT `+itemColumns+` FROM cycle_items WHERE id = $1 FOR UPDATE`, itemID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Outcome{}, false, nil
+	}
+	if err != nil {
+		return Outcome{}, false, fmt.Errorf("lock item %d: %w", itemID, err)
+	}
+	if it.State != billing.Approved {
+		return Outcome{}, false, nil
+	}
+
+	wctx, cancel := context.WithTimeoutCause(ctx, timings.MaxHold, fmt.Errorf("pushing one item took longer than %v", timings.MaxHold))
+	defer cancel()
+	wctx, cancelLost := context.WithCancelCause(wctx)
+	defer cancelLost(nil)
+	stopPing := keepSessionAlive(wctx, tx, timings.Ping, cancelLost)
+	out, werr := write(wctx, it)
+	stopPing()
+	if werr != nil {
+		if cause := context.Cause(wctx); errors.Is(cause, errLockLost) {
+			werr = fmt.Errorf("%w: %w", cause, werr)
+		}
+		return Outcome{}, false, werr
+	}
+	if out.ItemID == 0 {
+		out.ItemID = it.ID
+	}
+	if out.ItemID != it.ID {
+		return Outcome{}, false, fmt.Errorf("outcome of item %d returned for item %d", out.ItemID, it.ID)
+	}
+	if err := recordOutcome(ctx, tx, out); err != nil {
+		return Outcome{}, false, err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		// The PSA holds the write; the item stays approved, and the retry reads the PSA,
+		// finds the quantity already there and records it.
+		return Outcome{}, false, fmt.Errorf("record outcome of item %d: %w", it.ID, err)
+	}
+	return out, true, nil
+}
+
+// keepSessionAlive pings the transaction's session every `every`, so the server's
+// idle-in-transaction timeout ends it only when this worker is gone; a failed ping cancels
+// the write with errLockLost. The returned function stops the pings and waits for the last
+// one, so the transaction is free for the caller again.
+func keepSessionAlive(ctx context.Context, tx pgx.Tx, every time.Duration, lost context.CancelCauseFunc) func() {
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if _, err := tx.Exec(ctx, `SELECT 1`); err != nil && ctx.Err() == nil {
+					lost(fmt.Errorf("%w: %w", errLockLost, err))
+					return
+				}
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-stopped
+	}
+}
