@@ -119,26 +119,35 @@ func (s *Store) PushItem(ctx context.Context, itemID int64, targetKey string, wr
 			cancel()
 		}
 	}()
-	if _, err := tx.Exec(ctx, `SELECT set_config('idle_in_transaction_session_timeout', $1, true),
-			set_config('lock_timeout', $2, true),
+	// One round trip: bound the session, take the target's lock, then lock and re-read the
+	// item (statements of a batch run in order, each after the one before finished).
+	batch := &pgx.Batch{}
+	batch.Queue(`SELECT set_config('idle_in_transaction_session_timeout', $1, true), set_config('lock_timeout', $2, true),
 			set_config('tcp_keepalives_idle', '15', true), set_config('tcp_keepalives_interval', '5', true),
 			set_config('tcp_keepalives_count', '3', true)`,
-		fmt.Sprint(timings.Idle.Milliseconds()), fmt.Sprint(timings.Wait.Milliseconds())); err != nil {
-		return Outcome{}, false, fmt.Errorf("prepare PSA target lock: %w", err)
-	}
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, "meterbridge/psa-target/"+targetKey); err != nil {
-		var pe *pgconn.PgError
-		if errors.As(err, &pe) && pe.Code == "55P03" {
-			return Outcome{}, false, fmt.Errorf("%w (%s)", ErrTargetBusy, targetKey)
+		fmt.Sprint(timings.Idle.Milliseconds()), fmt.Sprint(timings.Wait.Milliseconds()))
+	batch.Queue(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, "meterbridge/psa-target/"+targetKey)
+	batch.Queue(`SELECT `+itemColumns+` FROM cycle_items WHERE id = $1 FOR UPDATE`, itemID)
+	br := tx.SendBatch(ctx, batch)
+	it, err := func() (Item, error) {
+		defer br.Close()
+		if _, err := br.Exec(); err != nil {
+			return Item{}, fmt.Errorf("prepare PSA target lock: %w", err)
 		}
-		return Outcome{}, false, fmt.Errorf("lock PSA target %s: %w", targetKey, err)
-	}
-	it, err := scanItem(tx.QueryRow(ctx, `SELECT `+itemColumns+` FROM cycle_items WHERE id = $1 FOR UPDATE`, itemID))
+		if _, err := br.Exec(); err != nil {
+			var pe *pgconn.PgError
+			if errors.As(err, &pe) && pe.Code == "55P03" {
+				return Item{}, fmt.Errorf("%w (%s)", ErrTargetBusy, targetKey)
+			}
+			return Item{}, fmt.Errorf("lock PSA target %s: %w", targetKey, err)
+		}
+		return scanItem(br.QueryRow())
+	}()
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Outcome{}, false, nil
 	}
 	if err != nil {
-		return Outcome{}, false, fmt.Errorf("lock item %d: %w", itemID, err)
+		return Outcome{}, false, err
 	}
 	if it.State != billing.Approved {
 		return Outcome{}, false, nil

@@ -13,10 +13,11 @@ import (
 	"github.com/meterbridge/meterbridge/billing"
 	"github.com/meterbridge/meterbridge/dev/testenv"
 	"github.com/meterbridge/meterbridge/store"
+	"github.com/meterbridge/meterbridge/tenant"
 )
 
 // approvedItems records a cycle with n approved items and returns their IDs.
-func approvedItems(t *testing.T, s *store.Store, n int) []int64 {
+func approvedItems(t testing.TB, s *store.Store, n int) []int64 {
 	t.Helper()
 	ctx := context.Background()
 	id := uuid.NewString()
@@ -147,4 +148,34 @@ func TestAPushThatNeverEndsCannotWedgeItsTarget(t *testing.T) {
 	_, pushed, err = s.PushItem(context.Background(), ids[0], "acme/autotask/target/9", applied)
 	require.NoError(t, err)
 	require.True(t, pushed)
+}
+
+// BenchmarkPushItem measures what the PSA target lock adds to recording one item's outcome
+// (compare BenchmarkRecordOutcome, the unlocked write it replaces in the push).
+func BenchmarkPushItem(b *testing.B) {
+	s, ids := benchItems(b)
+	b.ResetTimer()
+	for i := range b.N {
+		if _, _, err := s.PushItem(context.Background(), ids[i], "acme/autotask/target/9", applied); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkRecordOutcome(b *testing.B) {
+	s, ids := benchItems(b)
+	b.ResetTimer()
+	for i := range b.N {
+		if err := s.RecordOutcome(context.Background(), store.Outcome{ItemID: ids[i], State: billing.Applied}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func benchItems(b *testing.B) (*store.Store, []int64) {
+	s := testenv.Store(b, nil)
+	if _, err := s.CreateTenant(context.Background(), tenant.Tenant{ID: "acme", Name: "Acme MSP", TimeZone: "UTC", Settings: tenant.Defaults()}); err != nil {
+		b.Fatal(err)
+	}
+	return s, approvedItems(b, s, b.N)
 }
