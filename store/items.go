@@ -128,7 +128,8 @@ type Outcome struct {
 }
 
 // RecordOutcome stores a pushed item's result. Only approved items take an outcome, so a
-// replayed push cannot overwrite what an earlier attempt recorded.
+// replayed push cannot overwrite what an earlier attempt recorded. (Pushes record theirs
+// through PushItem, under the PSA target's lock.)
 func (s *Store) RecordOutcome(ctx context.Context, o Outcome) error {
 	return recordOutcome(ctx, s.pool, o)
 }

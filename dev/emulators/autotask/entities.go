@@ -112,6 +112,17 @@ type ContractService struct {
 }
 
 // ContractServiceUnit is the units of a contract service over [StartDate, EndDate).
+//
+// The model, as Autotask documents it: each billing period of a recurring service contract
+// has one units row per contract service, unless the units were adjusted inside the period.
+// A ContractServiceAdjustment is a signed change of units from its effective date: a new row
+// starts that day, and the row before it ends there; the change carries into every later
+// period (emulated; Autotask's text speaks of the period it falls in). Rows cannot be
+// written, only read, and adjustments cannot be read, only created. So "the units" of a
+// service are a function of the day: meterbridge reads, adjusts and reads back as of one day
+// per item, and a person's adjustment dated later in the month shows as a later row — one
+// more step to correct, not a change of the day meterbridge read. A service added to a running
+// contract has no row before the day it was added.
 type ContractServiceUnit struct {
 	ID                               int64  `json:"id"`
 	ContractID                       int64  `json:"contractID"`
