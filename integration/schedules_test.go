@@ -3,14 +3,18 @@ package integration
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/meterbridge/meterbridge/billing"
+	"github.com/meterbridge/meterbridge/dev/testenv/temporalenv"
 	"github.com/meterbridge/meterbridge/starter"
 	"github.com/meterbridge/meterbridge/tenant"
 	"github.com/meterbridge/meterbridge/workflows"
@@ -59,14 +63,7 @@ func TestSchedulesFollowTenantSettings(t *testing.T) {
 
 	s.patchSettings(`{"settings": {"publish": {"schedule": {"day": "last", "hour": 18}}}}`)
 	last := tenant.Schedule{Enabled: true, Cadence: tenant.Monthly, Day: tenant.LastDay, Hour: 18}
-	// The calendar fires on days 28–31; ScheduledCycle keeps the month's last day.
-	var kept []time.Time
-	for _, at := range s.serverRuns(workflows.ActionPublish) {
-		if last.Matches(at.In(london)) {
-			kept = append(kept, at)
-		}
-	}
-	sameTimes(t, nextRuns(last, london, 2), kept, "last day")
+	sameTimes(t, nextRuns(last, london, 10), s.serverRuns(workflows.ActionPublish), "last day")
 
 	// Change-day rules, relative to today in the tenant's zone.
 	today := time.Now().In(london)
@@ -89,15 +86,11 @@ func TestSchedulesFollowTenantSettings(t *testing.T) {
 	ny, _ := time.LoadLocation("America/New_York")
 	sameTimes(t, nextRuns(tenant.Schedule{Enabled: true, Cadence: tenant.Daily, Hour: 5}, ny, 5), s.serverRuns(workflows.ActionRefresh), "daily refresh")
 
-	// An hour the clocks skip on some day (02:00 in Berlin) also fires an hour later, so the
-	// spring-forward day still runs (ScheduledCycle keeps that slot only on that day).
+	// An hour the clocks skip on some day (02:00 in Berlin) runs at 02:00 on every other day:
+	// the calendar's 03:00 is only for the days that lack 02:00.
 	s.patchSettings(`{"time_zone": "Europe/Berlin", "settings": {"licences": {"refresh": {"hour": 2}}}}`)
 	berlin, _ := time.LoadLocation("Europe/Berlin")
-	hours := map[int]bool{}
-	for _, at := range s.serverRuns(workflows.ActionRefresh) {
-		hours[at.In(berlin).Hour()] = true
-	}
-	require.Equal(t, map[int]bool{2: true, 3: true}, hours)
+	sameTimes(t, nextRuns(tenant.Schedule{Enabled: true, Cadence: tenant.Daily, Hour: 2}, berlin, 10), s.serverRuns(workflows.ActionRefresh), "daily refresh at 02:00 Berlin")
 
 	s.patchSettings(`{"settings": {"publish": {"schedule": {"enabled": false}}}}`)
 	require.Empty(t, s.serverRuns(workflows.ActionPublish), "a disabled schedule is paused")
@@ -177,4 +170,143 @@ func TestBackfillLabelsPastPeriodsAndPublishesThemOnce(t *testing.T) {
 		require.Equal(t, billing.AlreadyPublished, c.Status, "%s", c.Period)
 	}
 	s.assertPublishedOnce()
+}
+
+// matchingTimes asks the server when a tenant's schedule fires in [from, to): the calendar
+// matching Temporal itself does, for any window, paused or not.
+func (s *stack) matchingTimes(action string, from, to time.Time) []time.Time {
+	s.t.Helper()
+	resp, err := s.temporal.WorkflowService().ListScheduleMatchingTimes(context.Background(), &workflowservice.ListScheduleMatchingTimesRequest{
+		Namespace: temporalenv.Server(s.t).Namespace(), ScheduleId: starter.ScheduleID(s.tenantID, action),
+		StartTime: timestamppb.New(from), EndTime: timestamppb.New(to),
+	})
+	require.NoError(s.t, err)
+	var out []time.Time
+	for _, ts := range resp.GetStartTime() {
+		out = append(out, ts.AsTime())
+	}
+	return out
+}
+
+// runsBetween is what our calendar says the schedule does in [from, to).
+func runsBetween(s tenant.Schedule, loc *time.Location, from, to time.Time) []time.Time {
+	var out []time.Time
+	for at := s.Next(from.Add(-time.Second), loc); !at.IsZero() && at.Before(to); at = s.Next(at, loc) {
+		out = append(out, at)
+	}
+	return out
+}
+
+func equalTimes(t *testing.T, want, got []time.Time, what string) {
+	t.Helper()
+	format := func(ts []time.Time) []string {
+		var out []string
+		for _, at := range ts {
+			out = append(out, at.UTC().Format(time.RFC3339))
+		}
+		return out
+	}
+	require.Equal(t, format(want), format(got), "%s: the server's times (right) are our calendar's (left)", what)
+}
+
+// nextFebruary returns 1 February of the first year from now on that is (or is not) a leap year.
+func nextFebruary(leap bool, loc *time.Location) time.Time {
+	for y := time.Now().In(loc).Year() + 1; ; y++ {
+		if (time.Date(y, 2, 29, 0, 0, 0, 0, loc).Month() == time.February) == leap {
+			return time.Date(y, 2, 1, 0, 0, 0, 0, loc)
+		}
+	}
+}
+
+// nextSkippedHour returns the first local date after now on which the zone's clocks skip
+// the hour.
+func nextSkippedHour(loc *time.Location, hour int) time.Time {
+	now := time.Now().In(loc)
+	for d := time.Date(now.Year(), now.Month(), now.Day()+1, 0, 0, 0, 0, loc); ; d = d.AddDate(0, 0, 1) {
+		if time.Date(d.Year(), d.Month(), d.Day(), hour, 0, 0, 0, loc).Hour() != hour {
+			return d
+		}
+	}
+}
+
+// Ops read the Schedules page to know when money moves: the schedule's next action times
+// (Describe → NextActionTimes) are exactly the publishing times of our calendar, with no
+// slot that publishes nothing: "last", day 31, day 29 in leap and common Februaries, and
+// an hour DST skips in Berlin and New York. Windows further ahead are checked with the
+// server's own calendar matching (ListScheduleMatchingTimes), up to 2100, where Temporal's
+// calendars end, so the schedules stay right for years without being synced again.
+func TestScheduleNextActionTimesAreExactlyThePublishingTimes(t *testing.T) {
+	s := newStack(t)
+	now := time.Now()
+	type window struct{ from, to time.Time }
+	for _, tc := range []struct {
+		name    string
+		zone    string
+		day     string
+		hour    int
+		windows func(loc *time.Location) []window
+	}{
+		{"last day", "Europe/London", "last", 18, func(loc *time.Location) []window {
+			leap, common := nextFebruary(true, loc), nextFebruary(false, loc)
+			return []window{{leap, leap.AddDate(0, 1, 0)}, {common, common.AddDate(0, 1, 0)},
+				{time.Date(2099, 1, 1, 0, 0, 0, 0, loc), time.Date(2101, 1, 1, 0, 0, 0, 0, loc)}}
+		}},
+		{"day 31", "America/Chicago", "31", 6, func(loc *time.Location) []window {
+			return []window{{now, now.AddDate(3, 0, 0)}}
+		}},
+		{"day 29", "UTC", "29", 9, func(loc *time.Location) []window {
+			leap, common := nextFebruary(true, loc), nextFebruary(false, loc)
+			return []window{{leap, leap.AddDate(0, 1, 0)}, {common, common.AddDate(0, 1, 0)}}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s.t = t
+			loc, _ := time.LoadLocation(tc.zone)
+			s.patchSettings(fmt.Sprintf(`{"time_zone": %q, "settings": {"publish": {"schedule": {"enabled": true, "cadence": "monthly", "day": %q, "hour": %d}}}}`, tc.zone, tc.day, tc.hour))
+			sch := tenant.Schedule{Enabled: true, Cadence: tenant.Monthly, Day: tc.day, Hour: tc.hour}
+			server := s.serverRuns(workflows.ActionPublish)
+			require.NotEmpty(t, server)
+			equalTimes(t, nextRuns(sch, loc, len(server)), server, "next action times")
+			for _, w := range tc.windows(loc) {
+				equalTimes(t, runsBetween(sch, loc, w.from, w.to), s.matchingTimes(workflows.ActionPublish, w.from, w.to),
+					fmt.Sprintf("%s to %s", w.from.Format(time.DateOnly), w.to.Format(time.DateOnly)))
+			}
+			if tc.day == "29" {
+				leap := nextFebruary(true, loc)
+				require.Len(t, s.matchingTimes(workflows.ActionPublish, leap, leap.AddDate(0, 1, 0)), 1, "a leap February publishes on the 29th")
+				common := nextFebruary(false, loc)
+				require.Empty(t, s.matchingTimes(workflows.ActionPublish, common, common.AddDate(0, 1, 0)), "a common February has no 29th")
+			}
+		})
+	}
+	for _, zone := range []string{"Europe/Berlin", "America/New_York"} {
+		t.Run("02:00 skipped in "+zone, func(t *testing.T) {
+			s.t = t
+			loc, _ := time.LoadLocation(zone)
+			gap := nextSkippedHour(loc, 2)
+			// Publish on the day of the month the clocks next skip 02:00.
+			s.patchSettings(fmt.Sprintf(`{"time_zone": %q, "settings": {"publish": {"schedule": {"enabled": true, "cadence": "monthly", "day": "%d", "hour": 2}}}}`, zone, gap.Day()))
+			sch := tenant.Schedule{Enabled: true, Cadence: tenant.Monthly, Day: strconv.Itoa(gap.Day()), Hour: 2}
+			server := s.serverRuns(workflows.ActionPublish)
+			equalTimes(t, nextRuns(sch, loc, len(server)), server, "next action times")
+			for _, at := range server {
+				if l := at.In(loc); l.YearDay() != gap.YearDay() {
+					require.Equal(t, 2, l.Hour(), "no hour-later slot on ordinary days: %s", l)
+				}
+			}
+			w := window{now, gap.AddDate(0, 2, 0)}
+			got := s.matchingTimes(workflows.ActionPublish, w.from, w.to)
+			equalTimes(t, runsBetween(sch, loc, w.from, w.to), got, "up to the skipped hour")
+			require.Contains(t, got, time.Date(gap.Year(), gap.Month(), gap.Day(), 3, 0, 0, 0, loc).UTC(), "the day without 02:00 publishes at 03:00")
+			// Years ahead, the dates without 02:00 come from the zone's rules.
+			far := window{time.Date(2040, 1, 1, 0, 0, 0, 0, loc), time.Date(2046, 1, 1, 0, 0, 0, 0, loc)}
+			equalTimes(t, runsBetween(sch, loc, far.from, far.to), s.matchingTimes(workflows.ActionPublish, far.from, far.to), "2040–2045")
+
+			// A daily refresh at 02:00 over the whole next DST year.
+			s.patchSettings(`{"settings": {"licences": {"refresh": {"enabled": true, "cadence": "daily", "hour": 2}}}}`)
+			daily := tenant.Schedule{Enabled: true, Cadence: tenant.Daily, Hour: 2}
+			y := window{gap.AddDate(0, 0, -3), gap.AddDate(0, 0, 3)}
+			equalTimes(t, runsBetween(daily, loc, y.from, y.to), s.matchingTimes(workflows.ActionRefresh, y.from, y.to), "daily around the skipped hour")
+		})
+	}
 }

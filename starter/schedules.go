@@ -46,40 +46,57 @@ func ScheduleID(tenantID, action string) string {
 	return "publish/" + tenantID
 }
 
-// scheduleFor returns each action's schedule from the tenant's settings.
+// Actions are the scheduled actions, in the order people read them.
+var Actions = []string{workflows.ActionPublish, workflows.ActionRefresh, workflows.ActionSync}
+
+// schedulesOf returns each action's schedule from the tenant's settings.
 func schedulesOf(t tenant.Tenant) map[string]tenant.Schedule {
-	return map[string]tenant.Schedule{
-		workflows.ActionPublish: t.Settings.Publish.Schedule,
-		workflows.ActionRefresh: t.Settings.Licences.Refresh,
-		workflows.ActionSync:    t.Settings.Licences.Sync,
+	out := map[string]tenant.Schedule{}
+	for _, a := range Actions {
+		out[a] = workflows.ScheduleOf(t.Settings, a)
 	}
+	return out
 }
 
-// Spec turns a tenant schedule into a Temporal calendar in the tenant's zone. "Last day of
-// month" fires on days 28–31 and ScheduledCycle keeps only the month's last day; a numeric
-// day the month lacks simply never matches, so such a month publishes nothing. An hour the
-// zone's clocks skip on some day also fires an hour later (see ScheduledCycle).
-func Spec(s tenant.Schedule, timeZone string) client.ScheduleSpec {
-	hours := []client.ScheduleRange{{Start: s.Hour}}
-	if loc, err := time.LoadLocation(timeZone); err == nil && s.Hour < 23 && tenant.HourSkippedSomeDay(s.Hour, loc, time.Now()) {
-		// The server matches wall-clock times literally, so on the day the clocks skip this
-		// hour the calendar would not fire and the month's publish would be lost. The next
-		// hour fires too; ScheduledCycle runs it only on that day and skips it otherwise.
-		hours = append(hours, client.ScheduleRange{Start: s.Hour + 1})
+// Spec turns a tenant schedule into Temporal calendars in the tenant's zone whose matching
+// times are exactly the schedule's run times (tenant.Schedule.Next), so the Web UI's next
+// runs are the times money moves: "last" is one calendar per month length (February 28 in
+// common years only), and an hour the zone's clocks skip on a run date gets a calendar at
+// the time right after the gap on exactly those dates (tenant.Schedule.Calendars). The
+// calendars reach to 2100, where Temporal's calendars end; they depend on the zone rules this
+// binary knows, which is why every worker start syncs them again (see SyncAllSchedules). The
+// one time no calendar can state exactly is the hour the clocks repeat when summer time ends:
+// the server fires it twice, and ScheduledCycle skips the second.
+func Spec(s tenant.Schedule, timeZone string, now time.Time) client.ScheduleSpec {
+	loc, err := time.LoadLocation(timeZone)
+	if err != nil {
+		loc = time.UTC
 	}
-	cal := client.ScheduleCalendarSpec{
-		Second: []client.ScheduleRange{{Start: 0}},
-		Minute: []client.ScheduleRange{{Start: 0}},
-		Hour:   hours,
-	}
-	if s.Cadence == tenant.Monthly {
-		if s.Day == tenant.LastDay {
-			cal.DayOfMonth = []client.ScheduleRange{{Start: 28, End: 31}}
-		} else {
-			cal.DayOfMonth = []client.ScheduleRange{{Start: s.DayOfMonth()}}
+	var cals []client.ScheduleCalendarSpec
+	for _, e := range s.Calendars(loc, now) {
+		cal := client.ScheduleCalendarSpec{
+			Second:     []client.ScheduleRange{{Start: 0}},
+			Minute:     []client.ScheduleRange{{Start: e.Minute}},
+			Hour:       []client.ScheduleRange{{Start: e.Hour}},
+			DayOfMonth: ranges(e.Days),
+			Month:      ranges(e.Months),
+			Comment:    e.Comment,
 		}
+		for _, y := range e.Years {
+			cal.Year = append(cal.Year, client.ScheduleRange{Start: y.From, End: y.To, Step: y.Step})
+		}
+		cals = append(cals, cal)
 	}
-	return client.ScheduleSpec{Calendars: []client.ScheduleCalendarSpec{cal}, TimeZoneName: timeZone}
+	return client.ScheduleSpec{Calendars: cals, TimeZoneName: timeZone}
+}
+
+// ranges lists single values as ranges; nil (every value) for none.
+func ranges(vs []int) []client.ScheduleRange {
+	var out []client.ScheduleRange
+	for _, v := range vs {
+		out = append(out, client.ScheduleRange{Start: v})
+	}
+	return out
 }
 
 func (s *Starter) action(t tenant.Tenant, action string, sch tenant.Schedule) *client.ScheduleWorkflowAction {
@@ -131,7 +148,7 @@ func (s *Starter) syncSchedule(ctx context.Context, t tenant.Tenant, action stri
 		}
 		_, err := s.Temporal.ScheduleClient().Create(ctx, client.ScheduleOptions{
 			ID:            id,
-			Spec:          Spec(sch, t.TimeZone),
+			Spec:          Spec(sch, t.TimeZone, s.now()),
 			Action:        s.action(t, action, sch),
 			Overlap:       overlap,
 			CatchupWindow: CatchupWindow,
@@ -149,7 +166,7 @@ func (s *Starter) syncSchedule(ctx context.Context, t tenant.Tenant, action stri
 	}
 	return h.Update(ctx, client.ScheduleUpdateOptions{DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
 		sc := in.Description.Schedule
-		spec := Spec(sch, t.TimeZone)
+		spec := Spec(sch, t.TimeZone, s.now())
 		sc.Spec = &spec
 		sc.Action = s.action(t, action, sch)
 		if sc.Policy == nil {
@@ -172,7 +189,7 @@ func (s *Starter) syncSchedule(ctx context.Context, t tenant.Tenant, action stri
 
 // PauseSchedules pauses every schedule of a tenant (switching PSA, deleting a tenant).
 func (s *Starter) PauseSchedules(ctx context.Context, tenantID, note string) error {
-	for _, action := range []string{workflows.ActionPublish, workflows.ActionRefresh, workflows.ActionSync} {
+	for _, action := range Actions {
 		err := s.Temporal.ScheduleClient().GetHandle(ctx, ScheduleID(tenantID, action)).Pause(ctx, client.SchedulePauseOptions{Note: note})
 		var notFound *serviceerror.NotFound
 		if err != nil && !errors.As(err, &notFound) {
@@ -185,18 +202,65 @@ func (s *Starter) PauseSchedules(ctx context.Context, tenantID, note string) err
 // NextRuns returns the next scheduled times of a tenant's schedule of an action, as the
 // server computes them (empty when the schedule does not exist or is paused).
 func (s *Starter) NextRuns(ctx context.Context, tenantID, action string) ([]time.Time, error) {
-	d, err := s.Temporal.ScheduleClient().GetHandle(ctx, ScheduleID(tenantID, action)).Describe(ctx)
-	var notFound *serviceerror.NotFound
-	if errors.As(err, &notFound) {
-		return nil, nil
-	}
-	if err != nil {
+	info, err := s.describeSchedule(ctx, tenantID, action)
+	if err != nil || info.Paused {
 		return nil, err
 	}
-	if d.Schedule.State != nil && d.Schedule.State.Paused {
-		return nil, nil
+	return info.NextActionTimes, nil
+}
+
+// ScheduleInfo is one of a tenant's Temporal Schedules as the server has it.
+type ScheduleInfo struct {
+	Action     string `json:"action"`
+	ScheduleID string `json:"schedule_id"`
+	// Exists is false when the schedule was never enabled (nothing is on the server).
+	Exists bool   `json:"exists"`
+	Paused bool   `json:"paused"`
+	Note   string `json:"note,omitempty"`
+	// NextActionTimes are the times the server will run it next (UTC), as Temporal computes
+	// them; empty while paused. They are the times money moves: the calendars are exact.
+	NextActionTimes []time.Time `json:"next_action_times"`
+}
+
+// TenantSchedules describes each of a tenant's schedules (publish, refresh, sync) as Temporal
+// computes them: whether it runs and its next action times, at most limit of each (0: all the
+// server lists, usually ten).
+func (s *Starter) TenantSchedules(ctx context.Context, tenantID string, limit int) ([]ScheduleInfo, error) {
+	var out []ScheduleInfo
+	for _, action := range Actions {
+		info, err := s.describeSchedule(ctx, tenantID, action)
+		if err != nil {
+			return nil, fmt.Errorf("schedule %s: %w", ScheduleID(tenantID, action), err)
+		}
+		if info.Paused {
+			info.NextActionTimes = []time.Time{}
+		}
+		if limit > 0 && len(info.NextActionTimes) > limit {
+			info.NextActionTimes = info.NextActionTimes[:limit]
+		}
+		out = append(out, info)
 	}
-	return d.Info.NextActionTimes, nil
+	return out, nil
+}
+
+func (s *Starter) describeSchedule(ctx context.Context, tenantID, action string) (ScheduleInfo, error) {
+	info := ScheduleInfo{Action: action, ScheduleID: ScheduleID(tenantID, action), NextActionTimes: []time.Time{}}
+	d, err := s.Temporal.ScheduleClient().GetHandle(ctx, info.ScheduleID).Describe(ctx)
+	var notFound *serviceerror.NotFound
+	if errors.As(err, &notFound) {
+		return info, nil
+	}
+	if err != nil {
+		return info, err
+	}
+	info.Exists = true
+	if st := d.Schedule.State; st != nil {
+		info.Paused, info.Note = st.Paused, st.Note
+	}
+	for _, at := range d.Info.NextActionTimes {
+		info.NextActionTimes = append(info.NextActionTimes, at.UTC())
+	}
+	return info, nil
 }
 
 // Backfill runs a tenant's schedule of an action for every scheduled time in [from, to), as

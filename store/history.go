@@ -56,3 +56,43 @@ func (s *Store) ClearHistory(ctx context.Context, tenantID string) (int64, error
 	tag, err := s.pool.Exec(ctx, `DELETE FROM site_history WHERE tenant_id = $1`, tenantID)
 	return tag.RowsAffected(), err
 }
+
+// Note is a site-history row to write together with the change it records, in the change's
+// transaction: the change and its row commit or fail together, so a retried activity never
+// finds its change done and its row missing.
+type Note struct {
+	TenantID string
+	Severity string
+	Actor    string
+	Action   string
+	Message  string
+	Details  any
+	// Once, when set, keeps the row once per tenant and key: writing it again (a retried
+	// activity whose transaction had committed) writes nothing.
+	Once string
+}
+
+// AddNote writes one note on its own.
+func (s *Store) AddNote(ctx context.Context, n Note) error {
+	return insertNote(ctx, s.pool, n)
+}
+
+// insertNote writes a note on a pool or inside a transaction.
+func insertNote(ctx context.Context, db execer, n Note) error {
+	d := []byte("{}")
+	if n.Details != nil {
+		var err error
+		if d, err = json.Marshal(n.Details); err != nil {
+			return err
+		}
+	}
+	var once *string
+	if n.Once != "" {
+		once = &n.Once
+	}
+	_, err := db.Exec(ctx, `INSERT INTO site_history (tenant_id, severity, actor, action, message, details, once_key)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)
+		ON CONFLICT (tenant_id, once_key) WHERE once_key IS NOT NULL DO NOTHING`,
+		n.TenantID, n.Severity, n.Actor, n.Action, n.Message, d, once)
+	return err
+}

@@ -163,16 +163,7 @@ func openCycleIDs(ctx context.Context, tx pgx.Tx, tenantID string) ([]string, er
 
 // insertHistory is AddHistory inside a transaction.
 func insertHistory(ctx context.Context, db execer, tenantID, severity, actor, action, message string, details any) error {
-	d := []byte("{}")
-	if details != nil {
-		var err error
-		if d, err = json.Marshal(details); err != nil {
-			return err
-		}
-	}
-	_, err := db.Exec(ctx, `INSERT INTO site_history (tenant_id, severity, actor, action, message, details) VALUES ($1, $2, $3, $4, $5, $6)`,
-		tenantID, severity, actor, action, message, d)
-	return err
+	return insertNote(ctx, db, Note{TenantID: tenantID, Severity: severity, Actor: actor, Action: action, Message: message, Details: details})
 }
 
 func orEmpty(s []string) []string {

@@ -1,6 +1,10 @@
 package tenant
 
-import "time"
+import (
+	"fmt"
+	"slices"
+	"time"
+)
 
 // Matches reports whether the schedule runs on the local day of t (t already in the
 // tenant's zone). A monthly day the month lacks (31 in a 30-day month, 29–31 in a common
@@ -20,8 +24,8 @@ func (s Schedule) Matches(local time.Time) bool {
 
 // Next returns the first run time strictly after t, in loc, scanning at most 14 months. A
 // local hour the clocks skip on a DST day (02:00 when they jump from 02:00 to 03:00) runs at
-// the same wall time after the jump (03:00): RunAt's rule. Zero means the schedule never
-// runs.
+// the same wall time after the jump (03:00); an hour the clocks repeat runs the first time
+// it shows: RunAt's rules. Zero means the schedule never runs.
 func (s Schedule) Next(after time.Time, loc *time.Location) time.Time {
 	local := after.In(loc)
 	day := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, loc)
@@ -43,22 +47,216 @@ func LastDayOfMonth(local time.Time) int {
 	return time.Date(local.Year(), local.Month()+1, 0, 0, 0, 0, 0, local.Location()).Day()
 }
 
-// RunAt is the run time on the local day of d. Go's time.Date moves a wall time the clocks
-// skip forward by the length of the gap (02:00 → 03:00 on a spring-forward day in Berlin),
-// so a run that falls in the gap happens right after it instead of not at all.
+// RunAt is the run time on the local day of d. A wall time the clocks skip (02:00 when they
+// jump from 02:00 to 03:00) runs right after the gap, by the gap's length later (03:00), so
+// the run happens instead of not at all. A wall time the clocks show twice (the hour they go
+// back) runs when Temporal's calendar fires it first: at the instant time.Date gives, the
+// later one in Berlin, the earlier one in New York, where the calendar then fires the later
+// one too (IsRepeatedRun).
 func (s Schedule) RunAt(d time.Time) time.Time {
-	return time.Date(d.Year(), d.Month(), d.Day(), s.Hour, 0, 0, 0, d.Location())
+	return wallTime(d.Year(), d.Month(), d.Day(), s.Hour, d.Location())
 }
 
-// HourSkippedSomeDay reports whether the local hour falls into a DST gap in loc on some day
-// of the two years from from: then a calendar at that hour alone would skip that day.
-func HourSkippedSomeDay(hour int, loc *time.Location, from time.Time) bool {
-	day := time.Date(from.Year(), from.Month(), from.Day(), 0, 0, 0, 0, loc)
-	for i := 0; i < 2*366; i++ {
-		d := day.AddDate(0, 0, i)
-		if t := time.Date(d.Year(), d.Month(), d.Day(), hour, 0, 0, 0, loc); t.Hour() != hour {
-			return true
+// wallTime is the instant the clocks of loc show y-m-d h:00 (time.Date's pick when they show
+// it twice), or, when they skip it, the instant it would be had the clocks not changed yet
+// (after the gap by as much). time.Date places a skipped wall time before the gap in some
+// zones (New York) and after it in others (Berlin).
+func wallTime(y int, m time.Month, d, h int, loc *time.Location) time.Time {
+	t := time.Date(y, m, d, h, 0, 0, 0, loc)
+	if t.Hour() == h && t.Day() == d {
+		return t
+	}
+	naive := time.Date(y, m, d, h, 0, 0, 0, time.UTC)
+	start, end := t.ZoneBounds()
+	change := start // t already lies after the gap
+	if time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), 0, 0, time.UTC).Before(naive) {
+		change = end // t lies before it
+	}
+	_, before := change.Add(-time.Nanosecond).In(loc).Zone()
+	return naive.Add(-time.Duration(before) * time.Second).In(loc)
+}
+
+// IsRunTime reports whether t is exactly one of the schedule's run times in loc.
+func (s Schedule) IsRunTime(t time.Time, loc *time.Location) bool {
+	return !t.IsZero() && s.Next(t.Add(-time.Second), loc).Equal(t)
+}
+
+// IsRepeatedRun reports whether t shows the wall time of a run but is not the run: the other
+// instant the clocks show that wall time, the hour they go back. Temporal's calendar fires
+// such an hour a second time where time.Date picks its earlier instant (New York).
+func (s Schedule) IsRepeatedRun(t time.Time, loc *time.Location) bool {
+	local := t.In(loc)
+	if !s.Matches(local) {
+		return false
+	}
+	run := s.RunAt(local)
+	const wall = "2006-01-02 15:04:05"
+	return !run.Equal(t) && run.In(loc).Format(wall) == local.Format(wall)
+}
+
+// String describes the schedule as people read it: "monthly on day 10 at 06:00", "monthly
+// on the last day at 18:00", "daily at 05:00", "off".
+func (s Schedule) String() string {
+	at := fmt.Sprintf("%02d:00", s.Hour)
+	var what string
+	switch {
+	case s.Cadence == Daily:
+		what = "daily at " + at
+	case s.Day == LastDay:
+		what = "monthly on the last day at " + at
+	default:
+		what = "monthly on day " + s.Day + " at " + at
+	}
+	if !s.Enabled {
+		return what + " (off)"
+	}
+	return what
+}
+
+// CalendarLastYear is the last year a Temporal Schedule's calendar reaches: the server stops
+// matching calendars after 2100.
+const CalendarLastYear = 2100
+
+// YearSpan is the years From, From+Step, … up to To.
+type YearSpan struct{ From, To, Step int }
+
+// CalendarEntry is one wall-clock calendar in the schedule's zone: it matches the listed
+// years, months and days of month (every one when empty) at Hour:Minute:00.
+type CalendarEntry struct {
+	Years        []YearSpan
+	Months       []int
+	Days         []int
+	Hour, Minute int
+	Comment      string
+}
+
+// Calendars are the wall-clock calendars whose matching times are exactly the schedule's run
+// times (Next) from the year of from up to CalendarLastYear, for a scheduler that matches
+// calendars literally: it fires a calendar day only if the month has it, never at a wall time
+// the clocks skip, and at a wall time they repeat where time.Date puts it, then also an hour
+// later if that was the earlier instant (ScheduledCycle skips that second firing: no
+// calendar can tell the two apart).
+//
+//   - A numeric day is one entry; months without that day (31 in April, 29 in a common
+//     February) have no such date, so nothing fires there.
+//   - "last" is one entry per month length: 31-day months on the 31st, 30-day months on the
+//     30th, February on the 29th (which only leap years have) and on the 28th in common years
+//     (listed as years, up to CalendarLastYear).
+//   - Where the run hour falls into a DST gap on a run date, the run happens right after the
+//     gap (RunAt): an entry at that later time for exactly those dates (listed as years, from
+//     the zone's rules as this binary knows them; the schedule sync rewrites them when a new
+//     binary brings new zone data).
+func (s Schedule) Calendars(loc *time.Location, from time.Time) []CalendarEntry {
+	first := from.In(loc).Year()
+	var out []CalendarEntry
+	switch {
+	case s.Cadence == Daily:
+		out = append(out, CalendarEntry{Hour: s.Hour, Comment: "every day"})
+	case s.Cadence != Monthly:
+		return nil
+	case s.Day == LastDay:
+		out = append(out,
+			CalendarEntry{Months: []int{1, 3, 5, 7, 8, 10, 12}, Days: []int{31}, Hour: s.Hour, Comment: "last day of 31-day months"},
+			CalendarEntry{Months: []int{4, 6, 9, 11}, Days: []int{30}, Hour: s.Hour, Comment: "last day of 30-day months"},
+			CalendarEntry{Months: []int{2}, Days: []int{29}, Hour: s.Hour, Comment: "29 February: leap years only"},
+		)
+		if common := commonYears(first); len(common) > 0 {
+			out = append(out, CalendarEntry{Years: common, Months: []int{2}, Days: []int{28}, Hour: s.Hour, Comment: "28 February in common years"})
+		}
+	default:
+		day := s.DayOfMonth()
+		comment := fmt.Sprintf("day %d of every month", day)
+		if day > 28 {
+			comment = fmt.Sprintf("day %d of the months that have it", day)
+		}
+		out = append(out, CalendarEntry{Days: []int{day}, Hour: s.Hour, Comment: comment})
+	}
+	return append(out, s.gapEntries(loc, first)...)
+}
+
+// gapEntries lists, grouped by date and time, the run dates whose run hour the clocks skip.
+func (s Schedule) gapEntries(loc *time.Location, firstYear int) []CalendarEntry {
+	type slot struct{ month, day, hour, minute int }
+	years := map[slot][]int{}
+	var order []slot
+	s.eachRunDate(loc, firstYear, CalendarLastYear, func(d time.Time) {
+		run := s.RunAt(d).In(loc)
+		if run.Hour() == s.Hour && run.Minute() == 0 && run.Day() == d.Day() {
+			return // on the hour as written: the main entry fires it
+		}
+		k := slot{int(run.Month()), run.Day(), run.Hour(), run.Minute()}
+		if _, ok := years[k]; !ok {
+			order = append(order, k)
+		}
+		years[k] = append(years[k], run.Year())
+	})
+	slices.SortFunc(order, func(a, b slot) int {
+		if a.month != b.month {
+			return a.month - b.month
+		}
+		return a.day - b.day
+	})
+	var out []CalendarEntry
+	for _, k := range order {
+		out = append(out, CalendarEntry{
+			Years: spans(years[k]), Months: []int{k.month}, Days: []int{k.day}, Hour: k.hour, Minute: k.minute,
+			Comment: fmt.Sprintf("%02d:00 is skipped by the clock change on these dates: runs at %02d:%02d", s.Hour, k.hour, k.minute),
+		})
+	}
+	return out
+}
+
+// eachRunDate calls f with every local date (midnight) the schedule runs on, from 1 January
+// of firstYear to 31 December of lastYear.
+func (s Schedule) eachRunDate(loc *time.Location, firstYear, lastYear int, f func(time.Time)) {
+	for y := firstYear; y <= lastYear; y++ {
+		for m := time.January; m <= time.December; m++ {
+			if s.Cadence == Daily {
+				n := LastDayOfMonth(time.Date(y, m, 1, 0, 0, 0, 0, loc))
+				for d := 1; d <= n; d++ {
+					f(time.Date(y, m, d, 0, 0, 0, 0, loc))
+				}
+				continue
+			}
+			day := s.DayOfMonth()
+			if s.Day == LastDay {
+				day = LastDayOfMonth(time.Date(y, m, 1, 0, 0, 0, 0, loc))
+			}
+			if d := time.Date(y, m, day, 0, 0, 0, 0, loc); d.Month() == m {
+				f(d)
+			}
 		}
 	}
-	return false
+}
+
+// commonYears are the years from first to CalendarLastYear that are not leap years. Between
+// 2000 and 2100 a year is a leap year exactly when it divides by 4, except 2100: three
+// stepped spans and 2100.
+func commonYears(first int) []YearSpan {
+	first = max(first, 2000)
+	var out []YearSpan
+	for r := 1; r <= 3; r++ {
+		y := first + (r-first%4+4)%4
+		last := CalendarLastYear - 4 + (r-(CalendarLastYear-4)%4+4)%4
+		if y <= last {
+			out = append(out, YearSpan{From: y, To: last, Step: 4})
+		}
+	}
+	if first <= CalendarLastYear {
+		out = append(out, YearSpan{From: CalendarLastYear, To: CalendarLastYear, Step: 1})
+	}
+	return out
+}
+
+// spans compresses sorted years into runs of consecutive years.
+func spans(years []int) []YearSpan {
+	var out []YearSpan
+	for _, y := range years {
+		if n := len(out); n > 0 && out[n-1].To == y-1 {
+			out[n-1].To = y
+			continue
+		}
+		out = append(out, YearSpan{From: y, To: y, Step: 1})
+	}
+	return out
 }

@@ -20,6 +20,8 @@ const (
 	ActivityApplyDeadline = "ApplyDeadline"
 	ActivityOpenCycles    = "OpenCycles"
 
+	ActivityCheckScheduledRun = "CheckScheduledRun"
+
 	ActivitySnapshotMetric      = "SnapshotMetric"
 	ActivityNoteSnapshotFailure = "NoteSnapshotFailure"
 )
@@ -27,7 +29,7 @@ const (
 // ActivityNames lists every activity the workflows call.
 func ActivityNames() []string {
 	return []string{ActivityBeginCycle, ActivityRefreshPage, ActivityDecide, ActivityPushPage, ActivityFinishCycle, ActivityNotify, ActivityMarkCycle, ActivityApplyDeadline, ActivityOpenCycles,
-		ActivitySnapshotMetric, ActivityNoteSnapshotFailure}
+		ActivityCheckScheduledRun, ActivitySnapshotMetric, ActivityNoteSnapshotFailure}
 }
 
 // Error types activities return for failures that retrying cannot fix. They are stable

@@ -1,11 +1,13 @@
 package workflows
 
 import (
+	"context"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
@@ -18,10 +20,39 @@ import (
 // started late by lateness, and returns its result and the cycle it started (if any).
 func runScheduled(t *testing.T, in ScheduledInput, nominal time.Time, lateness time.Duration) (ScheduledResult, *CycleInput) {
 	t.Helper()
+	return runScheduledNow(t, in, settingsAsBuilt(in), nominal, lateness)
+}
+
+// settingsAsBuilt is a tenant whose settings are still those the schedule was built from.
+func settingsAsBuilt(in ScheduledInput) *tenant.Tenant {
+	tn := &tenant.Tenant{ID: in.TenantID, TimeZone: in.TimeZone, Settings: tenant.Defaults()}
+	switch in.Action {
+	case ActionRefresh:
+		tn.Settings.Licences.Refresh = in.Schedule
+	case ActionSync:
+		tn.Settings.Licences.Sync = in.Schedule
+	default:
+		tn.Settings.Publish.Schedule = in.Schedule
+	}
+	return tn
+}
+
+// registerCheck stands in for the CheckScheduledRun activity: the real verdict against the
+// tenant as it is when the run starts (nil: gone).
+func registerCheck(env *testsuite.TestWorkflowEnvironment, now *tenant.Tenant) {
+	env.RegisterActivityWithOptions(func(_ context.Context, in RunCheckInput) (RunCheck, error) {
+		return CheckScheduledRun(in, now), nil
+	}, activity.RegisterOptions{Name: ActivityCheckScheduledRun})
+}
+
+// runScheduledNow is runScheduled with the tenant's settings as they are when the run starts.
+func runScheduledNow(t *testing.T, in ScheduledInput, now *tenant.Tenant, nominal time.Time, lateness time.Duration) (ScheduledResult, *CycleInput) {
+	t.Helper()
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
 	env.RegisterWorkflow(ScheduledCycle)
 	env.RegisterWorkflow(BillingCycle)
+	registerCheck(env, now)
 	var started *CycleInput
 	env.OnWorkflow(BillingCycle, mock.Anything, mock.Anything).Return(func(_ workflow.Context, ci CycleInput) (CycleResult, error) {
 		started = &ci
@@ -73,10 +104,11 @@ func TestLastDayPublishesOncePerMonthInCommonAndLeapYears(t *testing.T) {
 	for _, year := range []int{2026, 2028} {
 		loc, _ := time.LoadLocation("America/New_York")
 		published := map[billing.Period]time.Time{}
-		// "last" fires on days 28–31; only the month's last day publishes.
+		// Schedules synced before calendars were exact fire "last" on days 28–31; only the
+		// month's last day publishes.
 		for _, at := range calendarFires(year, []int{28, 29, 30, 31}, 9, loc) {
 			res, started := runScheduled(t, publishInput(tenant.LastDay, 9, "America/New_York"), at, 0)
-			if res.Outcome == OutcomeNotRunDay {
+			if res.Skip == SkipNotRunDay {
 				require.Nil(t, started)
 				continue
 			}
@@ -158,8 +190,9 @@ func TestMonthlyRefreshLabelsTheMonth(t *testing.T) {
 	require.Equal(t, billing.Period("2026-12"), started.Period)
 }
 
-// Berlin skips 02:00 on 2026-03-29. The calendar also fires at 03:00 for such a schedule;
-// that slot publishes on the skipped day only.
+// Berlin skips 02:00 on 2026-03-29: the calendar fires at 03:00 that day, and it publishes.
+// Schedules synced before calendars were exact also fire at 03:00 on other days; those
+// slots do nothing.
 func TestRunHourSkippedByDSTRunsOnceAnHourLater(t *testing.T) {
 	berlin, _ := time.LoadLocation("Europe/Berlin")
 	in := publishInput("29", 2, "Europe/Berlin")
@@ -171,7 +204,8 @@ func TestRunHourSkippedByDSTRunsOnceAnHourLater(t *testing.T) {
 	res, _ = runScheduled(t, in, time.Date(2026, 4, 29, 2, 0, 0, 0, berlin), 0)
 	require.Equal(t, OutcomeStarted, res.Outcome)
 	res, started = runScheduled(t, in, time.Date(2026, 4, 29, 3, 0, 0, 0, berlin), 0)
-	require.Equal(t, OutcomeNotRunTime, res.Outcome)
+	require.Equal(t, OutcomeSkipped, res.Outcome)
+	require.Equal(t, SkipNotRunTime, res.Skip)
 	require.Nil(t, started)
 }
 
@@ -185,6 +219,7 @@ func (c *claimingCycles) run(t *testing.T, in ScheduledInput, nominal time.Time)
 	env := s.NewTestWorkflowEnvironment()
 	env.RegisterWorkflow(ScheduledCycle)
 	env.RegisterWorkflow(BillingCycle)
+	registerCheck(env, settingsAsBuilt(in))
 	var status billing.Status
 	env.OnWorkflow(BillingCycle, mock.Anything, mock.Anything).Return(func(_ workflow.Context, ci CycleInput) (CycleResult, error) {
 		status = billing.Completed
@@ -244,4 +279,121 @@ func TestChangingTheDayNeverPublishesAMonthTwice(t *testing.T) {
 	require.Equal(t, at(time.February, 10, 6), when)
 	require.Equal(t, billing.Period("2026-02"), res.Period)
 	require.Zero(t, cycles.published["2026-01"])
+}
+
+// When summer time ends the clocks show the run's hour twice, and the server's calendar
+// fires both times. The first is the run; the second starts no cycle (so no e-mail either),
+// tells no licence cycle to sync, and says why.
+func TestSecondRunOfTheRepeatedHourStartsNoCycle(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		in            ScheduledInput
+		first, second time.Time // the same wall time: the run, then the repeat
+	}{
+		{"New York daily refresh at 01:00", ScheduledInput{TenantID: "acme", Action: ActionRefresh, TimeZone: "America/New_York",
+			Schedule: tenant.Schedule{Enabled: true, Cadence: tenant.Daily, Hour: 1}},
+			time.Date(2026, 11, 1, 5, 0, 0, 0, time.UTC), time.Date(2026, 11, 1, 6, 0, 0, 0, time.UTC)},
+		// In Berlin the calendar fires the repeated hour once, at its later instant: that is
+		// the run (an earlier firing, which the calendar never makes, would be the repeat).
+		{"Berlin daily refresh at 02:00", ScheduledInput{TenantID: "acme", Action: ActionRefresh, TimeZone: "Europe/Berlin",
+			Schedule: tenant.Schedule{Enabled: true, Cadence: tenant.Daily, Hour: 2}},
+			time.Date(2026, 10, 25, 1, 0, 0, 0, time.UTC), time.Date(2026, 10, 25, 0, 0, 0, 0, time.UTC)},
+		{"New York publish on the 1st at 01:00", publishInput("1", 1, "America/New_York"),
+			time.Date(2026, 11, 1, 5, 0, 0, 0, time.UTC), time.Date(2026, 11, 1, 6, 0, 0, 0, time.UTC)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			loc, _ := time.LoadLocation(tc.in.TimeZone)
+			require.Equal(t, tc.first.In(loc).Format("15:04"), tc.second.In(loc).Format("15:04"), "the same wall time")
+			require.Equal(t, time.Hour, tc.first.Sub(tc.second).Abs())
+			res, started := runScheduled(t, tc.in, tc.first, 0)
+			require.Equal(t, OutcomeStarted, res.Outcome)
+			require.NotNil(t, started)
+			res, started = runScheduled(t, tc.in, tc.second, 0)
+			require.Equal(t, OutcomeSkipped, res.Outcome)
+			require.Equal(t, SkipRepeatedHour, res.Skip)
+			require.Nil(t, started, "the repeated hour started a cycle")
+			require.Contains(t, res.Reason, "came twice")
+		})
+	}
+	// The sync schedule tells open licence cycles nothing the second time.
+	in := ScheduledInput{TenantID: "acme", Action: ActionSync, TimeZone: "America/New_York",
+		Schedule: tenant.Schedule{Enabled: true, Cadence: tenant.Daily, Hour: 1}}
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.RegisterWorkflow(ScheduledCycle)
+	registerCheck(env, settingsAsBuilt(in))
+	listed := 0
+	env.RegisterActivityWithOptions(func(context.Context, string, billing.Kind) ([]billing.CycleRef, error) {
+		listed++
+		return nil, nil
+	}, activity.RegisterOptions{Name: ActivityOpenCycles})
+	second := time.Date(2026, 11, 1, 6, 0, 0, 0, time.UTC)
+	env.SetStartTime(second)
+	env.SetTypedSearchAttributesOnStart(temporal.NewSearchAttributes(ScheduledTimeKey.ValueSet(second)))
+	env.ExecuteWorkflow(ScheduledCycle, in)
+	require.NoError(t, env.GetWorkflowError())
+	var res ScheduledResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+	require.Equal(t, SkipRepeatedHour, res.Skip)
+	require.Zero(t, listed, "the repeated hour looked for cycles to sync")
+}
+
+// A schedule turned off after the server planned a run (say the PATCH reached PostgreSQL but
+// Temporal was unreachable, so the API answered 503 and the Temporal Schedule still runs):
+// the run reads the settings when it starts, does nothing and says why.
+func TestRunOfAScheduleTurnedOffSinceItWasPlannedIsSkipped(t *testing.T) {
+	in := publishInput("25", 6, "Europe/London")
+	now := settingsAsBuilt(in)
+	now.Settings.Publish.Schedule.Enabled = false
+	london, _ := time.LoadLocation("Europe/London")
+	res, started := runScheduledNow(t, in, now, time.Date(2026, 11, 25, 6, 0, 0, 0, london), 0)
+	require.Nil(t, started)
+	require.Equal(t, OutcomeSkipped, res.Outcome)
+	require.Equal(t, SkipDisabled, res.Skip)
+	require.Equal(t, billing.Period("2026-11"), res.Period)
+	require.Contains(t, res.Reason, "usage publish schedule was turned off")
+
+	gone, started := runScheduledNow(t, in, nil, time.Date(2026, 11, 25, 6, 0, 0, 0, london), 0)
+	require.Nil(t, started)
+	require.Equal(t, SkipTenantGone, gone.Skip)
+}
+
+// A schedule changed after the server planned a run: the run goes ahead only if its time is
+// one of the new schedule's, and then uses the new settings.
+func TestRunOfAScheduleChangedSinceItWasPlannedIsSkipped(t *testing.T) {
+	london, _ := time.LoadLocation("Europe/London")
+	in := publishInput("25", 6, "Europe/London")
+	at := time.Date(2026, 11, 25, 6, 0, 0, 0, london)
+	for _, tc := range []struct {
+		name   string
+		change func(*tenant.Tenant)
+		skip   string
+	}{
+		{"day moved to the 10th", func(t *tenant.Tenant) { t.Settings.Publish.Schedule.Day = "10" }, SkipChanged},
+		{"hour moved to 18:00", func(t *tenant.Tenant) { t.Settings.Publish.Schedule.Hour = 18 }, SkipChanged},
+		{"zone moved to New York", func(t *tenant.Tenant) { t.TimeZone = "America/New_York" }, SkipChanged},
+		{"day moved to the last, which the 25th is not", func(t *tenant.Tenant) { t.Settings.Publish.Schedule.Day = tenant.LastDay }, SkipChanged},
+		{"approval rule changed, the schedule did not", func(t *tenant.Tenant) { t.Settings.Approval.Mode = tenant.ApproveAutomatic }, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			now := settingsAsBuilt(in)
+			tc.change(now)
+			res, started := runScheduledNow(t, in, now, at, 0)
+			if tc.skip == "" {
+				require.Equal(t, OutcomeStarted, res.Outcome)
+				require.NotNil(t, started)
+				return
+			}
+			require.Equal(t, OutcomeSkipped, res.Outcome)
+			require.Equal(t, tc.skip, res.Skip)
+			require.Nil(t, started)
+			require.Contains(t, res.Reason, "changed to")
+		})
+	}
+	// Changed, but the scheduled time is still one of its runs: it runs, in the new zone.
+	now := settingsAsBuilt(in)
+	now.TimeZone = "Europe/Lisbon" // the same wall clock as London all year
+	res, started := runScheduledNow(t, in, now, at, 0)
+	require.Equal(t, OutcomeStarted, res.Outcome)
+	require.Equal(t, billing.Period("2026-11"), started.Period)
 }
