@@ -32,6 +32,8 @@ type psaAnswer struct {
 type resetAnswer struct {
 	MappingsDeleted int64    `json:"mappings_deleted"`
 	SettingsReset   []string `json:"settings_reset"`
+	// MissedPublish is this month's automatic publish the switch turned off before it ran.
+	MissedPublish *store.MissedPublish `json:"missed_publish,omitempty"`
 }
 
 // putPSA sets the tenant's PSA kind and credentials and answers the connection status
@@ -60,6 +62,9 @@ func (s *server) putPSA(c *gin.Context) {
 		e := errConflict("confirm_reset_required", "%s", reset.Error())
 		e.Field = "confirm_reset"
 		e.Extra = map[string]any{"from": reset.From, "to": reset.To, "mappings": reset.Mappings, "settings": orEmptyStrings(reset.Settings)}
+		if reset.MissedPublish != nil {
+			e.Extra["missed_publish"] = reset.MissedPublish
+		}
 		fail(c, e)
 		return
 	case errors.As(err, &open):
@@ -78,7 +83,7 @@ func (s *server) putPSA(c *gin.Context) {
 	out := psaAnswer{PSAKind: res.Tenant.PSAKind, Connection: res.Connection, Switched: res.Switched}
 	if res.Switched {
 		out.PreviousKind = res.From
-		out.Reset = &resetAnswer{MappingsDeleted: res.MappingsDeleted, SettingsReset: orEmptyStrings(res.SettingsReset)}
+		out.Reset = &resetAnswer{MappingsDeleted: res.MappingsDeleted, SettingsReset: orEmptyStrings(res.SettingsReset), MissedPublish: res.MissedPublish}
 		// The schedules follow the settings the switch turned off.
 		if err := s.starter.SyncSchedules(c.Request.Context(), res.Tenant); err != nil {
 			logger(c).Error("schedules not updated after PSA switch", "err", err)

@@ -3,12 +3,14 @@ package api
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/meterbridge/meterbridge/starter"
 	"github.com/meterbridge/meterbridge/store"
 	"github.com/meterbridge/meterbridge/tenant"
 )
@@ -20,10 +22,16 @@ type createTenantRequest struct {
 	Settings *tenant.Settings `json:"settings"`
 }
 
-// tenantView is what GET answers: the tenant and its connections, never their secrets.
+// tenantView is what GET answers: the tenant and its connections, never their secrets, and
+// its schedules' next three runs.
 type tenantView struct {
 	tenant.Tenant
 	Connections []store.ConnectionStatus `json:"connections"`
+	Schedules   []starter.ScheduleInfo   `json:"schedules,omitempty"`
+	// SchedulesError says why Schedules is missing.
+	SchedulesError string `json:"schedules_error,omitempty"`
+	// PublishPeriod (PATCH) says what the change means for this month's automatic publish.
+	PublishPeriod *starter.PublishNotice `json:"publish_period,omitempty"`
 }
 
 func (s *server) createTenant(c *gin.Context) {
@@ -66,10 +74,20 @@ func (s *server) getTenant(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	conns, err := s.store.ConnectionStatuses(c.Request.Context(), t.ID)
+	view, err := s.tenantView(c, t)
 	if err != nil {
 		fail(c, err)
 		return
+	}
+	c.JSON(http.StatusOK, view)
+}
+
+// tenantView is the tenant as GET and PATCH answer it: its connections and its schedules'
+// next runs as Temporal computes them (left out, with a note, when Temporal does not answer).
+func (s *server) tenantView(c *gin.Context, t tenant.Tenant) (tenantView, error) {
+	conns, err := s.store.ConnectionStatuses(c.Request.Context(), t.ID)
+	if err != nil {
+		return tenantView{}, err
 	}
 	if conns == nil {
 		conns = []store.ConnectionStatus{}
@@ -78,7 +96,13 @@ func (s *server) getTenant(c *gin.Context) {
 		// Chat webhooks carry their secret in the path; only admins, who set it, see it whole.
 		t.Settings.Notify.WebhookURL = maskURL(t.Settings.Notify.WebhookURL)
 	}
-	c.JSON(http.StatusOK, tenantView{Tenant: t, Connections: conns})
+	v := tenantView{Tenant: t, Connections: conns}
+	v.Schedules, err = s.starter.TenantSchedules(c.Request.Context(), t.ID, 3)
+	if err != nil {
+		logger(c).Warn("schedules not described", "tenant", t.ID, "err", err)
+		v.Schedules, v.SchedulesError = nil, "Temporal did not answer; the schedules' next runs are unknown"
+	}
+	return v, nil
 }
 
 // maskURL keeps a URL's scheme and host and hides the rest.
@@ -107,44 +131,78 @@ func (s *server) patchTenant(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	var changed []string
-	_, after, err := s.store.UpdateTenant(c.Request.Context(), c.Param("tenant"), func(t *tenant.Tenant) error {
-		next, differs, err := applyTenantPatch(patchableTenant{Name: t.Name, TimeZone: t.TimeZone, Settings: t.Settings}, patch)
-		if err != nil {
-			return err
-		}
-		if differs {
-			changed = topLevelKeys(patch)
-		}
-		t.Name, t.TimeZone, t.Settings = next.Name, next.TimeZone, next.Settings
-		return nil
-	})
+	missed, err := takeMissedPeriod(patch)
 	if err != nil {
 		fail(c, err)
 		return
 	}
-	if len(changed) > 0 {
-		s.audit(c, after.ID, "settings.saved", "settings saved", map[string]any{"changed": changed})
+	var changed []string
+	res, err := s.starter.UpdateSettings(c.Request.Context(), starter.SettingsUpdate{
+		TenantID: c.Param("tenant"), Actor: caller(c).Email, MissedPeriod: missed,
+		Details: map[string]any{"request_id": requestID(c)},
+		Change: func(t *tenant.Tenant) error {
+			next, differs, err := applyTenantPatch(patchableTenant{Name: t.Name, TimeZone: t.TimeZone, Settings: t.Settings}, patch)
+			if err != nil {
+				return err
+			}
+			if differs {
+				changed = topLevelKeys(patch)
+			}
+			t.Name, t.TimeZone, t.Settings = next.Name, next.TimeZone, next.Settings
+			return nil
+		},
+	})
+	saved := res.After.ID != ""
+	if saved && len(changed) > 0 {
+		s.audit(c, res.After.ID, "settings.saved", "settings saved", map[string]any{"changed": changed})
 		// Recorded now: the answer may still be a 503 (schedules), but the change stands.
-		s.adminAudit(c, "settings.saved", after.ID, "settings saved", map[string]any{"changed": changed})
+		s.adminAudit(c, "settings.saved", res.After.ID, "settings saved", map[string]any{"changed": changed})
 	}
-	// The schedules follow the settings. If Temporal does not answer, the settings stay saved
-	// and the worker reconciles the schedules when it next starts; the caller learns it now.
-	if err := s.starter.SyncSchedules(c.Request.Context(), after); err != nil {
-		logger(c).Error("schedules not updated", "tenant", after.ID, "err", err)
+	var choice *starter.MissedPeriodChoiceError
+	var catchUp *starter.CatchUpError
+	switch {
+	case errors.As(err, &choice):
+		e := errConflict("missed_period_choice_required", "%s", choice.Error())
+		e.Field, e.Extra = "missed_period", map[string]any{"publish_period": choice.Notice}
+		fail(c, e)
+		return
+	case errors.As(err, &catchUp):
+		fail(c, &apiError{Status: http.StatusServiceUnavailable, Code: "publish_not_started", Message: catchUp.Error(),
+			RetryAfter: 5 * time.Second, Extra: map[string]any{"publish_period": res.Publish}})
+		return
+	case err != nil && saved:
+		// The schedules follow the settings. If Temporal does not answer, the settings stay
+		// saved, scheduled runs read them when they start (a run of a schedule turned off or
+		// changed since does nothing), and the worker syncs the schedules when it next starts.
 		fail(c, &apiError{Status: http.StatusServiceUnavailable, Code: "schedules_not_updated",
 			Message: "settings were saved, but the schedules could not be updated in Temporal; repeat the request", RetryAfter: 5 * time.Second})
 		return
+	case err != nil:
+		fail(c, err)
+		return
 	}
-	conns, err := s.store.ConnectionStatuses(c.Request.Context(), after.ID)
+	view, err := s.tenantView(c, res.After)
 	if err != nil {
 		fail(c, err)
 		return
 	}
-	if conns == nil {
-		conns = []store.ConnectionStatus{}
+	view.PublishPeriod = res.Publish
+	c.JSON(http.StatusOK, view)
+}
+
+// takeMissedPeriod removes "missed_period" (what to do with a month whose publish the change
+// takes away; see starter.PublishNotice) from a tenant PATCH: it is a choice, not a setting.
+func takeMissedPeriod(patch map[string]any) (string, error) {
+	v, ok := patch["missed_period"]
+	if !ok {
+		return "", nil
 	}
-	c.JSON(http.StatusOK, tenantView{Tenant: after, Connections: conns})
+	delete(patch, "missed_period")
+	s, ok := v.(string)
+	if !ok || (s != starter.PublishNow && s != starter.SkipPeriod) {
+		return "", errInvalid("missed_period", "must be %q or %q", starter.PublishNow, starter.SkipPeriod)
+	}
+	return s, nil
 }
 
 // applyTenantPatch merges patch over cur and validates the result as a whole (binding tags

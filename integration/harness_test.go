@@ -139,6 +139,12 @@ func (s *stack) stopWorker() {
 // call sends a request to the API and decodes the JSON answer into out (when not nil).
 func (s *stack) call(method, path, token string, body any, out any) int {
 	s.t.Helper()
+	return s.callAt(s.api.URL, method, path, token, body, out)
+}
+
+// callAt is call against the API served at base.
+func (s *stack) callAt(base, method, path, token string, body any, out any) int {
+	s.t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -148,7 +154,7 @@ func (s *stack) call(method, path, token string, body any, out any) int {
 		raw, _ := json.Marshal(b)
 		rd = bytes.NewReader(raw)
 	}
-	req, err := http.NewRequest(method, s.api.URL+path, rd)
+	req, err := http.NewRequest(method, base+path, rd)
 	if err != nil {
 		s.t.Fatal(err)
 	}

@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/meterbridge/meterbridge/billing"
 	"github.com/meterbridge/meterbridge/tenant"
 )
 
@@ -25,6 +27,15 @@ type PSAChange struct {
 	ConfirmReset bool
 	// Details are added to the site-history warning a switch writes (the request ID).
 	Details map[string]any
+	// Now is the clock that decides which month's publish a switch drops (time.Now when zero).
+	Now time.Time
+}
+
+// MissedPublish is this month's automatic publish that a switch of PSA turns off before it
+// ran: the month is not published automatically (the switch's confirmation is the choice).
+type MissedPublish struct {
+	Period billing.Period `json:"period"`
+	DueAt  time.Time      `json:"due_at"`
 }
 
 // PSAChangeResult is what SetPSA did.
@@ -37,6 +48,8 @@ type PSAChangeResult struct {
 	// MappingsDeleted and SettingsReset say what a switch removed.
 	MappingsDeleted int64
 	SettingsReset   []string
+	// MissedPublish is set when the switch turned off this month's publish before it ran.
+	MissedPublish *MissedPublish
 }
 
 // ResetRequiredError refuses a switch of PSA kind sent without confirm_reset, saying what
@@ -45,6 +58,8 @@ type ResetRequiredError struct {
 	From, To string
 	Mappings int64
 	Settings []string
+	// MissedPublish is this month's publish the switch would turn off before it ran.
+	MissedPublish *MissedPublish
 }
 
 func (e *ResetRequiredError) Error() string {
@@ -53,6 +68,10 @@ func (e *ResetRequiredError) Error() string {
 		msg += " and resets " + strings.Join(e.Settings, ", ")
 	} else {
 		msg += " (no automation setting is on, so none is reset)"
+	}
+	if m := e.MissedPublish; m != nil {
+		msg += fmt.Sprintf("; the automatic publish of %s, due %s, would not run (publish it with POST /publish once the new PSA's mappings are in place)",
+			m.Period, m.DueAt.UTC().Format(time.RFC3339))
 	}
 	return msg + `; send "confirm_reset": true to do it`
 }
@@ -98,6 +117,10 @@ func (s *Store) SetPSA(ctx context.Context, c PSAChange) (PSAChangeResult, error
 		if from != "" && from != c.Kind {
 			var reset []string
 			settings, reset = t.Settings.ResetForPSASwitch(c.Kind)
+			missed, err := missedPublish(ctx, tx, t, settings, c.Now)
+			if err != nil {
+				return err
+			}
 			if open, err := openCycleIDs(ctx, tx, c.TenantID); err != nil {
 				return err
 			} else if len(open) > 0 {
@@ -108,13 +131,13 @@ func (s *Store) SetPSA(ctx context.Context, c PSAChange) (PSAChangeResult, error
 				if err := tx.QueryRow(ctx, `SELECT count(*) FROM mappings WHERE tenant_id = $1`, c.TenantID).Scan(&n); err != nil {
 					return err
 				}
-				return &ResetRequiredError{From: from, To: c.Kind, Mappings: n, Settings: reset}
+				return &ResetRequiredError{From: from, To: c.Kind, Mappings: n, Settings: reset, MissedPublish: missed}
 			}
 			tag, err := tx.Exec(ctx, `DELETE FROM mappings WHERE tenant_id = $1`, c.TenantID)
 			if err != nil {
 				return err
 			}
-			res.Switched, res.MappingsDeleted, res.SettingsReset = true, tag.RowsAffected(), reset
+			res.Switched, res.MappingsDeleted, res.SettingsReset, res.MissedPublish = true, tag.RowsAffected(), reset, missed
 		}
 		sj, err := json.Marshal(settings)
 		if err != nil {
@@ -142,6 +165,14 @@ func (s *Store) SetPSA(ctx context.Context, c PSAChange) (PSAChangeResult, error
 			if err := insertHistory(ctx, tx, c.TenantID, SeverityWarning, c.Actor, "psa.switched", msg, details); err != nil {
 				return err
 			}
+			if m := res.MissedPublish; m != nil {
+				if err := insertNote(ctx, tx, Note{TenantID: c.TenantID, Severity: SeverityWarning, Actor: c.Actor, Action: "schedule.publish_period",
+					Message: fmt.Sprintf("the PSA switch turned the publish schedule off before this month's run: %s, due %s, is not published automatically; publish it with POST /publish once the new PSA's mappings are in place, or turn the schedule on again before then",
+						m.Period, m.DueAt.In(t.Location()).Format("Mon 2 Jan 2006 15:04 MST")),
+					Details: map[string]any{"period": m.Period, "due_at": m.DueAt, "outcome": "skipped", "request_id": c.Details["request_id"]}}); err != nil {
+					return err
+				}
+			}
 		}
 		res.Connection, err = scanConnectionStatus(tx.QueryRow(ctx, `SELECT `+connectionStatusColumns+` FROM connections
 			WHERE tenant_id = $1 AND role = $2`, c.TenantID, RolePSA))
@@ -151,6 +182,25 @@ func (s *Store) SetPSA(ctx context.Context, c PSAChange) (PSAChangeResult, error
 		return PSAChangeResult{}, err
 	}
 	return res, nil
+}
+
+// missedPublish reports this month's automatic publish that a change of settings from t's to
+// after turns off before it ran, when the month is not published yet.
+func missedPublish(ctx context.Context, tx pgx.Tx, t tenant.Tenant, after tenant.Settings, now time.Time) (*MissedPublish, error) {
+	if now.IsZero() {
+		now = time.Now()
+	}
+	loc := t.Location()
+	due := t.Settings.Publish.Schedule.NextInMonth(now, loc)
+	if due.IsZero() || !after.Publish.Schedule.NextInMonth(now, loc).IsZero() {
+		return nil, nil
+	}
+	period := billing.MonthOf(now, loc)
+	holder, err := periodPublisher(ctx, tx, t.ID, billing.UsagePublish, period)
+	if err != nil || holder != "" {
+		return nil, err
+	}
+	return &MissedPublish{Period: period, DueAt: due.UTC()}, nil
 }
 
 func openCycleIDs(ctx context.Context, tx pgx.Tx, tenantID string) ([]string, error) {

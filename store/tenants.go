@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/meterbridge/meterbridge/billing"
 	"github.com/meterbridge/meterbridge/tenant"
 )
 
@@ -50,29 +51,35 @@ func (s *Store) ListTenants(ctx context.Context) ([]tenant.Tenant, error) {
 // tenant. change returns an error to abort without writing.
 func (s *Store) UpdateTenant(ctx context.Context, id string, change func(*tenant.Tenant) error) (before, after tenant.Tenant, err error) {
 	err = s.tx(ctx, func(tx pgx.Tx) error {
-		cur, err := scanTenant(tx.QueryRow(ctx, `SELECT `+tenantColumns+` FROM tenants WHERE id = $1 FOR UPDATE`, id))
-		if err != nil {
-			return err
-		}
-		before = cur
-		next := cur
-		next.Settings.Notify.Emails = append([]string(nil), cur.Settings.Notify.Emails...)
-		if err := change(&next); err != nil {
-			return err
-		}
-		settings, err := json.Marshal(next.Settings)
-		if err != nil {
-			return err
-		}
-		var psaKind *string
-		if next.PSAKind != "" {
-			psaKind = &next.PSAKind
-		}
-		after, err = scanTenant(tx.QueryRow(ctx, `
-			UPDATE tenants SET name = $2, time_zone = $3, psa_kind = $4, settings = $5, updated_at = now()
-			WHERE id = $1 RETURNING `+tenantColumns, id, next.Name, next.TimeZone, psaKind, settings))
+		var err error
+		before, after, err = updateTenant(ctx, tx, id, change)
 		return err
 	})
+	return before, after, err
+}
+
+func updateTenant(ctx context.Context, tx pgx.Tx, id string, change func(*tenant.Tenant) error) (before, after tenant.Tenant, err error) {
+	cur, err := scanTenant(tx.QueryRow(ctx, `SELECT `+tenantColumns+` FROM tenants WHERE id = $1 FOR UPDATE`, id))
+	if err != nil {
+		return before, after, err
+	}
+	before = cur
+	next := cur
+	next.Settings.Notify.Emails = append([]string(nil), cur.Settings.Notify.Emails...)
+	if err := change(&next); err != nil {
+		return before, after, err
+	}
+	settings, err := json.Marshal(next.Settings)
+	if err != nil {
+		return before, after, err
+	}
+	var psaKind *string
+	if next.PSAKind != "" {
+		psaKind = &next.PSAKind
+	}
+	after, err = scanTenant(tx.QueryRow(ctx, `
+		UPDATE tenants SET name = $2, time_zone = $3, psa_kind = $4, settings = $5, updated_at = now()
+		WHERE id = $1 RETURNING `+tenantColumns, id, next.Name, next.TimeZone, psaKind, settings))
 	return before, after, err
 }
 
@@ -96,4 +103,50 @@ func scanTenant(row pgx.Row) (tenant.Tenant, error) {
 		t.Settings.Notify.Emails = []string{}
 	}
 	return t, nil
+}
+
+// TenantTx is what a tenant change may read and write inside its transaction besides the
+// tenant: who published a period, and the site-history rows that record the change.
+type TenantTx struct {
+	ctx context.Context
+	tx  pgx.Tx
+}
+
+// PeriodPublisher returns the ID of a cycle of the tenant that published (kind, period) or is
+// publishing it (open, completed or partly completed), or "" when none did.
+func (t TenantTx) PeriodPublisher(tenantID string, kind billing.Kind, period billing.Period) (string, error) {
+	return periodPublisher(t.ctx, t.tx, tenantID, kind, period)
+}
+
+// Note writes a site-history row in the change's transaction.
+func (t TenantTx) Note(n Note) error { return insertNote(t.ctx, t.tx, n) }
+
+// UpdateTenantTx is UpdateTenant whose change may also read and write through tx.
+func (s *Store) UpdateTenantTx(ctx context.Context, id string, change func(tx TenantTx, t *tenant.Tenant) error) (before, after tenant.Tenant, err error) {
+	err = s.tx(ctx, func(tx pgx.Tx) error {
+		var err error
+		before, after, err = updateTenant(ctx, tx, id, func(t *tenant.Tenant) error { return change(TenantTx{ctx: ctx, tx: tx}, t) })
+		return err
+	})
+	return before, after, err
+}
+
+// PeriodPublisher is TenantTx.PeriodPublisher outside a transaction.
+func (s *Store) PeriodPublisher(ctx context.Context, tenantID string, kind billing.Kind, period billing.Period) (string, error) {
+	return periodPublisher(ctx, s.pool, tenantID, kind, period)
+}
+
+type querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+func periodPublisher(ctx context.Context, db querier, tenantID string, kind billing.Kind, period billing.Period) (string, error) {
+	var id string
+	err := db.QueryRow(ctx, `SELECT id::text FROM cycles WHERE tenant_id = $1 AND kind = $2 AND period = $3
+		AND (finished_at IS NULL OR status IN ($4, $5)) ORDER BY started_at LIMIT 1`,
+		tenantID, kind, period, billing.Completed, billing.Partial).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", nil
+	}
+	return id, err
 }

@@ -42,6 +42,32 @@ func (s Schedule) Next(after time.Time, loc *time.Location) time.Time {
 	return time.Time{}
 }
 
+// NextInMonth returns the schedule's next run after now when it is on and that run falls in
+// now's month (in loc); zero otherwise.
+func (s Schedule) NextInMonth(now time.Time, loc *time.Location) time.Time {
+	if !s.Enabled {
+		return time.Time{}
+	}
+	next := s.Next(now, loc)
+	if l, n := now.In(loc), next.In(loc); next.IsZero() || l.Year() != n.Year() || l.Month() != n.Month() {
+		return time.Time{}
+	}
+	return next
+}
+
+// RunInMonth returns the monthly schedule's run time in the month of t (in loc), past or
+// still ahead; zero when the month has no run (day 31 in April).
+func (s Schedule) RunInMonth(t time.Time, loc *time.Location) time.Time {
+	l := t.In(loc)
+	first := time.Date(l.Year(), l.Month(), 1, 0, 0, 0, 0, loc)
+	for d := first; d.Month() == first.Month(); d = d.AddDate(0, 0, 1) {
+		if s.Cadence == Monthly && s.Matches(d) {
+			return s.RunAt(d)
+		}
+	}
+	return time.Time{}
+}
+
 // LastDayOfMonth returns the last day of the month of local.
 func LastDayOfMonth(local time.Time) int {
 	return time.Date(local.Year(), local.Month()+1, 0, 0, 0, 0, 0, local.Location()).Day()
