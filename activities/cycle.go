@@ -29,9 +29,14 @@ func (a *Activities) BeginCycle(ctx context.Context, in billing.BeginInput) (bil
 	if in.Kind == billing.LicenceSync {
 		res.Mode = "licences"
 	}
-	c, created, err := a.Store.CreateCycle(ctx, store.Cycle{
+	// The cycle and its "started" row are written together, once.
+	_, _, err = a.Store.CreateCycleWithNote(ctx, store.Cycle{
 		ID: in.CycleID, TenantID: in.TenantID, Kind: in.Kind, Period: in.Period, Mode: res.Mode,
 		Trigger: in.Trigger, StartedBy: in.StartedBy, WorkflowID: in.WorkflowID,
+	}, func(c store.Cycle) store.Note {
+		return store.Note{TenantID: in.TenantID, Severity: store.SeverityInfo, Actor: c.StartedByLabel(), Action: string(in.Kind) + ".started",
+			Message: fmt.Sprintf("%s of %s started by %s (%s mode)", kindWords(in.Kind), in.Period, c.StartedByLabel(), res.Mode),
+			Details: map[string]any{"cycle_id": in.CycleID, "workflow_id": in.WorkflowID, "period": in.Period}}
 	})
 	if err != nil {
 		return res, fmt.Errorf("record cycle: %w", err)
@@ -56,13 +61,6 @@ func (a *Activities) BeginCycle(ctx context.Context, in billing.BeginInput) (bil
 			res.Superseded = append(res.Superseded, billing.CycleRef{WorkflowID: o.WorkflowID, RunID: o.ID})
 		}
 	}
-	if created {
-		msg := fmt.Sprintf("%s of %s started by %s (%s mode)", kindWords(in.Kind), in.Period, c.StartedByLabel(), res.Mode)
-		if err := a.Store.AddHistory(ctx, in.TenantID, store.SeverityInfo, c.StartedByLabel(), string(in.Kind)+".started", msg,
-			map[string]any{"cycle_id": in.CycleID, "workflow_id": in.WorkflowID, "period": in.Period}); err != nil {
-			return res, err
-		}
-	}
 	return res, nil
 }
 
@@ -72,49 +70,34 @@ func (a *Activities) MarkCycle(ctx context.Context, in billing.MarkInput) error 
 }
 
 // Decide applies an approve or reject decision to the cycle's pending items and returns the
-// cycle's counts after it.
+// cycle's counts after it. The decision and its site-history row are written together.
 func (a *Activities) Decide(ctx context.Context, in billing.DecideInput) (billing.Counts, error) {
-	n, err := a.Store.DecideItems(ctx, in.CycleID, in.Decision)
-	if err != nil {
-		return billing.Counts{}, fmt.Errorf("decide: %w", err)
-	}
-	counts, err := a.Store.CycleCounts(ctx, in.CycleID)
-	if err != nil {
-		return counts, err
-	}
-	if n > 0 {
-		c, err := a.cycle(ctx, in.CycleID)
-		if err != nil {
-			return counts, err
-		}
+	_, err := a.Store.DecideItemsWithNote(ctx, in.CycleID, in.Decision, func(c store.Cycle, n int) store.Note {
 		verb, action := "approved", "pending.approved"
 		if !in.Decision.Approve {
 			verb, action = "removed", "pending.rejected"
 		}
-		msg := fmt.Sprintf("%d pending update(s) of %s %s %s by %s", n, kindWords(c.Kind), c.Period, verb, in.Decision.Actor)
-		if err := a.Store.AddHistory(ctx, c.TenantID, store.SeverityInfo, in.Decision.Actor, action, msg,
-			map[string]any{"cycle_id": in.CycleID, "count": n, "ids": in.Decision.IDs, "all": in.Decision.All}); err != nil {
-			return counts, err
-		}
+		return store.Note{TenantID: c.TenantID, Severity: store.SeverityInfo, Actor: in.Decision.Actor, Action: action,
+			Message: fmt.Sprintf("%d pending update(s) of %s %s %s by %s", n, kindWords(c.Kind), c.Period, verb, in.Decision.Actor),
+			Details: map[string]any{"cycle_id": in.CycleID, "count": n, "ids": in.Decision.IDs, "all": in.Decision.All}}
+	})
+	if err != nil {
+		return billing.Counts{}, fmt.Errorf("decide: %w", err)
 	}
-	return counts, nil
+	return a.Store.CycleCounts(ctx, in.CycleID)
 }
 
 // ApplyDeadline approves the pending items the rule allows, removes the rest, and returns
-// the cycle's counts after it.
+// the cycle's counts after it. The decisions and their site-history row are written
+// together, the row once per cycle.
 func (a *Activities) ApplyDeadline(ctx context.Context, in billing.DeadlineInput) (billing.Counts, error) {
-	approved, removed, err := a.Store.ApplyDeadline(ctx, in.CycleID, in.Approval)
+	_, _, err := a.Store.ApplyDeadlineWithNote(ctx, in.CycleID, in.Approval, func(c store.Cycle, approved, removed int) store.Note {
+		return store.Note{TenantID: c.TenantID, Severity: store.SeverityWarning, Actor: billing.ActorDeadline, Action: "approval.deadline",
+			Message: fmt.Sprintf("approval deadline of %s %s passed: %d update(s) approved by the rule, %d skipped", kindWords(c.Kind), c.Period, approved, removed),
+			Details: map[string]any{"cycle_id": c.ID, "approved": approved, "skipped": removed}}
+	})
 	if err != nil {
 		return billing.Counts{}, fmt.Errorf("apply deadline: %w", err)
-	}
-	c, err := a.cycle(ctx, in.CycleID)
-	if err != nil {
-		return billing.Counts{}, err
-	}
-	msg := fmt.Sprintf("approval deadline of %s %s passed: %d update(s) approved by the rule, %d skipped", kindWords(c.Kind), c.Period, approved, removed)
-	if err := a.Store.AddHistory(ctx, c.TenantID, store.SeverityWarning, billing.ActorDeadline, "approval.deadline", msg,
-		map[string]any{"cycle_id": c.ID, "approved": approved, "skipped": removed}); err != nil {
-		return billing.Counts{}, err
 	}
 	return a.Store.CycleCounts(ctx, in.CycleID)
 }
@@ -144,28 +127,29 @@ func (a *Activities) FinishCycle(ctx context.Context, in billing.FinishInput) (b
 		}
 		status = counts.Outcome()
 	}
-	c, err := a.Store.FinishCycle(ctx, in.CycleID, status, in.Error)
+	// The outcome and its site-history row are written together, the row when the cycle
+	// finishes (a retry of a finished cycle writes none).
+	c, err := a.Store.FinishCycleWithNote(ctx, in.CycleID, status, in.Error, func(c store.Cycle) store.Note {
+		severity := store.SeverityInfo
+		switch c.Status {
+		case billing.Partial:
+			severity = store.SeverityWarning
+		case billing.Failed:
+			severity = store.SeverityError
+		}
+		msg := fmt.Sprintf("%s of %s %s: %d applied, %d already up to date, %d removed, %d failed",
+			kindWords(c.Kind), c.Period, statusWords(c.Status), c.Counts.Applied, c.Counts.Unchanged, c.Counts.Rejected, c.Counts.Failed)
+		if in.Error != "" {
+			msg += " — " + in.Error
+		}
+		if c.Trigger != billing.Manual && c.Status != billing.AlreadyPublished && !store.ClaimKeptWhen(c.Status) {
+			msg += fmt.Sprintf("; %s is not published, so the next automatic run of it publishes it", c.Period)
+		}
+		return store.Note{TenantID: c.TenantID, Severity: severity, Actor: store.ActorAutomatic, Action: string(c.Kind) + "." + string(c.Status),
+			Message: msg, Details: map[string]any{"cycle_id": c.ID, "counts": c.Counts}}
+	})
 	if err != nil {
 		return billing.FinishResult{}, fmt.Errorf("finish cycle: %w", err)
-	}
-	severity := store.SeverityInfo
-	switch c.Status {
-	case billing.Partial:
-		severity = store.SeverityWarning
-	case billing.Failed:
-		severity = store.SeverityError
-	}
-	msg := fmt.Sprintf("%s of %s %s: %d applied, %d already up to date, %d removed, %d failed",
-		kindWords(c.Kind), c.Period, statusWords(c.Status), c.Counts.Applied, c.Counts.Unchanged, c.Counts.Rejected, c.Counts.Failed)
-	if in.Error != "" {
-		msg += " — " + in.Error
-	}
-	if c.Trigger != billing.Manual && c.Status != billing.AlreadyPublished && !store.ClaimKeptWhen(c.Status) {
-		msg += fmt.Sprintf("; %s is not published, so the next automatic run of it publishes it", c.Period)
-	}
-	if err := a.Store.AddHistory(ctx, c.TenantID, severity, store.ActorAutomatic, string(c.Kind)+"."+string(c.Status), msg,
-		map[string]any{"cycle_id": c.ID, "counts": c.Counts}); err != nil {
-		return billing.FinishResult{}, err
 	}
 	return billing.FinishResult{Status: c.Status, Counts: c.Counts}, nil
 }

@@ -46,14 +46,19 @@ func (a *Activities) SnapshotMetric(ctx context.Context, in scorecard.SnapshotIn
 	return res, nil
 }
 
-// NoteSnapshotFailure records in the site history that a snapshot could not be taken.
+// NoteSnapshotFailure records in the site history that a snapshot could not be taken, once
+// per failed snapshot however often it is retried.
 func (a *Activities) NoteSnapshotFailure(ctx context.Context, n scorecard.FailureNote) error {
 	m, err := a.Store.GetMetric(ctx, n.TenantID, n.MetricID)
 	name := n.MetricID
 	if err == nil {
 		name = m.Name
 	}
-	msg := fmt.Sprintf("%s snapshot of %q for %s failed: %s", n.Kind, name, n.Week, n.Error)
-	return a.Store.AddHistory(ctx, n.TenantID, store.SeverityError, store.ActorAutomatic, "metric.snapshot_failed", msg,
-		map[string]any{"metric_id": n.MetricID, "week": n.Week, "kind": n.Kind})
+	var once string
+	if !n.At.IsZero() {
+		once = fmt.Sprintf("snapshot-failed/%s/%s/%s", n.MetricID, n.Kind, n.At.UTC().Format(time.RFC3339Nano))
+	}
+	return a.Store.AddNote(ctx, store.Note{TenantID: n.TenantID, Severity: store.SeverityError, Actor: store.ActorAutomatic, Action: "metric.snapshot_failed",
+		Message: fmt.Sprintf("%s snapshot of %q for %s failed: %s", n.Kind, name, n.Week, n.Error),
+		Details: map[string]any{"metric_id": n.MetricID, "week": n.Week, "kind": n.Kind}, Once: once})
 }

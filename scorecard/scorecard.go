@@ -193,4 +193,7 @@ type FailureNote struct {
 	Week     Week   `json:"week"`
 	Kind     string `json:"kind"`
 	Error    string `json:"error"`
+	// At is the failed snapshot's time (scheduled, or when sync now ran): with the metric and
+	// kind it names the failure, so a retried note is written once.
+	At time.Time `json:"at,omitzero"`
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -42,21 +41,7 @@ func (c Cycle) StartedByLabel() string {
 // CreateCycle inserts the cycle unless it exists (a retried activity) and returns the row;
 // created is false when it existed.
 func (s *Store) CreateCycle(ctx context.Context, c Cycle) (out Cycle, created bool, err error) {
-	if _, err := uuid.Parse(c.ID); err != nil {
-		return Cycle{}, false, fmt.Errorf("cycle ID %q is not a UUID", c.ID)
-	}
-	tag, err := s.pool.Exec(ctx, `
-		INSERT INTO cycles (id, tenant_id, kind, period, mode, trigger, started_by, workflow_id, status, phase)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING`,
-		c.ID, c.TenantID, c.Kind, c.Period, c.Mode, c.Trigger, c.StartedBy, c.WorkflowID, billing.Running, billing.PhaseStarting)
-	if isForeignKeyViolation(err) {
-		return Cycle{}, false, fmt.Errorf("tenant %q: %w", c.TenantID, ErrNotFound)
-	}
-	if err != nil {
-		return Cycle{}, false, err
-	}
-	out, err = s.GetCycle(ctx, c.TenantID, c.ID)
-	return out, tag.RowsAffected() == 1, err
+	return s.CreateCycleWithNote(ctx, c, nil)
 }
 
 // Period claims. An automatic (scheduled or backfilled) cycle claims its (tenant, kind,
@@ -117,25 +102,7 @@ func (s *Store) SetCycleStatus(ctx context.Context, id string, status billing.St
 // back unless it published the period (see "Period claims" above), in one transaction.
 // Finishing twice keeps the first finish time.
 func (s *Store) FinishCycle(ctx context.Context, id string, status billing.Status, errMsg string) (Cycle, error) {
-	counts, err := s.CycleCounts(ctx, id)
-	if err != nil {
-		return Cycle{}, err
-	}
-	cj, _ := json.Marshal(counts)
-	var c Cycle
-	err = s.tx(ctx, func(tx pgx.Tx) error {
-		var err error
-		c, err = scanCycle(tx.QueryRow(ctx, `
-			UPDATE cycles SET status = $2, phase = $3, error = $4, counts = $5, finished_at = COALESCE(finished_at, now())
-			WHERE id = $1 RETURNING `+cycleColumns, id, status, billing.PhaseDone, errMsg, cj))
-		if err != nil || ClaimKeptWhen(status) {
-			return err
-		}
-		// Only this cycle's own claim: an already-published duplicate holds none.
-		_, err = tx.Exec(ctx, `DELETE FROM period_claims WHERE cycle_id = $1`, id)
-		return err
-	})
-	return c, err
+	return s.FinishCycleWithNote(ctx, id, status, errMsg, nil)
 }
 
 // ClaimKeptWhen reports whether a cycle that ended in status keeps its period claim: only a
@@ -196,21 +163,7 @@ func (s *Store) OpenCycles(ctx context.Context, tenantID string) ([]Cycle, error
 
 // CycleCounts tallies a cycle's items by state.
 func (s *Store) CycleCounts(ctx context.Context, cycleID string) (billing.Counts, error) {
-	var c billing.Counts
-	rows, err := s.pool.Query(ctx, `SELECT state, count(*) FROM cycle_items WHERE cycle_id = $1 GROUP BY state`, cycleID)
-	if err != nil {
-		return c, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var st billing.ItemState
-		var n int
-		if err := rows.Scan(&st, &n); err != nil {
-			return c, err
-		}
-		c.Add(st, n)
-	}
-	return c, rows.Err()
+	return cycleCounts(ctx, s.pool, cycleID)
 }
 
 const cycleColumns = `id::text, tenant_id, kind, period, mode, trigger, started_by, workflow_id, status, phase, error, counts, started_at, finished_at`

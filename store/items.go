@@ -74,15 +74,7 @@ func (s *Store) InsertItems(ctx context.Context, items []Item) error {
 // DecideItems moves pending items of a cycle to approved or rejected and returns how many
 // moved. Items that are no longer pending are left alone, so a repeated decision is harmless.
 func (s *Store) DecideItems(ctx context.Context, cycleID string, d billing.Decision) (int, error) {
-	state := billing.Rejected
-	if d.Approve {
-		state = billing.Approved
-	}
-	tag, err := s.pool.Exec(ctx, `
-		UPDATE cycle_items SET state = $2, decided_by = $3, decided_at = now()
-		WHERE cycle_id = $1 AND state = 'pending' AND ($4 OR id = ANY($5))`,
-		cycleID, state, d.Actor, d.All, d.IDs)
-	return int(tag.RowsAffected()), err
+	return s.DecideItemsWithNote(ctx, cycleID, d, nil)
 }
 
 // ItemsInState returns up to limit items of a cycle in one state with an ID above afterID, in

@@ -110,40 +110,40 @@ type ItemKey struct {
 // ApplyDeadline approves the pending items of a cycle that the rule allows and removes the
 // rest, recording "deadline" as who decided. It returns how many of each.
 func (s *Store) ApplyDeadline(ctx context.Context, cycleID string, policy billing.ApprovalPolicy) (approved, removed int, err error) {
-	err = s.tx(ctx, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT id, old_qty, new_qty FROM cycle_items WHERE cycle_id = $1 AND state = 'pending' FOR UPDATE`, cycleID)
-		if err != nil {
-			return err
-		}
-		type row struct {
-			id       int64
-			old, new decimal.NullDecimal
-		}
-		all, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (row, error) {
-			var x row
-			return x, r.Scan(&x.id, &x.old, &x.new)
-		})
-		if err != nil {
-			return err
-		}
-		var ok, no []int64
-		for _, x := range all {
-			if x.old.Valid && x.new.Valid && policy.WithinRule(x.old.Decimal, x.new.Decimal) {
-				ok = append(ok, x.id)
-			} else {
-				no = append(no, x.id)
-			}
-		}
-		if _, err := tx.Exec(ctx, `UPDATE cycle_items SET state = 'approved', decided_by = $2, decided_at = now(),
-			reason = 'approved by the rule at the approval deadline' WHERE id = ANY($1)`, ok, billing.ActorDeadline); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `UPDATE cycle_items SET state = 'rejected', decided_by = $2, decided_at = now(),
-			reason = 'skipped: outside the approval rule when the deadline passed' WHERE id = ANY($1)`, no, billing.ActorDeadline); err != nil {
-			return err
-		}
-		approved, removed = len(ok), len(no)
-		return nil
+	return s.ApplyDeadlineWithNote(ctx, cycleID, policy, nil)
+}
+
+func applyDeadline(ctx context.Context, tx pgx.Tx, cycleID string, policy billing.ApprovalPolicy) (approved, removed int, err error) {
+	rows, err := tx.Query(ctx, `SELECT id, old_qty, new_qty FROM cycle_items WHERE cycle_id = $1 AND state = 'pending' FOR UPDATE`, cycleID)
+	if err != nil {
+		return 0, 0, err
+	}
+	type row struct {
+		id       int64
+		old, new decimal.NullDecimal
+	}
+	all, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (row, error) {
+		var x row
+		return x, r.Scan(&x.id, &x.old, &x.new)
 	})
-	return approved, removed, err
+	if err != nil {
+		return 0, 0, err
+	}
+	var ok, no []int64
+	for _, x := range all {
+		if x.old.Valid && x.new.Valid && policy.WithinRule(x.old.Decimal, x.new.Decimal) {
+			ok = append(ok, x.id)
+		} else {
+			no = append(no, x.id)
+		}
+	}
+	if _, err := tx.Exec(ctx, `UPDATE cycle_items SET state = 'approved', decided_by = $2, decided_at = now(),
+		reason = 'approved by the rule at the approval deadline' WHERE id = ANY($1)`, ok, billing.ActorDeadline); err != nil {
+		return 0, 0, err
+	}
+	if _, err := tx.Exec(ctx, `UPDATE cycle_items SET state = 'rejected', decided_by = $2, decided_at = now(),
+		reason = 'skipped: outside the approval rule when the deadline passed' WHERE id = ANY($1)`, no, billing.ActorDeadline); err != nil {
+		return 0, 0, err
+	}
+	return len(ok), len(no), nil
 }

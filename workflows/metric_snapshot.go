@@ -205,7 +205,7 @@ func (l *snapshotLoop) snapshot(ctx workflow.Context, in scorecard.SnapshotInput
 	}
 	l.st.LastError = reason(err)
 	workflow.GetLogger(ctx).Error("snapshot failed", "metric", l.st.MetricID, "week", in.Week, "kind", in.Kind, "error", err)
-	note := scorecard.FailureNote{MetricID: in.MetricID, TenantID: in.TenantID, Week: in.Week, Kind: in.Kind, Error: l.st.LastError}
+	note := scorecard.FailureNote{MetricID: in.MetricID, TenantID: in.TenantID, Week: in.Week, Kind: in.Kind, Error: l.st.LastError, At: in.At}
 	nctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 30 * time.Second, ScheduleToCloseTimeout: 10 * time.Minute,
 	})
