@@ -161,7 +161,7 @@ func TestActivityRetriedAfterItCommittedWritesNoSecondRow(t *testing.T) {
 	require.Len(t, rows(t, f.st, "licence_sync.completed"), 1)
 
 	_, err := f.st.CreateMetric(context.Background(), store.Metric{ID: "acme-m1", TenantID: "acme", Name: "Open tickets", OwnerEmail: "desk@acme.example",
-		TimeZone: "UTC", GaugeID: "g", Schedule: scorecard.DefaultSchedule(), WorkflowID: workflows.MetricSnapshotID("acme-m1")}, nil)
+		TimeZone: "UTC", GaugeID: "g", Schedule: scorecard.DefaultSchedule(), WorkflowID: workflows.MetricSnapshotID("acme-m1")})
 	require.NoError(t, err)
 	at := time.Date(2026, 11, 23, 6, 0, 0, 0, time.UTC)
 	twice(workflows.ActivityNoteSnapshotFailure, scorecard.FailureNote{MetricID: "acme-m1", TenantID: "acme", Week: "2026-W48", Kind: scorecard.KindScheduled, Error: "gauge down", At: at})

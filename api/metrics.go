@@ -98,13 +98,22 @@ func (s *server) createMetric(c *gin.Context) {
 		TenantID: tenantID, Name: req.Name, OwnerEmail: req.OwnerEmail, TimeZone: req.TimeZone,
 		GaugeID: req.GaugeID, Schedule: sched, CreatedBy: caller(c).Email,
 	})
-	if err != nil {
+	var notTold *starter.LoopNotToldError
+	if err != nil && !errors.As(err, &notTold) {
 		fail(c, metricError(err))
 		return
 	}
 	c.Set(auditedKey, true) // the store wrote "metric.created" with the change
 	c.Header("Location", "/api/v1/tenants/"+tenantID+"/metrics/"+m.ID)
-	c.JSON(http.StatusCreated, gin.H{"metric": viewMetric(m, time.Now())})
+	answer := gin.H{"metric": viewMetric(m, time.Now())}
+	if notTold != nil {
+		// The metric is stored (a repeated request would make a second one); its loop starts
+		// when the worker next starts, or with the metric's next change.
+		logger(c).Warn("snapshot loop not started", "metric", m.ID, "err", notTold.Err)
+		answer["warning"] = gin.H{"code": "snapshot_loop_not_started",
+			"message": "the metric is saved, but its snapshot loop could not be started in Temporal; it starts when the worker next starts, or when the metric is next changed (PATCH)"}
+	}
+	c.JSON(http.StatusCreated, answer)
 }
 
 // requireGaugeConnection refuses a metric for a tenant that has no gauge service to read.
@@ -380,6 +389,11 @@ func metricError(err error) error {
 		return errConflict("week_frozen", "the week is frozen; send \"override_frozen\": true to override it anyway (it is recorded in the site history)")
 	case errors.Is(err, store.ErrNotFound):
 		return errNotFound("metric or check-in")
+	}
+	var notTold *starter.LoopNotToldError
+	if errors.As(err, &notTold) {
+		return &apiError{Status: http.StatusServiceUnavailable, Code: "snapshot_loop_not_told", RetryAfter: 5 * time.Second,
+			Message: "the change is saved, but the metric's snapshot loop could not be told in Temporal; repeat the request (the worker also tells it when it next starts)"}
 	}
 	return err
 }

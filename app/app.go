@@ -125,24 +125,42 @@ func (r *Runtime) Starter() *starter.Starter {
 	return &starter.Starter{Temporal: r.Temporal, Store: r.Store, TaskQueue: r.Config.TaskQueue}
 }
 
-// RunWorker runs the Temporal worker until ctx ends. On start it brings every tenant's
-// schedules in line with its settings, repairing any change that did not reach Temporal.
+// RunWorker runs the Temporal worker until ctx ends. On start it brings Temporal in line
+// with PostgreSQL (Reconcile), repairing any change that did not reach Temporal.
 func (r *Runtime) RunWorker(ctx context.Context, opts worker.Options) error {
 	if opts.TaskQueue == "" {
 		opts.TaskQueue = r.Config.TaskQueue
-	}
-	if err := r.Starter().SyncAllSchedules(ctx); err != nil {
-		r.Logger.Error("schedules not reconciled", "err", err)
 	}
 	w := worker.New(r.Temporal, r.Activities(), opts)
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
 	r.Logger.Info("worker: polling", "task_queue", opts.TaskQueue, "namespace", r.Namespace)
+	r.Reconcile(ctx, opts.TaskQueue)
 	<-ctx.Done()
 	w.Stop()
 	r.Logger.Info("worker: stopped")
 	return nil
+}
+
+// Reconcile brings Temporal in line with PostgreSQL, as a worker does when it starts: every
+// tenant's schedules are synced from its settings (their calendars rebuilt from the zone
+// rules this binary knows), every metric's snapshot loop is told its schedule (and started
+// when missing), and loops of metrics that are gone are stopped. Failures are logged; the
+// next start tries again.
+func (r *Runtime) Reconcile(ctx context.Context, taskQueue string) {
+	st := r.Starter()
+	if taskQueue != "" {
+		st.TaskQueue = taskQueue
+	}
+	if err := st.SyncAllSchedules(ctx); err != nil {
+		r.Logger.Error("schedules not reconciled", "err", err)
+	}
+	res, err := st.ReconcileSnapshotLoops(ctx)
+	if err != nil {
+		r.Logger.Error("metric snapshot loops not reconciled", "err", err)
+	}
+	r.Logger.Info("metric snapshot loops reconciled", "told", res.Told, "started", res.Started, "stopped", res.Stopped)
 }
 
 // NewWorker returns a registered worker without starting it.

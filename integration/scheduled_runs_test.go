@@ -36,7 +36,7 @@ func (s *stack) scheduledRuns(n int) []scheduledRun {
 	var out []scheduledRun
 	eventually(s.t, 60*time.Second, fmt.Sprintf("%d scheduled runs to close", n), func() bool {
 		resp, err := s.temporal.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
-			Query: fmt.Sprintf("WorkflowType = 'ScheduledCycle' AND TenantID = %q AND ExecutionStatus != 'Running'", s.tenantID), PageSize: 100,
+			Query: fmt.Sprintf("WorkflowType = %q AND TenantID = %q AND ExecutionStatus != 'Running'", workflows.WorkflowTypeScheduledCycle, s.tenantID), PageSize: 100,
 		})
 		require.NoError(s.t, err)
 		if len(resp.GetExecutions()) < n {

@@ -2,11 +2,13 @@ package starter
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
@@ -27,18 +29,36 @@ type NewMetric struct {
 	CreatedBy  string
 }
 
-// CreateMetric records a metric and starts its snapshot loop. The loop is started with
-// signal-with-start on the metric's workflow ID, so a metric never has two loops; when it
-// cannot be started, the metric is not kept.
+// LoopNotToldError means a metric change was stored, but its snapshot loop could not be
+// started or told (Temporal did not answer). The change stands: the worker tells every loop
+// its metric's schedule when it starts (ReconcileSnapshotLoops), and so does the metric's
+// next change or sync now.
+type LoopNotToldError struct {
+	Metric store.Metric
+	Err    error
+}
+
+func (e *LoopNotToldError) Error() string {
+	return fmt.Sprintf("the snapshot loop of metric %s was not told: %v", e.Metric.ID, e.Err)
+}
+
+func (e *LoopNotToldError) Unwrap() error { return e.Err }
+
+// CreateMetric records a metric (with its site-history row), and once that is committed
+// starts its snapshot loop: signal-with-start on the metric's workflow ID, so a metric never
+// has two loops, and a loop never runs for a metric that is not stored. When the loop cannot
+// be started the metric is kept and a *LoopNotToldError is returned with it (and written to
+// the site history).
 func (s *Starter) CreateMetric(ctx context.Context, req NewMetric) (store.Metric, error) {
 	id := store.NewMetricID(req.TenantID)
-	m := store.Metric{
+	m, err := s.Store.CreateMetric(ctx, store.Metric{
 		ID: id, TenantID: req.TenantID, Name: req.Name, OwnerEmail: req.OwnerEmail, TimeZone: req.TimeZone,
 		GaugeID: req.GaugeID, Schedule: req.Schedule, WorkflowID: workflows.MetricSnapshotID(id), CreatedBy: req.CreatedBy,
-	}
-	return s.Store.CreateMetric(ctx, m, func(m store.Metric) error {
-		return s.signalLoop(ctx, m, workflows.SignalSetSchedule, scheduleChange(m, req.CreatedBy))
 	})
+	if err != nil {
+		return m, err
+	}
+	return m, s.tellSchedule(ctx, m, req.CreatedBy, "started")
 }
 
 // MetricChange is a change to a metric; nil fields stay as they are.
@@ -49,11 +69,13 @@ type MetricChange struct {
 	Actor    string
 }
 
-// ChangeMetric applies a change and tells the snapshot loop the schedule and zone, which
-// re-arms its timer without a restart. It is safe to repeat: the loop keeps its timer when
-// the next snapshot time does not move, and a loop that is not running is started.
+// ChangeMetric stores a change, and once it is committed tells the snapshot loop the
+// schedule and zone, which re-arms its timer without a restart (a loop that is not running
+// is started). It is safe to repeat: the loop keeps its timer when the next snapshot time
+// does not move. When the loop cannot be told the change is kept and a *LoopNotToldError is
+// returned with the metric.
 func (s *Starter) ChangeMetric(ctx context.Context, tenantID, id string, ch MetricChange) (store.Metric, error) {
-	return s.Store.UpdateMetric(ctx, tenantID, id, ch.Actor, func(m *store.Metric) error {
+	m, err := s.Store.UpdateMetric(ctx, tenantID, id, ch.Actor, func(m *store.Metric) error {
 		if ch.Name != nil {
 			m.Name = *ch.Name
 		}
@@ -64,15 +86,104 @@ func (s *Starter) ChangeMetric(ctx context.Context, tenantID, id string, ch Metr
 			m.Schedule = *ch.Schedule
 		}
 		return nil
-	}, func(_, after store.Metric) error {
-		return s.signalLoop(ctx, after, workflows.SignalSetSchedule, scheduleChange(after, ch.Actor))
 	})
+	if err != nil {
+		return m, err
+	}
+	return m, s.tellSchedule(ctx, m, ch.Actor, "told")
+}
+
+// tellSchedule tells a stored metric's loop its schedule, starting the loop when needed. A
+// failure is written to the site history and returned as a *LoopNotToldError.
+func (s *Starter) tellSchedule(ctx context.Context, m store.Metric, actor, what string) error {
+	err := s.signalLoop(ctx, m, workflows.SignalSetSchedule, scheduleChange(m, actor))
+	if err == nil {
+		return nil
+	}
+	if herr := s.Store.AddNote(context.WithoutCancel(ctx), store.Note{TenantID: m.TenantID, Severity: store.SeverityWarning, Actor: store.ActorAutomatic,
+		Action: "metric.loop_not_told", Message: fmt.Sprintf("the snapshot loop of %q was not %s (Temporal did not answer); the worker tells it the schedule when it next starts, as does the metric's next change", m.Name, what),
+		Details: map[string]any{"metric_id": m.ID, "workflow_id": m.WorkflowID}}); herr != nil {
+		slog.Default().Error("site history not written", "tenant", m.TenantID, "metric", m.ID, "err", herr)
+	}
+	return &LoopNotToldError{Metric: m, Err: err}
 }
 
 // EnsureSnapshotLoop starts a metric's loop when it is not running and tells it the
-// metric's schedule (the dev stack calls it for the demo metric on every start).
+// metric's schedule.
 func (s *Starter) EnsureSnapshotLoop(ctx context.Context, m store.Metric) error {
 	return s.signalLoop(ctx, m, workflows.SignalSetSchedule, scheduleChange(m, store.ActorAutomatic))
+}
+
+// LoopsReconciled says what ReconcileSnapshotLoops did.
+type LoopsReconciled struct {
+	// Told counts the metrics whose loop was told its schedule (and started when missing);
+	// Started lists the loops that were not running.
+	Told    int
+	Started []string
+	// Stopped lists the loops cancelled because their metric no longer exists.
+	Stopped []string
+}
+
+// ReconcileSnapshotLoops brings the metric snapshot loops on the starter's task queue in
+// line with PostgreSQL, as the worker does when it starts: every stored metric's loop is told
+// the metric's schedule (started when missing, so a metric stored while Temporal was down
+// gets its loop, and a change the loop never heard of reaches it), and a running loop whose
+// metric is gone is cancelled. It goes on past failures and returns them joined.
+func (s *Starter) ReconcileSnapshotLoops(ctx context.Context) (LoopsReconciled, error) {
+	var res LoopsReconciled
+	// Loops first: a loop starts only after its metric is committed, so every loop listed
+	// here has its metric in the read that follows, unless the metric is really gone.
+	running, err := s.runningLoops(ctx)
+	if err != nil {
+		return res, err
+	}
+	metrics, err := s.Store.AllMetrics(ctx)
+	if err != nil {
+		return res, err
+	}
+	var errs []error
+	stored := map[string]bool{}
+	for _, m := range metrics {
+		stored[m.WorkflowID] = true
+		if err := s.EnsureSnapshotLoop(ctx, m); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		res.Told++
+		if !running[m.WorkflowID] {
+			res.Started = append(res.Started, m.WorkflowID)
+		}
+	}
+	for id := range running {
+		if stored[id] {
+			continue
+		}
+		if err := s.Temporal.CancelWorkflow(ctx, id, ""); err != nil && !gone(err) {
+			errs = append(errs, fmt.Errorf("stop %s: %w", id, err))
+			continue
+		}
+		res.Stopped = append(res.Stopped, id)
+	}
+	return res, errors.Join(errs...)
+}
+
+// runningLoops lists the workflow IDs of the snapshot loops running on the task queue.
+func (s *Starter) runningLoops(ctx context.Context) (map[string]bool, error) {
+	out := map[string]bool{}
+	query := fmt.Sprintf("WorkflowType = %q AND ExecutionStatus = 'Running' AND TaskQueue = %q", workflows.WorkflowTypeMetricSnapshot, s.taskQueue())
+	var token []byte
+	for {
+		resp, err := s.Temporal.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: query, PageSize: 1000, NextPageToken: token})
+		if err != nil {
+			return nil, fmt.Errorf("list snapshot loops: %w", err)
+		}
+		for _, e := range resp.GetExecutions() {
+			out[e.GetExecution().GetWorkflowId()] = true
+		}
+		if token = resp.GetNextPageToken(); len(token) == 0 {
+			return out, nil
+		}
+	}
 }
 
 // SyncStarted says which loop was asked to sync.

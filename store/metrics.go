@@ -104,9 +104,10 @@ func nullable(s string) *string {
 }
 
 // CreateMetric inserts a metric (ErrConflict when the ID is taken, ErrNotFound when the
-// tenant is not there) with its site-history row, then calls started inside the same
-// transaction, so a metric whose snapshot loop could not be started is not kept.
-func (s *Store) CreateMetric(ctx context.Context, m Metric, started func(Metric) error) (Metric, error) {
+// tenant is not there) with its site-history row. Its snapshot loop is told after the
+// commit (starter.CreateMetric), never inside the transaction: a loop must never run for a
+// metric that is not stored.
+func (s *Store) CreateMetric(ctx context.Context, m Metric) (Metric, error) {
 	var out Metric
 	err := s.tx(ctx, func(tx pgx.Tx) error {
 		var err error
@@ -126,14 +127,8 @@ func (s *Store) CreateMetric(ctx context.Context, m Metric, started func(Metric)
 			return err
 		}
 		msg := fmt.Sprintf("metric %q created from gauge %s, snapshots %s (%s)", out.Name, out.GaugeID, out.Schedule, out.TimeZone)
-		if err := addHistoryTx(ctx, tx, out.TenantID, SeverityInfo, actorOr(m.CreatedBy), "metric.created", msg,
-			map[string]any{"metric_id": out.ID, "gauge_id": out.GaugeID, "schedule": out.Schedule, "time_zone": out.TimeZone, "workflow_id": out.WorkflowID}); err != nil {
-			return err
-		}
-		if started != nil {
-			return started(out)
-		}
-		return nil
+		return addHistoryTx(ctx, tx, out.TenantID, SeverityInfo, actorOr(m.CreatedBy), "metric.created", msg,
+			map[string]any{"metric_id": out.ID, "gauge_id": out.GaugeID, "schedule": out.Schedule, "time_zone": out.TimeZone, "workflow_id": out.WorkflowID})
 	})
 	return out, err
 }
@@ -152,10 +147,10 @@ func (s *Store) ListMetrics(ctx context.Context, tenantID string) ([]Metric, err
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Metric, error) { return scanMetric(r) })
 }
 
-// UpdateMetric applies change to the locked metric, writes it, records a site-history row
-// when the schedule or time zone changed, and calls changed inside the same transaction (to
-// tell the snapshot loop), so a change the loop was not told about is not kept.
-func (s *Store) UpdateMetric(ctx context.Context, tenantID, id, actor string, change func(*Metric) error, changed func(before, after Metric) error) (Metric, error) {
+// UpdateMetric applies change to the locked metric, writes it, and records a site-history row
+// when the schedule or time zone changed, in one transaction. The snapshot loop is told
+// after the commit (starter.ChangeMetric).
+func (s *Store) UpdateMetric(ctx context.Context, tenantID, id, actor string, change func(*Metric) error) (Metric, error) {
 	var after Metric
 	err := s.tx(ctx, func(tx pgx.Tx) error {
 		before, err := scanMetric(tx.QueryRow(ctx, `SELECT `+metricColumns+` FROM metrics WHERE tenant_id = $1 AND id = $2 FOR UPDATE`, tenantID, id))
@@ -181,12 +176,19 @@ func (s *Store) UpdateMetric(ctx context.Context, tenantID, id, actor string, ch
 				return err
 			}
 		}
-		if changed != nil {
-			return changed(before, after)
-		}
 		return nil
 	})
 	return after, err
+}
+
+// AllMetrics returns every metric of every tenant, for the worker to reconcile the snapshot
+// loops with.
+func (s *Store) AllMetrics(ctx context.Context) ([]Metric, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+metricColumns+` FROM metrics ORDER BY tenant_id, created_at, id`)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Metric, error) { return scanMetric(r) })
 }
 
 // SyncClaim is an accepted sync now: when it was admitted and the sync before it.

@@ -22,7 +22,7 @@ func newMetric(t *testing.T, s *store.Store, tenantID string) store.Metric {
 		ID: store.NewMetricID(tenantID), TenantID: tenantID, Name: "Open tickets", OwnerEmail: "owner@acme.example",
 		TimeZone: "Australia/Brisbane", GaugeID: "g_open_tickets", Schedule: scorecard.DefaultSchedule(),
 		WorkflowID: "metric-snapshot/x", CreatedBy: "ann@acme.example",
-	}, nil)
+	})
 	require.NoError(t, err)
 	return m
 }
@@ -44,24 +44,22 @@ func historyActions(t *testing.T, s *store.Store, tenantID string) []string {
 	return out
 }
 
-func TestMetricCreationIsUndoneWhenItsLoopCannotStart(t *testing.T) {
+func TestMetricIDsAreUniqueAndTenantScoped(t *testing.T) {
 	s := testenv.Store(t, nil)
 	newTenant(t, s, "acme")
 	ctx := context.Background()
 	m := store.Metric{ID: "acme-m1", TenantID: "acme", Name: "MRR", OwnerEmail: "o@acme.example", TimeZone: "UTC",
 		GaugeID: "g_mrr", Schedule: scorecard.DefaultSchedule(), WorkflowID: "metric-snapshot/acme-m1"}
-	_, err := s.CreateMetric(ctx, m, func(store.Metric) error { return errors.New("temporal is down") })
-	require.Error(t, err)
-	_, err = s.GetMetric(ctx, "acme", "acme-m1")
-	require.ErrorIs(t, err, store.ErrNotFound)
-	require.Empty(t, historyActions(t, s, "acme"))
-
-	_, err = s.CreateMetric(ctx, m, nil)
+	_, err := s.CreateMetric(ctx, m)
 	require.NoError(t, err)
-	_, err = s.CreateMetric(ctx, m, nil)
+	require.Equal(t, []string{"info metric.created"}, historyActions(t, s, "acme"), "the metric and its row commit together")
+	_, err = s.CreateMetric(ctx, m)
 	require.ErrorIs(t, err, store.ErrConflict)
 	_, err = s.GetMetric(ctx, "other", "acme-m1")
 	require.ErrorIs(t, err, store.ErrNotFound, "another tenant cannot read it")
+	all, err := s.AllMetrics(ctx)
+	require.NoError(t, err)
+	require.Len(t, all, 1)
 }
 
 func TestSnapshotNeverOverwritesAManualCheckin(t *testing.T) {

@@ -59,6 +59,12 @@ func CycleID(kind billing.Kind, tenantID string, period billing.Period) string {
 	return BillingCycleID(tenantID, period)
 }
 
+// Workflow type names, as the worker registers the functions (for visibility queries).
+const (
+	WorkflowTypeScheduledCycle = "ScheduledCycle"
+	WorkflowTypeMetricSnapshot = "MetricSnapshot"
+)
+
 // MetricSnapshotID names the snapshot loop of a metric.
 func MetricSnapshotID(metricID string) string { return "metric-snapshot/" + metricID }
 

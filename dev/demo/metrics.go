@@ -19,7 +19,7 @@ const MetricID = TenantID + "-" + MetricSuffix
 
 // SeedMetrics creates the demo metric when it is missing and returns the tenant's demo
 // metrics as they are now (a schedule someone changed is kept). The caller starts their
-// snapshot loops once a worker runs (starter.EnsureSnapshotLoop).
+// snapshot loops once a worker runs (starter.ReconcileSnapshotLoops).
 func SeedMetrics(ctx context.Context, s *store.Store, opts Options) ([]store.Metric, error) {
 	if opts.TenantID == "" {
 		opts.TenantID = TenantID
@@ -32,7 +32,7 @@ func SeedMetrics(ctx context.Context, s *store.Store, opts Options) ([]store.Met
 		ID: id, TenantID: opts.TenantID, Name: "Open tickets", OwnerEmail: "service-desk@demo-msp.example",
 		TimeZone: "Europe/London", GaugeID: gaemu.DemoGaugeOpenTickets, Schedule: scorecard.DefaultSchedule(),
 		WorkflowID: workflows.MetricSnapshotID(id), CreatedBy: opts.Actor,
-	}, nil)
+	})
 	if errors.Is(err, store.ErrConflict) {
 		m, err = s.GetMetric(ctx, opts.TenantID, id)
 	}

@@ -190,25 +190,17 @@ func Run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
-	if err := rt.Starter().SyncAllSchedules(ctx); err != nil {
-		log.Warn("schedules not reconciled", "err", err)
-	}
-
 	w := rt.NewWorker(worker.Options{Identity: "meterbridge-dev"})
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
 	stops.push("worker", func() error { w.Stop(); return nil })
 	log.Info("worker: polling", "task_queue", workflows.TaskQueue)
-	// The demo metric's snapshot loop (signal-with-start: started once, told its schedule on
-	// every start after).
+	// As a production worker does on start: schedules synced from the settings, and every
+	// metric's snapshot loop (the demo metric's included) started or told its schedule.
+	rt.Reconcile(ctx, "")
 	for _, m := range metrics {
-		if err := rt.Starter().EnsureSnapshotLoop(ctx, m); err != nil {
-			// Not fatal: the next PATCH or sync now of the metric starts the loop too.
-			log.Warn("demo: metric snapshot loop not started", "metric", m.ID, "workflow_id", m.WorkflowID, "err", err)
-			continue
-		}
-		log.Info("demo: metric snapshot loop running", "metric", m.ID, "workflow_id", m.WorkflowID, "schedule", m.Schedule.String(), "time_zone", m.TimeZone)
+		log.Info("demo: metric snapshot loop", "metric", m.ID, "workflow_id", m.WorkflowID, "schedule", m.Schedule.String(), "time_zone", m.TimeZone)
 	}
 
 	ln, err := net.Listen("tcp", opts.APIAddr)
