@@ -154,10 +154,6 @@ func (a *Activities) FinishCycle(ctx context.Context, in billing.FinishInput) (b
 	return billing.FinishResult{Status: c.Status, Counts: c.Counts}, nil
 }
 
-func (a *Activities) cycle(ctx context.Context, cycleID string) (store.Cycle, error) {
-	return a.Store.CycleByID(ctx, cycleID)
-}
-
 func (a *Activities) tenant(ctx context.Context, id string) (tenant.Tenant, error) {
 	t, err := a.Store.GetTenant(ctx, id)
 	if err != nil {
