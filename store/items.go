@@ -140,13 +140,16 @@ func recordOutcome(ctx context.Context, db execer, o Outcome) error {
 	// The PSA took a write for an item that left "approved" meanwhile (a newer licence
 	// refresh superseded it while the push was under way; PushItem's row lock makes that
 	// wait, so this is the safety net). The change stands in the PSA, so it must stand in the
-	// history too. An item already applied is a replayed push: nothing new.
+	// history too. An item already applied is a replayed push: nothing new; the row is kept
+	// once per item, however often the push is retried.
 	_, err = db.Exec(ctx, `
-		INSERT INTO site_history (tenant_id, severity, actor, action, message, details)
+		INSERT INTO site_history (tenant_id, severity, actor, action, message, details, once_key)
 		SELECT tenant_id, 'warning', 'automatic', 'push.after_supersede',
 			format('%s %s was written to the PSA (%s) after a newer refresh superseded it', account_name, item, $2::text),
-			jsonb_build_object('item_id', id, 'cycle_id', cycle_id, 'applied_quantity', $2::text, 'psa_reference', $3::text)
-		FROM cycle_items WHERE id = $1 AND state <> 'applied'`, o.ItemID, o.AppliedQty.Decimal.String(), o.Reference)
+			jsonb_build_object('item_id', id, 'cycle_id', cycle_id, 'applied_quantity', $2::text, 'psa_reference', $3::text),
+			'push-after-supersede/' || id
+		FROM cycle_items WHERE id = $1 AND state <> 'applied'
+		ON CONFLICT (tenant_id, once_key) WHERE once_key IS NOT NULL DO NOTHING`, o.ItemID, o.AppliedQty.Decimal.String(), o.Reference)
 	return err
 }
 
