@@ -174,8 +174,12 @@ func (s *server) patchTenant(c *gin.Context) {
 		// The schedules follow the settings. If Temporal does not answer, the settings stay
 		// saved, scheduled runs read them when they start (a run of a schedule turned off or
 		// changed since does nothing), and the worker syncs the schedules when it next starts.
-		fail(c, &apiError{Status: http.StatusServiceUnavailable, Code: "schedules_not_updated",
-			Message: "settings were saved, but the schedules could not be updated in Temporal; repeat the request", RetryAfter: 5 * time.Second})
+		e := &apiError{Status: http.StatusServiceUnavailable, Code: "schedules_not_updated",
+			Message: "settings were saved, but the schedules could not be updated in Temporal; repeat the request", RetryAfter: 5 * time.Second}
+		if res.Publish != nil {
+			e.Extra = map[string]any{"publish_period": res.Publish}
+		}
+		fail(c, e)
 		return
 	case err != nil:
 		fail(c, err)

@@ -61,7 +61,9 @@ func TestSchedulesFollowTenantSettings(t *testing.T) {
 		require.Equal(t, 6, at.In(london).Hour())
 	}
 
-	s.patchSettings(`{"settings": {"publish": {"schedule": {"day": "last", "hour": 18}}}}`)
+	// These changes move runs still due this month around; this test is about the calendar,
+	// so each says to publish nothing it drops (see TestMovingThePublishDayIntoThePastPublishesTheMonth).
+	s.patchSettings(`{"settings": {"publish": {"schedule": {"day": "last", "hour": 18}}}, "missed_period": "skip"}`)
 	last := tenant.Schedule{Enabled: true, Cadence: tenant.Monthly, Day: tenant.LastDay, Hour: 18}
 	sameTimes(t, nextRuns(last, london, 10), s.serverRuns(workflows.ActionPublish), "last day")
 
@@ -69,13 +71,13 @@ func TestSchedulesFollowTenantSettings(t *testing.T) {
 	today := time.Now().In(london)
 	if today.Day() > 1 {
 		past := today.Day() - 1
-		s.patchSettings(fmt.Sprintf(`{"settings": {"publish": {"schedule": {"day": "%d", "hour": 6}}}}`, past))
+		s.patchSettings(fmt.Sprintf(`{"settings": {"publish": {"schedule": {"day": "%d", "hour": 6}}}, "missed_period": "skip"}`, past))
 		first := s.serverRuns(workflows.ActionPublish)[0].In(london)
 		require.NotEqual(t, today.Month(), first.Month(), "a day already past this month applies from next month (first run %s)", first)
 	}
 	if today.Day() < 28 {
 		ahead := today.Day() + 1
-		s.patchSettings(fmt.Sprintf(`{"settings": {"publish": {"schedule": {"day": "%d", "hour": 6}}}}`, ahead))
+		s.patchSettings(fmt.Sprintf(`{"settings": {"publish": {"schedule": {"day": "%d", "hour": 6}}}, "missed_period": "skip"}`, ahead))
 		first := s.serverRuns(workflows.ActionPublish)[0].In(london)
 		require.Equal(t, today.Month(), first.Month(), "a day still ahead runs this month (first run %s)", first)
 		require.Equal(t, ahead, first.Day())
@@ -92,7 +94,7 @@ func TestSchedulesFollowTenantSettings(t *testing.T) {
 	berlin, _ := time.LoadLocation("Europe/Berlin")
 	sameTimes(t, nextRuns(tenant.Schedule{Enabled: true, Cadence: tenant.Daily, Hour: 2}, berlin, 10), s.serverRuns(workflows.ActionRefresh), "daily refresh at 02:00 Berlin")
 
-	s.patchSettings(`{"settings": {"publish": {"schedule": {"enabled": false}}}}`)
+	s.patchSettings(`{"settings": {"publish": {"schedule": {"enabled": false}}}, "missed_period": "skip"}`)
 	require.Empty(t, s.serverRuns(workflows.ActionPublish), "a disabled schedule is paused")
 }
 
@@ -262,7 +264,7 @@ func TestScheduleNextActionTimesAreExactlyThePublishingTimes(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s.t = t
 			loc, _ := time.LoadLocation(tc.zone)
-			s.patchSettings(fmt.Sprintf(`{"time_zone": %q, "settings": {"publish": {"schedule": {"enabled": true, "cadence": "monthly", "day": %q, "hour": %d}}}}`, tc.zone, tc.day, tc.hour))
+			s.patchSettings(fmt.Sprintf(`{"time_zone": %q, "settings": {"publish": {"schedule": {"enabled": true, "cadence": "monthly", "day": %q, "hour": %d}}}, "missed_period": "skip"}`, tc.zone, tc.day, tc.hour))
 			sch := tenant.Schedule{Enabled: true, Cadence: tenant.Monthly, Day: tc.day, Hour: tc.hour}
 			server := s.serverRuns(workflows.ActionPublish)
 			require.NotEmpty(t, server)
@@ -285,7 +287,7 @@ func TestScheduleNextActionTimesAreExactlyThePublishingTimes(t *testing.T) {
 			loc, _ := time.LoadLocation(zone)
 			gap := nextSkippedHour(loc, 2)
 			// Publish on the day of the month the clocks next skip 02:00.
-			s.patchSettings(fmt.Sprintf(`{"time_zone": %q, "settings": {"publish": {"schedule": {"enabled": true, "cadence": "monthly", "day": "%d", "hour": 2}}}}`, zone, gap.Day()))
+			s.patchSettings(fmt.Sprintf(`{"time_zone": %q, "settings": {"publish": {"schedule": {"enabled": true, "cadence": "monthly", "day": "%d", "hour": 2}}}, "missed_period": "skip"}`, zone, gap.Day()))
 			sch := tenant.Schedule{Enabled: true, Cadence: tenant.Monthly, Day: strconv.Itoa(gap.Day()), Hour: 2}
 			server := s.serverRuns(workflows.ActionPublish)
 			equalTimes(t, nextRuns(sch, loc, len(server)), server, "next action times")
