@@ -205,17 +205,20 @@ func (s Schedule) gapEntries(loc *time.Location, firstYear int) []CalendarEntry 
 	type slot struct{ month, day, hour, minute int }
 	years := map[slot][]int{}
 	var order []slot
-	s.eachRunDate(loc, firstYear, CalendarLastYear, func(d time.Time) {
+	for _, d := range clockChangeDates(loc, firstYear, CalendarLastYear) {
+		if !s.Matches(d) {
+			continue
+		}
 		run := s.RunAt(d).In(loc)
 		if run.Hour() == s.Hour && run.Minute() == 0 && run.Day() == d.Day() {
-			return // on the hour as written: the main entry fires it
+			continue // on the hour as written: the main entry fires it
 		}
 		k := slot{int(run.Month()), run.Day(), run.Hour(), run.Minute()}
 		if _, ok := years[k]; !ok {
 			order = append(order, k)
 		}
 		years[k] = append(years[k], run.Year())
-	})
+	}
 	slices.SortFunc(order, func(a, b slot) int {
 		if a.month != b.month {
 			return a.month - b.month
@@ -232,27 +235,45 @@ func (s Schedule) gapEntries(loc *time.Location, firstYear int) []CalendarEntry 
 	return out
 }
 
-// eachRunDate calls f with every local date (midnight) the schedule runs on, from 1 January
-// of firstYear to 31 December of lastYear.
-func (s Schedule) eachRunDate(loc *time.Location, firstYear, lastYear int, f func(time.Time)) {
-	for y := firstYear; y <= lastYear; y++ {
-		for m := time.January; m <= time.December; m++ {
-			if s.Cadence == Daily {
-				n := LastDayOfMonth(time.Date(y, m, 1, 0, 0, 0, 0, loc))
-				for d := 1; d <= n; d++ {
-					f(time.Date(y, m, d, 0, 0, 0, 0, loc))
-				}
-				continue
-			}
-			day := s.DayOfMonth()
-			if s.Day == LastDay {
-				day = LastDayOfMonth(time.Date(y, m, 1, 0, 0, 0, 0, loc))
-			}
-			if d := time.Date(y, m, day, 0, 0, 0, 0, loc); d.Month() == m {
-				f(d)
+// clockChangeDates returns the local dates (midnight), from 1 January of firstYear to 31
+// December of lastYear, on which loc's clocks change, with the days either side (a change at
+// midnight belongs to both): the only dates a wall time can be skipped on. It compares the
+// zone's offset a week apart and then day by day within a week that changed (time.ZoneBounds
+// cannot step from change to change: past the end of the zone's table, 2037, it reports year
+// ends). Two changes within one week that cancel out would go unseen; no zone's rules have
+// them (Morocco's Ramadan pause, the shortest, lasts a month).
+func clockChangeDates(loc *time.Location, firstYear, lastYear int) []time.Time {
+	end := time.Date(lastYear+1, 1, 1, 0, 0, 0, 0, loc)
+	seen := map[time.Time]bool{}
+	var out []time.Time
+	add := func(at time.Time) {
+		l := at.In(loc)
+		for _, dd := range []int{-1, 0, 1} {
+			d := time.Date(l.Year(), l.Month(), l.Day()+dd, 0, 0, 0, 0, loc)
+			if d.Year() >= firstYear && d.Before(end) && !seen[d] {
+				seen[d] = true
+				out = append(out, d)
 			}
 		}
 	}
+	const day, week = 24 * time.Hour, 7 * 24 * time.Hour
+	t := time.Date(firstYear, 1, 1, 12, 0, 0, 0, loc)
+	_, off := t.Zone()
+	for ; t.Before(end); t = t.Add(week) {
+		if _, o := t.Add(week).Zone(); o == off {
+			continue
+		}
+		for d := t; d.Before(t.Add(week)); d = d.Add(day) {
+			_, before := d.Zone()
+			if _, after := d.Add(day).Zone(); after != before {
+				add(d)
+				add(d.Add(day))
+			}
+		}
+		_, off = t.Add(week).Zone()
+	}
+	slices.SortFunc(out, func(a, b time.Time) int { return a.Compare(b) })
+	return out
 }
 
 // commonYears are the years from first to CalendarLastYear that are not leap years. Between

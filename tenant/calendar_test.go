@@ -192,6 +192,9 @@ func TestCalendarsFireExactlyAtTheRunTimesUntil2100(t *testing.T) {
 		{"America/New_York", Schedule{Enabled: true, Cadence: Daily, Hour: 2}},
 		{"America/Santiago", Schedule{Enabled: true, Cadence: Daily, Hour: 0}},
 		{"Australia/Lord_Howe", Schedule{Enabled: true, Cadence: Daily, Hour: 2}},
+		// Morocco pauses its clocks for Ramadan: the dates move every year.
+		{"Africa/Casablanca", Schedule{Enabled: true, Cadence: Daily, Hour: 2}},
+		{"Africa/Casablanca", monthly(LastDay, 2)},
 	} {
 		loc, err := time.LoadLocation(tc.zone)
 		if err != nil {
@@ -274,5 +277,29 @@ func TestRepeatedHourRunsWhenTheCalendarFiresItFirst(t *testing.T) {
 		if tc.s.IsRepeatedRun(tc.run, loc) || !tc.s.IsRepeatedRun(tc.repeated, loc) {
 			t.Errorf("%s: only %s is a repeat", tc.zone, tc.repeated)
 		}
+	}
+}
+
+// The schedule sync builds every tenant's calendars at each worker start: a daily schedule
+// walks every day up to 2100.
+func BenchmarkCalendars(b *testing.B) {
+	from := time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name string
+		zone string
+		s    Schedule
+	}{
+		{"daily 02:00 Berlin", "Europe/Berlin", Schedule{Enabled: true, Cadence: Daily, Hour: 2}},
+		{"daily 02:00 Casablanca", "Africa/Casablanca", Schedule{Enabled: true, Cadence: Daily, Hour: 2}},
+		{"monthly last 18:00 London", "Europe/London", monthly(LastDay, 18)},
+	} {
+		loc, _ := time.LoadLocation(tc.zone)
+		b.Run(tc.name, func(b *testing.B) {
+			var n int
+			for b.Loop() {
+				n = len(tc.s.Calendars(loc, from))
+			}
+			b.ReportMetric(float64(n), "entries")
+		})
 	}
 }
