@@ -71,19 +71,7 @@ func routeAction(method, fullPath string) string {
 
 // auditDetails adds who called, and through which request, to a history row's details.
 func auditDetails(c *gin.Context, details map[string]any) map[string]any {
-	if details == nil {
-		details = map[string]any{}
-	}
-	p := caller(c)
-	details["request_id"] = c.Writer.Header().Get("X-Request-ID")
-	if p.TokenID != "" {
-		details["by_token"] = p.TokenID
-		details["by_role"] = p.Role
-		if p.TenantID != "" {
-			details["by_tenant"] = p.TenantID
-		}
-	}
-	return details
+	return caller(c).AuditDetails(c.Writer.Header().Get("X-Request-ID"), details)
 }
 
 // adminAudit writes an admin-trail row (and a log line) for a change made with an admin token

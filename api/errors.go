@@ -11,6 +11,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"go.temporal.io/api/serviceerror"
 
+	"github.com/meterbridge/meterbridge/access"
 	"github.com/meterbridge/meterbridge/starter"
 	"github.com/meterbridge/meterbridge/store"
 	"github.com/meterbridge/meterbridge/tenant"
@@ -64,6 +65,19 @@ func toAPIError(err error) *apiError {
 	var ae *apiError
 	if errors.As(err, &ae) {
 		return ae
+	}
+	var acc *access.Error
+	if errors.As(err, &acc) {
+		switch acc.Kind {
+		case access.Unauthenticated:
+			return &apiError{Status: http.StatusUnauthorized, Code: "unauthorized", Message: acc.Message}
+		case access.Forbidden:
+			return &apiError{Status: http.StatusForbidden, Code: "forbidden", Message: acc.Message}
+		case access.NotFound:
+			return errNotFound("tenant")
+		case access.RateLimited:
+			return &apiError{Status: http.StatusTooManyRequests, Code: "rate_limited", Message: acc.Message, RetryAfter: acc.RetryAfter}
+		}
 	}
 	var fe *tenant.FieldError
 	if errors.As(err, &fe) {

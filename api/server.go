@@ -11,9 +11,12 @@ import (
 	"net/http"
 	"time"
 
+	"strings"
+
 	"github.com/gin-gonic/gin"
 	"go.temporal.io/sdk/client"
 
+	"github.com/meterbridge/meterbridge/access"
 	"github.com/meterbridge/meterbridge/connect"
 	"github.com/meterbridge/meterbridge/lookup"
 	"github.com/meterbridge/meterbridge/starter"
@@ -39,6 +42,18 @@ type Deps struct {
 	// Lookup answers the PSA look-ups of the mapping page; nil builds one over Connector.
 	// Share one with the console so both use one cache.
 	Lookup *lookup.Service
+	// Guard authenticates and authorises; nil builds one from RateLimit and
+	// AuthFailureBurst. The console shares it, so both apply one set of rules and limits.
+	Guard *access.Guard
+	// Pages, when set, adds the console's routes to the API's engine (same port, same
+	// process); a path outside /api/ that no route matches is answered by its NotFound.
+	Pages Pages
+}
+
+// Pages are web pages served beside the API (the console).
+type Pages interface {
+	Register(r *gin.Engine)
+	NotFound(c *gin.Context)
 }
 
 type server struct {
@@ -46,8 +61,7 @@ type server struct {
 	starter  *starter.Starter
 	temporal client.Client
 	log      *slog.Logger
-	limiter  *tokenLimiter
-	failures *failureLimiter
+	guard    *access.Guard
 	timeout  time.Duration
 	connect  *connect.Connector
 	lookup   *lookup.Service
@@ -136,19 +150,24 @@ func New(d Deps) http.Handler {
 	if s.lookup == nil {
 		s.lookup = lookup.New(s.connect, lookup.Options{})
 	}
-	if d.RateLimit <= 0 {
-		d.RateLimit = 20
-	}
 	if s.timeout <= 0 {
 		s.timeout = 15 * time.Second
 	}
-	s.limiter = newTokenLimiter(d.RateLimit)
-	s.failures = newFailureLimiter(d.AuthFailureBurst)
+	s.guard = d.Guard
+	if s.guard == nil {
+		s.guard = access.NewGuard(d.Store, d.RateLimit, d.AuthFailureBurst)
+	}
 
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.Use(s.requestContext, s.recovery)
-	r.NoRoute(func(c *gin.Context) { fail(c, errNotFound("route")) })
+	r.NoRoute(func(c *gin.Context) {
+		if d.Pages != nil && !strings.HasPrefix(c.Request.URL.Path, "/api/") {
+			d.Pages.NotFound(c)
+			return
+		}
+		fail(c, errNotFound("route"))
+	})
 	r.NoMethod(func(c *gin.Context) {
 		fail(c, &apiError{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed", Message: c.Request.Method + " is not allowed here"})
 	})
@@ -168,6 +187,9 @@ func New(d Deps) http.Handler {
 		}
 		chain = append(chain, func(c *gin.Context) { h(s, c) })
 		r.Handle(rt.Method, rt.Path, chain...)
+	}
+	if d.Pages != nil {
+		d.Pages.Register(r)
 	}
 	return r
 }

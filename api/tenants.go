@@ -92,7 +92,7 @@ func (s *server) tenantView(c *gin.Context, t tenant.Tenant) (tenantView, error)
 	if conns == nil {
 		conns = []store.ConnectionStatus{}
 	}
-	if !caller(c).isAdmin() {
+	if !caller(c).IsAdmin() {
 		// Chat webhooks carry their secret in the path; only admins, who set it, see it whole.
 		t.Settings.Notify.WebhookURL = maskURL(t.Settings.Notify.WebhookURL)
 	}
