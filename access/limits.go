@@ -34,7 +34,6 @@ func (l *tokenLimiter) allow(tokenID string) bool {
 	return lim.Allow()
 }
 
-
 // failureLimiter counts failed token lookups per client address (the TCP peer, which a
 // client cannot forge with X-Forwarded-For). Each address may fail failureBurst times at
 // once, then once per failureEvery; requests from an address over its budget get 429
