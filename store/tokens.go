@@ -144,8 +144,14 @@ func (s *Store) RevokeToken(ctx context.Context, id string) (Token, error) {
 	if _, err := uuid.Parse(id); err != nil {
 		return Token{}, ErrNotFound
 	}
-	return scanToken(s.pool.QueryRow(ctx, `
+	tok, err := scanToken(s.pool.QueryRow(ctx, `
 		UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, now()) WHERE id = $1 RETURNING `+tokenColumns, id))
+	if err != nil {
+		return tok, err
+	}
+	// Its console sessions end with it (they are refused already; this tidies them away).
+	_, err = s.pool.Exec(ctx, `DELETE FROM console_sessions WHERE token_id = $1`, id)
+	return tok, err
 }
 
 const tokenColumns = `id::text, COALESCE(tenant_id, ''), role, owner_email, name, created_at, created_by, last_used_at, revoked_at`
