@@ -76,17 +76,16 @@ func (s *server) testConnection(c *gin.Context, role, provider, providerField st
 		return
 	}
 	tenantID := c.Param("tenant")
-	res, st, err := s.connect.Test(ctx, tenantID, role)
+	res, st, err := s.connect.TestAndRecord(ctx, tenantID, role, caller(c).Email, map[string]any{"request_id": requestID(c)})
 	if errors.Is(err, store.ErrNotFound) {
 		fail(c, errConflict(notConfigured, "the tenant has no %s connection to test; send credentials in the body or save them first", role))
 		return
 	}
-	if err != nil {
+	if err != nil && res.Message == "" {
 		fail(c, err)
 		return
 	}
-	if _, err := s.store.RecordCheck(c.Request.Context(), store.CheckRecord{TenantID: tenantID, Role: role, UpdatedAt: st.UpdatedAt,
-		OK: res.OK, Message: res.Message, Actor: caller(c).Email, Details: map[string]any{"request_id": requestID(c)}}); err != nil {
+	if err != nil {
 		logger(c).Error("connection test outcome not recorded", "err", err, "role", role)
 	}
 	c.JSON(http.StatusOK, testAnswer{CheckResult: res, Role: role, Provider: st.Provider, Tested: "stored"})

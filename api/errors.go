@@ -127,3 +127,29 @@ func toAPIError(err error) *apiError {
 	}
 	return &apiError{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error; see the server log"}
 }
+
+// Problem is what the API answers for an error, for other front ends (the console) that
+// show people the same message: the status, the stable code, the message, the field it
+// names and when to try again.
+type Problem struct {
+	Status     int
+	Code       string
+	Message    string
+	Field      string
+	RetryAfter time.Duration
+	Details    map[string]any
+}
+
+// Explain maps an error of the store, the starter, the connector or access to the answer
+// the API gives for it.
+func Explain(err error) Problem {
+	ae := toAPIError(err)
+	return Problem{Status: ae.Status, Code: ae.Code, Message: ae.Message, Field: ae.Field, RetryAfter: ae.RetryAfter, Details: ae.Extra}
+}
+
+// ExplainPSA is Explain for an error of a PSA call made to check or look up a mapping's
+// target (not billable, not configured, credentials refused, unreachable).
+func ExplainPSA(err error) Problem { return Explain(psaCallError(err)) }
+
+// ExplainMetric is Explain for the scorecard's refusals (sync too soon, frozen week).
+func ExplainMetric(err error) Problem { return Explain(metricError(err)) }

@@ -134,3 +134,9 @@ func (s *server) clearHistory(c *gin.Context) {
 	}
 	c.JSON(http.StatusOK, gin.H{"deleted": n, "entry": entry})
 }
+
+// WriteHistoryCSV writes site history entries as the API's CSV export does (the console's
+// download is the same file).
+func WriteHistoryCSV(w io.Writer, entries []store.HistoryEntry, loc *time.Location) error {
+	return writeHistoryCSV(w, entries, loc)
+}

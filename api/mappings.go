@@ -65,14 +65,8 @@ func (s *server) putMapping(c *gin.Context) {
 	}
 	tenantID := c.Param("tenant")
 	target := psa.Target{CompanyID: req.Target.CompanyID, AgreementID: req.Target.AgreementID, AdditionID: req.Target.AdditionID}
-	info, kind, err := s.connect.CheckTarget(c.Request.Context(), tenantID, target)
-	if err != nil {
-		fail(c, psaCallError(err))
-		return
-	}
-	res, err := s.store.PutCheckedMapping(c.Request.Context(), store.Mapping{TenantID: tenantID, ID: id, Source: req.Source,
-		AccountID: req.AccountID, Item: req.Item, Target: info.Target, TargetInfo: info}, caller(c).Email, string(kind),
-		map[string]any{"request_id": requestID(c)})
+	res, err := s.connect.SaveMapping(c.Request.Context(), store.Mapping{TenantID: tenantID, ID: id, Source: req.Source,
+		AccountID: req.AccountID, Item: req.Item, Target: target}, caller(c).Email, map[string]any{"request_id": requestID(c)})
 	switch {
 	case errors.Is(err, store.ErrConflict):
 		fail(c, errConflict("mapping_exists", "another mapping already sends %s account %s, %s; change or delete that one", req.Source, req.AccountID, req.Item))
@@ -81,7 +75,7 @@ func (s *server) putMapping(c *gin.Context) {
 		fail(c, errConflict("psa_changed", "%s", err.Error()))
 		return
 	case err != nil:
-		fail(c, err)
+		fail(c, psaCallError(err))
 		return
 	}
 	status := http.StatusOK

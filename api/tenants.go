@@ -282,3 +282,6 @@ func (s *server) audit(c *gin.Context, tenantID, action, message string, details
 		logger(c).Error("site history not written", "err", err, "action", action)
 	}
 }
+
+// MaskURL is how a chat webhook shows to readers who are not admins: scheme and host only.
+func MaskURL(raw string) string { return maskURL(raw) }

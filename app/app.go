@@ -15,10 +15,12 @@ import (
 	"go.temporal.io/sdk/client"
 	sdkworker "go.temporal.io/sdk/worker"
 
+	"github.com/meterbridge/meterbridge/access"
 	"github.com/meterbridge/meterbridge/activities"
 	"github.com/meterbridge/meterbridge/api"
 	"github.com/meterbridge/meterbridge/config"
 	"github.com/meterbridge/meterbridge/connect"
+	"github.com/meterbridge/meterbridge/console"
 	"github.com/meterbridge/meterbridge/notify"
 	"github.com/meterbridge/meterbridge/starter"
 	"github.com/meterbridge/meterbridge/store"
@@ -122,7 +124,7 @@ func (r *Runtime) Activities() *activities.Activities {
 
 // Starter builds the starter.
 func (r *Runtime) Starter() *starter.Starter {
-	return &starter.Starter{Temporal: r.Temporal, Store: r.Store, TaskQueue: r.Config.TaskQueue}
+	return &starter.Starter{Temporal: r.Temporal, Store: r.Store, TaskQueue: r.Config.TaskQueue, Namespace: r.Namespace}
 }
 
 // RunWorker runs the Temporal worker until ctx ends. On start it brings Temporal in line
@@ -171,11 +173,19 @@ func (r *Runtime) NewWorker(opts worker.Options) sdkworker.Worker {
 	return worker.New(r.Temporal, r.Activities(), opts)
 }
 
-// APIHandler builds the HTTP API.
+// APIHandler builds the HTTP API with the console on the same engine: one access.Guard
+// (tokens, roles, tenant scope and rate limits) and one connector serve both.
 func (r *Runtime) APIHandler() http.Handler {
+	st := r.Starter()
+	guard := access.NewGuard(r.Store, r.Config.RateLimit, 0)
+	conn := connect.New(r.Store, nil)
+	pages := console.New(console.Deps{
+		Store: r.Store, Starter: st, Guard: guard, Connector: conn, Logger: r.Logger.With("component", "console"),
+		SecureCookies: r.Config.SecureCookies, TemporalUI: r.Config.TemporalUI, Namespace: r.Namespace,
+	})
 	return api.New(api.Deps{
-		Store: r.Store, Starter: r.Starter(), Temporal: r.Temporal, Logger: r.Logger.With("component", "api"),
-		RateLimit: r.Config.RateLimit,
+		Store: r.Store, Starter: st, Temporal: r.Temporal, Logger: r.Logger.With("component", "api"),
+		RateLimit: r.Config.RateLimit, Guard: guard, Connector: conn, Pages: pages,
 	})
 }
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -40,6 +41,12 @@ type Config struct {
 	TaskQueue string
 	// SMTP delivers notifications.
 	SMTP SMTP
+	// TemporalUI is the Temporal Web UI's base URL (METERBRIDGE_TEMPORAL_UI_URL); when set,
+	// the console links cycles and schedules to their pages there.
+	TemporalUI string
+	// SecureCookies marks console session cookies Secure even on plain HTTP, for a
+	// TLS-terminating proxy in front (METERBRIDGE_CONSOLE_SECURE_COOKIES=true).
+	SecureCookies bool
 	// LogLevel is debug, info, warn or error (METERBRIDGE_LOG_LEVEL); LogFormat text or json.
 	LogLevel  slog.Level
 	LogFormat string
@@ -80,6 +87,19 @@ func Load(getenv Getenv) (Config, error) {
 			TLS:      or(getenv("METERBRIDGE_SMTP_TLS"), "starttls"),
 			Timeout:  30 * time.Second,
 		},
+	}
+	c.TemporalUI = strings.TrimRight(strings.TrimSpace(getenv("METERBRIDGE_TEMPORAL_UI_URL")), "/")
+	if c.TemporalUI != "" {
+		if u, err := url.Parse(c.TemporalUI); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return c, fmt.Errorf("METERBRIDGE_TEMPORAL_UI_URL=%q: want an http(s) URL such as https://temporal.example.com", c.TemporalUI)
+		}
+	}
+	switch v := strings.TrimSpace(getenv("METERBRIDGE_CONSOLE_SECURE_COOKIES")); v {
+	case "", "false", "0":
+	case "true", "1":
+		c.SecureCookies = true
+	default:
+		return c, fmt.Errorf("METERBRIDGE_CONSOLE_SECURE_COOKIES=%q: want true or false", v)
 	}
 	rate := or(getenv("METERBRIDGE_API_RATE"), "20")
 	r, err := strconv.ParseFloat(rate, 64)
