@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -15,9 +16,11 @@ import (
 	"go.temporal.io/sdk/client"
 	sdkworker "go.temporal.io/sdk/worker"
 
+	"github.com/meterbridge/meterbridge/access"
 	"github.com/meterbridge/meterbridge/activities"
 	"github.com/meterbridge/meterbridge/api"
 	"github.com/meterbridge/meterbridge/connect"
+	"github.com/meterbridge/meterbridge/console"
 	"github.com/meterbridge/meterbridge/dev/demo"
 	"github.com/meterbridge/meterbridge/dev/emulators/mailsink"
 	"github.com/meterbridge/meterbridge/dev/testenv"
@@ -51,6 +54,28 @@ type stack struct {
 
 	// databaseURL and secretKeys let a separate worker process join this stack.
 	databaseURL, secretKeys string
+
+	// clock is the console's clock (sessions' idle timeout); tests move it.
+	clock *testClock
+}
+
+// testClock is a clock a test moves forward.
+type testClock struct {
+	mu     sync.Mutex
+	offset time.Duration
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.offset)
+}
+
+// Advance moves the clock forward by d.
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.offset += d
 }
 
 func newStack(t *testing.T) *stack {
@@ -99,7 +124,13 @@ func newStack(t *testing.T) *stack {
 		Logger:   testenv.Logger(),
 	}
 	s.starter = &starter.Starter{Temporal: s.temporal, Store: s.store, TaskQueue: s.taskQueue}
-	s.api = httptest.NewServer(api.New(api.Deps{Store: s.store, Starter: s.starter, Temporal: s.temporal, Logger: testenv.Logger(), RateLimit: 1000}))
+	// The API serves the console on the same engine, as the production process does.
+	s.clock = &testClock{}
+	guard := access.NewGuard(s.store, 1000, 0)
+	pages := console.New(console.Deps{Store: s.store, Starter: s.starter, Guard: guard, Logger: testenv.Logger(), Now: s.clock.Now,
+		TemporalUI: "http://127.0.0.1:8233", Namespace: "default"})
+	s.api = httptest.NewServer(api.New(api.Deps{Store: s.store, Starter: s.starter, Temporal: s.temporal, Logger: testenv.Logger(), RateLimit: 1000,
+		Guard: guard, Pages: pages}))
 	t.Cleanup(s.api.Close)
 	return s
 }

@@ -155,6 +155,9 @@ func Run(ctx context.Context, opts Options) error {
 		"METERBRIDGE_SMTP_TLS":    "none",
 		"METERBRIDGE_SMTP_FROM":   "meterbridge@demo-msp.example",
 	}
+	if uiURL != "" {
+		env["METERBRIDGE_TEMPORAL_UI_URL"] = uiURL
+	}
 	cfg, err := config.Load(func(k string) string {
 		if v, ok := env[k]; ok {
 			return v
@@ -324,7 +327,8 @@ func printReady(opts Options, urls map[string]string, mailURL, uiURL string, t d
 	api := "http://" + opts.APIAddr
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nmeterbridge dev stack is ready (%s)\n\n", took.Round(100*time.Millisecond))
-	fmt.Fprintf(&b, "  API                  %s   (GET %s/readyz)\n", api, api)
+	fmt.Fprintf(&b, "  Console              %s/   (sign in with a token below)\n", api)
+	fmt.Fprintf(&b, "  API                  %s/api/v1   (GET %s/readyz)\n", api, api)
 	if uiURL != "" {
 		fmt.Fprintf(&b, "  Temporal Web UI      %s\n", uiURL)
 		fmt.Fprintf(&b, "  Temporal frontend    127.0.0.1:%d\n", opts.TemporalPort)

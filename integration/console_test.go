@@ -1,0 +1,281 @@
+package integration
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/require"
+
+	"github.com/meterbridge/meterbridge/billing"
+	"github.com/meterbridge/meterbridge/console"
+	"github.com/meterbridge/meterbridge/dev/demo"
+	"github.com/meterbridge/meterbridge/store"
+	"github.com/meterbridge/meterbridge/tenant"
+)
+
+// The console's browser tests: a real Chromium drives the pages the API process serves,
+// against PostgreSQL, the in-process Temporal server, a worker and the emulators.
+
+func TestConsoleApproverPublishesApprovesTwoRemovesOneAndSeesTheOutcomes(t *testing.T) {
+	s := newStack(t)
+	s.startWorker()
+	b := newBrowser(t, s)
+	clients := demo.BackupClients()
+
+	b.signIn(s.approverToken)
+	require.Equal(t, "/tenants/"+s.tenantID, b.location(), "an approver lands on the tenant's dashboard")
+	require.Equal(t, "ann@demo-msp.example", b.text(".who .email"))
+	require.Equal(t, "approver", b.text(".who .role"))
+	b.screenshot("dashboard")
+
+	// Publish now.
+	b.open("/tenants/" + s.tenantID + "/publish")
+	b.screenshot("publish")
+	b.run(chromedp.Click(chromedp.CSS(`form[action$="/publish"] button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS(".flash-ok")))
+	require.Contains(t, b.text(".flash-ok"), "Publish of")
+	require.Contains(t, b.location(), "/cycles/", "publish now leads to the new cycle's page")
+
+	// Three pending rows, rises and falls told apart.
+	pending := "/tenants/" + s.tenantID + "/pending"
+	b.waitFor(pending, "three pending rows", func() bool { return b.count(`input[type=checkbox][name=id]`) == 3 })
+	b.screenshot("pending")
+	for _, c := range clients {
+		require.Contains(t, b.text("table"), c.Name)
+	}
+	require.Equal(t, 3, b.count("td.up")+b.count("td.down"))
+
+	// Approve the first two, remove the third.
+	row := func(name string) string {
+		return value(b, chromedp.Evaluate[string](`[...document.querySelectorAll("tbody tr")].find(r => r.innerText.includes(` + jsString(name) + `)).querySelector("input[name=id]").value`))
+	}
+	approveIDs := []string{row(clients[0].Name), row(clients[1].Name)}
+	removeID := row(clients[2].Name)
+	for _, id := range approveIDs {
+		b.run(chromedp.Click(chromedp.CSS(`input[name=id][value="` + id + `"]`)))
+	}
+	require.Equal(t, "2 rows selected", b.text("[data-selected-count]"))
+	b.run(chromedp.Click(chromedp.CSS(`button[value=approve]`)), chromedp.WaitVisible(chromedp.CSS(".flash-ok")))
+	require.Contains(t, b.text(".flash-ok"), "Approval of 2 pending updates sent to 1 cycle")
+
+	b.waitFor(pending, "one row left", func() bool { return b.count(`input[type=checkbox][name=id]`) == 1 })
+	b.run(chromedp.Click(chromedp.CSS(`input[name=id][value="`+removeID+`"]`)),
+		chromedp.Click(chromedp.CSS(`button[value=reject]`)), chromedp.WaitVisible(chromedp.CSS(".flash-ok")))
+	require.Contains(t, b.text(".flash-ok"), "Removal of 1 pending update sent to 1 cycle")
+
+	// The cycle finishes; the history lists it and opens to each client's outcome.
+	cycles, err := s.store.ListCycles(context.Background(), s.tenantID, 1)
+	require.NoError(t, err)
+	require.Len(t, cycles, 1)
+	cy := s.waitCycle(cycles[0].ID, 60*time.Second)
+	require.Equal(t, billing.Completed, cy.Status, "cycle error: %s", cy.Error)
+
+	b.open("/tenants/" + s.tenantID + "/publish")
+	require.Contains(t, b.text("table"), "ann@demo-msp.example")
+	require.Contains(t, b.text("table"), "completed")
+	b.screenshot("publish-history")
+	b.run(chromedp.Click(chromedp.CSS(`a[href$="/cycles/`+cy.ID+`"]`)), chromedp.WaitVisible(chromedp.CSS("main table")))
+	outcomes := b.text("main table")
+	require.Equal(t, 2, strings.Count(outcomes, "updated"), outcomes)
+	require.Equal(t, 1, strings.Count(outcomes, "removed"), outcomes)
+	b.screenshot("cycle")
+
+	// ConnectWise holds the new quantities of the two approved clients and the old one of
+	// the removed client.
+	for i, c := range clients {
+		a, ok := s.world.ConnectWise.Addition(c.Target.AgreementID, c.Target.AdditionID)
+		require.True(t, ok)
+		want := c.UsageGB
+		if i == 2 {
+			want = c.BilledGB
+		}
+		require.True(t, a.Quantity.Equal(want), "%s holds %s, want %s", c.Name, a.Quantity, want)
+	}
+
+	// The site history shows the actions, done through the console.
+	b.open("/tenants/" + s.tenantID + "/history")
+	require.Contains(t, b.text("table"), "pending.approved.requested")
+	b.screenshot("history")
+}
+
+func TestConsoleViewerSeesNoActionButtonsAndAForgedCrossSitePostIsRefused(t *testing.T) {
+	s := newStack(t)
+	s.startWorker()
+	runID := s.publish(nil)
+	s.waitStatus(runID, billing.AwaitingApproval, 60*time.Second)
+
+	b := newBrowser(t, s)
+	b.signIn(s.viewerToken)
+	require.Equal(t, "viewer", b.text(".who .role"))
+	pages := []string{"", "/pending", "/publish", "/licences", "/scorecard", "/settings", "/history", "/cycles/" + runID}
+	for _, p := range pages {
+		b.open("/tenants/" + s.tenantID + p)
+		require.Equal(t, http.StatusOK, b.status(), p)
+		// The only form a viewer may send is sign-out; no action button shows.
+		require.Zero(t, b.count(`form[method=post]:not([action="/signout"]) button, form[method=post]:not([action="/signout"]) input[type=submit]`),
+			"a viewer sees an action button on %q", p)
+	}
+	require.Zero(t, b.count(`input[name=id]`), "a viewer can tick pending rows")
+
+	// The viewer's own POST (with its session and token) is refused by role.
+	csrf := value(b, chromedp.Evaluate[string](`document.querySelector('meta[name="csrf-token"]').content`))
+	cookie := sessionCookie(t, b)
+	resp := postForm(t, s.api.URL+"/tenants/"+s.tenantID+"/publish", cookie, url.Values{"csrf": {csrf}}, s.api.URL)
+	require.Equal(t, http.StatusForbidden, resp)
+
+	// An approver's session, and a page on another origin (same site: another port of this
+	// host) that posts "publish now" to the console as soon as it opens.
+	b2 := newBrowser(t, s)
+	b2.signIn(s.approverToken)
+	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		_, _ = w.Write([]byte(`<!doctype html><form id="f" method="post" action="` + s.api.URL + `/tenants/` + s.tenantID + `/publish">` +
+			`<input name="csrf" value="guessed"></form><script>document.getElementById("f").submit()</script>`))
+	}))
+	t.Cleanup(evil.Close)
+	b2.run(chromedp.Navigate(evil.URL), chromedp.WaitVisible(chromedp.CSS("main h1")))
+	require.Equal(t, "Request refused", b2.text("main h1"))
+	require.Equal(t, http.StatusForbidden, b2.status())
+
+	// Without browser headers (no Sec-Fetch-Site, no Origin), the session's own token is
+	// what refuses it: the approver's cookie alone is not enough.
+	cookie2 := sessionCookie(t, b2)
+	require.Equal(t, http.StatusForbidden, postForm(t, s.api.URL+"/tenants/"+s.tenantID+"/publish", cookie2, url.Values{"csrf": {"guessed"}}, ""))
+	require.Equal(t, http.StatusForbidden, postForm(t, s.api.URL+"/tenants/"+s.tenantID+"/publish", cookie2, url.Values{}, ""))
+
+	cycles, err := s.store.ListCycles(context.Background(), s.tenantID, 0)
+	require.NoError(t, err)
+	require.Len(t, cycles, 1, "a refused request started a cycle")
+}
+
+func TestConsoleSessionIdleForTwentyMinutesMustSignInAgain(t *testing.T) {
+	s := newStack(t)
+	b := newBrowser(t, s)
+	b.signIn(s.approverToken)
+
+	// Activity within 20 minutes keeps the session.
+	s.clock.Advance(19 * time.Minute)
+	b.open("/tenants/" + s.tenantID + "/pending")
+	require.Equal(t, "/tenants/"+s.tenantID+"/pending", b.location())
+	s.clock.Advance(19 * time.Minute)
+	b.open("/tenants/" + s.tenantID + "/history")
+	require.Equal(t, "/tenants/"+s.tenantID+"/history", b.location())
+
+	// 20 minutes and more without a request end it.
+	s.clock.Advance(20*time.Minute + time.Second)
+	b.open("/tenants/" + s.tenantID + "/pending")
+	require.True(t, strings.HasPrefix(b.location(), "/signin"), "at %s", b.location())
+	require.Contains(t, b.text(".flash-error"), "20 minutes without activity")
+	b.screenshot("signin-expired")
+
+	// Signing in again returns to the page the person wanted.
+	b.run(chromedp.SendKeys(chromedp.CSS("#f-token"), s.approverToken),
+		chromedp.Click(chromedp.CSS(`form[action="/signin"] button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS(".who .email")))
+	require.Equal(t, "/tenants/"+s.tenantID+"/pending", b.location())
+
+	// Signing out ends it too.
+	b.run(chromedp.Click(chromedp.CSS(`form[action="/signout"] button`)), chromedp.WaitVisible(chromedp.CSS("#f-token")))
+	b.open("/tenants/" + s.tenantID)
+	require.True(t, strings.HasPrefix(b.location(), "/signin"), "at %s", b.location())
+}
+
+func TestConsoleRevokedTokenEndsItsSessions(t *testing.T) {
+	s := newStack(t)
+	b := newBrowser(t, s)
+	b.signIn(s.viewerToken)
+	toks, err := s.store.ListTokens(context.Background(), s.tenantID)
+	require.NoError(t, err)
+	for _, tk := range toks {
+		if tk.Role == store.RoleViewer {
+			_, err := s.store.RevokeToken(context.Background(), tk.ID)
+			require.NoError(t, err)
+		}
+	}
+	b.open("/tenants/" + s.tenantID)
+	require.True(t, strings.HasPrefix(b.location(), "/signin"), "at %s", b.location())
+	require.Contains(t, b.text(".flash-error"), "revoked")
+}
+
+func TestConsoleAnotherTenantsPageIsNotFound(t *testing.T) {
+	s := newStack(t)
+	other := "other-" + s.tenantID
+	_, err := s.store.CreateTenant(context.Background(), tenant.Tenant{ID: other, Name: "Other MSP", TimeZone: "UTC", Settings: tenant.Defaults()})
+	require.NoError(t, err)
+	b := newBrowser(t, s)
+	b.signIn(s.approverToken)
+	for _, p := range []string{"/tenants/" + other, "/tenants/" + other + "/pending", "/tenants/" + other + "/settings", "/tenants/no-such-tenant"} {
+		b.open(p)
+		require.Equal(t, http.StatusNotFound, b.status(), p)
+		require.Equal(t, "Page not found", b.text("main h1"), p)
+	}
+	b.screenshot("not-found")
+}
+
+func TestConsoleApproverSeesNoAdminForms(t *testing.T) {
+	s := newStack(t)
+	b := newBrowser(t, s)
+	b.signIn(s.approverToken)
+
+	b.open("/tenants/" + s.tenantID + "/settings")
+	require.Zero(t, b.count(`form[action$="/settings/psa"] button, form[action$="/settings/notify"] button, form[action$="/settings/approval"] button, form[action*="/settings/sources/"]:not([action$="/test"]) button`),
+		"an approver sees a form that saves settings")
+	require.NotZero(t, b.count(`form[action$="/settings/psa/test"] button`), "an approver may test the PSA connection")
+	b.screenshot("settings-approver")
+
+	b.open("/tenants/" + s.tenantID + "/tokens")
+	require.Zero(t, b.count(`form[action$="/tokens"]`), "an approver sees the form that creates tokens")
+	require.Zero(t, b.count(`details.confirm`), "an approver sees revoke buttons")
+	require.Contains(t, b.text("table"), "ann@demo-msp.example")
+
+	b.open("/tenants/" + s.tenantID + "/publish")
+	require.Zero(t, b.count(`form[action$="/publish/settings"] button`))
+	require.NotZero(t, b.count(`form[action$="/publish"] button`), "an approver may publish")
+
+	b.open("/tokens")
+	require.Equal(t, http.StatusForbidden, b.status())
+	b.open("/tenants")
+	require.Equal(t, http.StatusForbidden, b.status())
+}
+
+// sessionCookie reads the browser's session cookie (HttpOnly: scripts cannot).
+func sessionCookie(t *testing.T, b *browser) *http.Cookie {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+	defer cancel()
+	res, err := chromedp.Call(ctx, network.GetCookies, network.GetCookiesParams{})
+	require.NoError(t, err)
+	for _, c := range res.Cookies {
+		if c.Name == "meterbridge_session" {
+			require.True(t, c.HTTPOnly, "the session cookie is readable by scripts")
+			require.Equal(t, "Strict", string(c.SameSite))
+			return &http.Cookie{Name: c.Name, Value: c.Value}
+		}
+	}
+	t.Fatal("no session cookie")
+	return nil
+}
+
+// postForm posts a form with a cookie (and an Origin, when given) outside the browser.
+func postForm(t *testing.T, target string, cookie *http.Cookie, form url.Values, origin string) int {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, target, strings.NewReader(form.Encode()))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if origin != "" {
+		req.Header.Set("Origin", origin)
+	}
+	req.AddCookie(cookie)
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+var _ = console.IdleTimeout
