@@ -72,7 +72,12 @@ func (c *Console) settingsPage(g *gin.Context, p *page, status int) {
 		c.fail(g, err)
 		return
 	}
+	// The PSA in use is the stored connection's provider (tenants seeded before the kind
+	// was recorded on the tenant have only the connection).
 	psaKind := p.Tenant.PSAKind
+	if st, ok := byRole[store.RolePSA]; ok {
+		psaKind = st.Provider
+	}
 	var psaForms []connectionForm
 	for _, kind := range []string{"connectwise", "autotask"} {
 		f := connectionForm{Role: store.RolePSA, Provider: kind, Title: providerTitles[kind]}
@@ -102,7 +107,7 @@ func (c *Console) settingsPage(g *gin.Context, p *page, status int) {
 	if !p.Principal.IsAdmin() {
 		webhook = api.MaskURL(webhook)
 	}
-	p.Data = map[string]any{"PSA": psaForms, "Sources": sources, "Switch": switchTo, "Webhook": webhook,
+	p.Data = map[string]any{"PSA": psaForms, "PSAKind": psaKind, "Sources": sources, "Switch": switchTo, "Webhook": webhook,
 		"Providers": connect.Providers()}
 	c.render(g, status, "settings", p)
 }

@@ -32,7 +32,7 @@ func TestConsoleApproverPublishesApprovesTwoRemovesOneAndSeesTheOutcomes(t *test
 	b.signIn(s.approverToken)
 	require.Equal(t, "/tenants/"+s.tenantID, b.location(), "an approver lands on the tenant's dashboard")
 	require.Equal(t, "ann@demo-msp.example", b.text(".who .email"))
-	require.Equal(t, "approver", b.text(".who .role"))
+	require.Equal(t, "approver", strings.ToLower(b.text(".who .role")))
 	b.screenshot("dashboard")
 
 	// Publish now.
@@ -112,7 +112,7 @@ func TestConsoleViewerSeesNoActionButtonsAndAForgedCrossSitePostIsRefused(t *tes
 
 	b := newBrowser(t, s)
 	b.signIn(s.viewerToken)
-	require.Equal(t, "viewer", b.text(".who .role"))
+	require.Equal(t, "viewer", strings.ToLower(b.text(".who .role")))
 	pages := []string{"", "/pending", "/publish", "/licences", "/scorecard", "/settings", "/history", "/cycles/" + runID}
 	for _, p := range pages {
 		b.open("/tenants/" + s.tenantID + p)
