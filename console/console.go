@@ -42,7 +42,7 @@ type Deps struct {
 	Guard   *access.Guard
 	// Connector opens tenants' PSA and vendor clients (connection tests, mapping checks).
 	Connector *connect.Connector
-	Logger  *slog.Logger
+	Logger    *slog.Logger
 	// Now is the clock of sessions (time.Now when nil); tests move it past the idle timeout.
 	Now func() time.Time
 	// SecureCookies marks the session cookie Secure even when the request did not come over

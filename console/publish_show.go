@@ -19,7 +19,9 @@ const historyStep = 10
 
 // showPublish shows the usage publish: publish now, the mode and schedule with the next
 // three publishing times as Temporal computes them, and the publish history.
-func (c *Console) showPublish(g *gin.Context) { c.publishPage(g, c.newPage(g, "Publish", "publish"), http.StatusOK) }
+func (c *Console) showPublish(g *gin.Context) {
+	c.publishPage(g, c.newPage(g, "Publish", "publish"), http.StatusOK)
+}
 
 func (c *Console) publishPage(g *gin.Context, p *page, status int) {
 	limit := historyLimit(g)

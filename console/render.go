@@ -40,9 +40,10 @@ var funcs = template.FuncMap{
 		}
 		return strings.ToUpper(s[:1]) + strings.ReplaceAll(s[1:], "_", " ")
 	},
-	"words":    func(s string) string { return strings.ReplaceAll(s, "_", " ") },
-	"contains": func(list []string, s string) bool { return contains(list, s) },
-	"join":     strings.Join,
+	"words":     func(s string) string { return strings.ReplaceAll(s, "_", " ") },
+	"itemWords": itemWords,
+	"contains":  func(list []string, s string) bool { return contains(list, s) },
+	"join":      strings.Join,
 	"plural": func(n int, one, many string) string {
 		if n == 1 {
 			return one
@@ -105,7 +106,7 @@ type page struct {
 	// Form is the submitted values, shown again when a form is refused (Posted).
 	Form   url.Values
 	Posted bool
-	Data any
+	Data   any
 
 	console *Console
 	loc     *time.Location
@@ -409,3 +410,12 @@ func (p *page) Checked(name string, def bool) bool {
 func checkedValue(s string) bool { return s == "on" || s == "true" || s == "1" }
 
 func words(s string) string { return strings.ReplaceAll(s, "_", " ") }
+
+// itemWords names what an item counts: backup storage, or a licence type as the vendor
+// names it.
+func itemWords(item string) string {
+	if item == "storage_gb" {
+		return "Backup storage (GB)"
+	}
+	return words(item)
+}

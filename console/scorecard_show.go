@@ -31,7 +31,9 @@ func (m metricView) At(t any) string {
 
 // showScorecard shows the tenant's metrics: the current week, earlier weeks (frozen ones
 // marked), overrides with who and when, sync now and the snapshot schedule.
-func (c *Console) showScorecard(g *gin.Context) { c.scorecardPage(g, c.newPage(g, "Scorecard", "scorecard"), http.StatusOK) }
+func (c *Console) showScorecard(g *gin.Context) {
+	c.scorecardPage(g, c.newPage(g, "Scorecard", "scorecard"), http.StatusOK)
+}
 
 func (c *Console) scorecardPage(g *gin.Context, p *page, status int) {
 	ctx := g.Request.Context()

@@ -53,7 +53,9 @@ var providerTitles = map[string]string{"connectwise": "ConnectWise", "autotask":
 	"licenses": "Licence portal", "gauges": "Gauge service"}
 
 // showSettings shows the PSA connection, the vendor sources, notifications and approval.
-func (c *Console) showSettings(g *gin.Context) { c.settingsPage(g, c.newPage(g, "Settings", "settings"), http.StatusOK) }
+func (c *Console) showSettings(g *gin.Context) {
+	c.settingsPage(g, c.newPage(g, "Settings", "settings"), http.StatusOK)
+}
 
 func (c *Console) settingsPage(g *gin.Context, p *page, status int) {
 	ctx := g.Request.Context()
@@ -133,15 +135,15 @@ func fieldsWithValues(provider string, st *store.ConnectionStatus) []credentialF
 // resetWords names the settings a PSA switch resets as people read them.
 func resetWords(paths []string) []string {
 	names := map[string]string{
-		"settings.publish.schedule.enabled":  "the automatic publish schedule (turned off)",
-		"settings.licences.refresh.enabled":  "the licence refresh schedule (turned off)",
-		"settings.licences.sync.enabled":     "the licence sync schedule (turned off)",
-		"settings.approval.mode":             "the approval mode (back to manual)",
-		"settings.approval.max_units":        "the approval rule's unit limit (to 0)",
-		"settings.approval.max_percent":      "the approval rule's percent limit (to 0)",
-		"settings.approval.deadline_hours":   "the approval deadline (removed)",
-		"settings.approval.deadline_action":  "the deadline action (back to hold and alert)",
-		"settings.publish.mode":              "the publish mode (to advanced: Autotask has no Backup Stats)",
+		"settings.publish.schedule.enabled": "the automatic publish schedule (turned off)",
+		"settings.licences.refresh.enabled": "the licence refresh schedule (turned off)",
+		"settings.licences.sync.enabled":    "the licence sync schedule (turned off)",
+		"settings.approval.mode":            "the approval mode (back to manual)",
+		"settings.approval.max_units":       "the approval rule's unit limit (to 0)",
+		"settings.approval.max_percent":     "the approval rule's percent limit (to 0)",
+		"settings.approval.deadline_hours":  "the approval deadline (removed)",
+		"settings.approval.deadline_action": "the deadline action (back to hold and alert)",
+		"settings.publish.mode":             "the publish mode (to advanced: Autotask has no Backup Stats)",
 	}
 	var out []string
 	for _, p := range paths {

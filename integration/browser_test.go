@@ -191,8 +191,8 @@ func (b *browser) screenshot(name string) {
 			vp = chromedp.EmulateViewport(size.w, size.h, chromedp.EmulateMobile)
 		}
 		b.run(vp, chromedp.Sleep(150*time.Millisecond))
-		img := value(b, chromedp.FullScreenshot(80))
-		if err := os.WriteFile(filepath.Join(dir, name+size.suffix+".jpg"), img, 0o644); err != nil {
+		img := value(b, chromedp.FullScreenshot(100)) // 100: PNG
+		if err := os.WriteFile(filepath.Join(dir, name+size.suffix+".png"), img, 0o644); err != nil {
 			b.t.Fatal(err)
 		}
 	}
