@@ -27,10 +27,12 @@ func (s *Store) PendingItemsPage(ctx context.Context, tenantID string, includeUn
 			Scan(&out.Pending, &out.Unchanged); err != nil {
 			return err
 		}
-		rows, err := tx.Query(ctx, `SELECT `+itemColumns+` FROM cycle_items i
-			WHERE i.tenant_id = $1 AND (i.state = 'pending' OR ($2 AND i.state = 'unchanged'))
-			  AND EXISTS (SELECT 1 FROM cycles c WHERE c.id = i.cycle_id AND c.finished_at IS NULL)
-			ORDER BY i.cycle_id, i.seq LIMIT $3 OFFSET $4`, tenantID, includeUnchanged, limit, offset)
+		// The page's IDs first (an index-only walk in the grid's order), then their rows.
+		rows, err := tx.Query(ctx, `SELECT `+prefixed("i.", itemColumns)+` FROM cycle_items i JOIN (
+				SELECT w.id FROM cycle_items w JOIN cycles c ON c.id = w.cycle_id AND c.finished_at IS NULL
+				WHERE w.tenant_id = $1 AND w.state IN ('pending', 'unchanged') AND (w.state = 'pending' OR $2)
+				ORDER BY w.cycle_id, w.seq LIMIT $3 OFFSET $4) p ON p.id = i.id
+			ORDER BY i.cycle_id, i.seq`, tenantID, includeUnchanged, limit, offset)
 		if err != nil {
 			return err
 		}
