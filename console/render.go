@@ -42,6 +42,7 @@ var funcs = template.FuncMap{
 	},
 	"words":     func(s string) string { return strings.ReplaceAll(s, "_", " ") },
 	"itemWords": itemWords,
+	"fid":       fieldID,
 	"contains":  func(list []string, s string) bool { return contains(list, s) },
 	"join":      strings.Join,
 	"plural": func(n int, one, many string) string {

@@ -279,3 +279,82 @@ func postForm(t *testing.T, target string, cookie *http.Cookie, form url.Values,
 }
 
 var _ = console.IdleTimeout
+
+func TestConsoleAdminPicksTheTenantChangesSettingsAndCreatesATokenShownOnce(t *testing.T) {
+	s := newStack(t)
+	s.startWorker()
+	b := newBrowser(t, s)
+	b.signIn(s.adminToken)
+	require.Equal(t, "/tenants", b.location(), "an admin first picks the tenant")
+	b.screenshot("tenants")
+	b.run(chromedp.Click(chromedp.CSS(`a[href="/tenants/`+s.tenantID+`"]`)), chromedp.WaitVisible(chromedp.CSS(".stat")))
+	tp := "/tenants/" + s.tenantID
+
+	// A refused setting shows the rule's message next to its field and keeps what was typed.
+	b.open(tp + "/settings")
+	b.screenshot("settings")
+	b.run(chromedp.SetValue(chromedp.CSS("#f-notify-emails"), "billing@demo-msp.example\nnot-an-address"),
+		chromedp.Click(chromedp.CSS(`form[action$="/settings/notify"] button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(".field-error")))
+	require.Equal(t, http.StatusUnprocessableEntity, b.status())
+	require.Contains(t, b.text("#f-notify-emails-error"), "not-an-address")
+	require.Contains(t, value(b, chromedp.Value(chromedp.CSS("#f-notify-emails"))), "not-an-address")
+	b.screenshot("settings-refused")
+	got, err := s.store.GetTenant(context.Background(), s.tenantID)
+	require.NoError(t, err)
+	require.Equal(t, []string{"billing@demo-msp.example"}, got.Settings.Notify.Emails, "a refused form changed the settings")
+
+	// Rule approval with thresholds saves, and the dashboard says so.
+	b.open(tp + "/settings#approval")
+	b.run(chromedp.Click(chromedp.CSS(`input[name="approval.mode"][value=rule]`)),
+		chromedp.SetValue(chromedp.CSS("#f-max_units"), "5"), chromedp.SetValue(chromedp.CSS("#f-max_percent"), "10"),
+		chromedp.Click(chromedp.CSS(`form[action$="/settings/approval"] button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(".flash-ok")))
+	got, err = s.store.GetTenant(context.Background(), s.tenantID)
+	require.NoError(t, err)
+	require.Equal(t, tenant.ApproveRule, got.Settings.Approval.Mode)
+	require.Equal(t, "5", got.Settings.Approval.MaxUnits.String())
+	b.open(tp)
+	require.Contains(t, b.text("main"), "Approval mode: rule")
+
+	// Publish on the last day of the month at 18:00: Temporal's next three times show, each
+	// the last day of its month, with the zone named.
+	b.open(tp + "/publish")
+	b.run(chromedp.Click(chromedp.CSS(`input[name="publish.schedule.enabled"]`)),
+		chromedp.SetValue(chromedp.CSS("#f-publish-schedule-day"), "last"),
+		chromedp.SetValue(chromedp.CSS("#f-publish-schedule-hour"), "18"),
+		chromedp.Click(chromedp.CSS(`form[action$="/publish/settings"] button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(".flash-ok")))
+	next := b.count("main ol li")
+	require.Equal(t, 3, next, b.mainText())
+	times := b.text("main ol")
+	require.Equal(t, 3, strings.Count(times, "18:00"), times)
+	require.NotContains(t, times, " 28 ", "a 'last day' schedule lists day 28 of a longer month: %s", times)
+	b.screenshot("publish-scheduled")
+
+	// Tokens: the secret shows once, and works.
+	b.open(tp + "/tokens")
+	b.run(chromedp.SetValue(chromedp.CSS("#f-role"), "viewer"), chromedp.SendKeys(chromedp.CSS("#f-owner_email"), "new.viewer@demo-msp.example"),
+		chromedp.Click(chromedp.CSS(`form[action$="/tokens"] button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS("#new-secret")))
+	secret := b.text("#new-secret")
+	require.True(t, strings.HasPrefix(secret, "mbt_"), secret)
+	b.screenshot("tokens-created")
+	b.open(tp + "/tokens")
+	require.Zero(t, b.count("#new-secret"), "the secret shows again")
+	require.NotContains(t, b.mainText(), secret)
+	require.Contains(t, b.text("table"), "new.viewer@demo-msp.example")
+
+	// The other pages render for an admin.
+	for _, p := range []string{"/licences", "/scorecard", "/history", "/pending"} {
+		b.open(tp + p)
+		require.Equal(t, http.StatusOK, b.status(), p)
+		b.screenshot("admin-" + strings.TrimPrefix(p, "/"))
+	}
+	b.open("/tokens")
+	require.Equal(t, http.StatusOK, b.status())
+	b.screenshot("admin-tokens")
+
+	b2 := newBrowser(t, s)
+	b2.signIn(secret)
+	require.Equal(t, "new.viewer@demo-msp.example", b2.text(".who .email"))
+}
