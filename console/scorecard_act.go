@@ -3,6 +3,7 @@ package console
 import (
 	"fmt"
 	"net/http"
+	"strconv"
 
 	"github.com/gin-gonic/gin"
 
@@ -26,6 +27,9 @@ func (c *Console) metricFailed(g *gin.Context, err error) {
 		return
 	}
 	msg := sentence(pr.Message)
+	if pr.RetryAfter > 0 {
+		g.Header("Retry-After", strconv.Itoa(seconds(pr.RetryAfter)))
+	}
 	if pr.Code == "sync_too_soon" {
 		msg = "Sync now was used less than 5 minutes ago; it can be used again in " + waitWords(pr.RetryAfter) + "."
 	}

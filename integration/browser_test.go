@@ -198,3 +198,25 @@ func (b *browser) screenshot(name string) {
 	}
 	b.run(chromedp.EmulateViewport(1280, 900))
 }
+
+// submit clicks a form's button and waits until the next page has loaded (a page the
+// action leads to, not the one it left).
+func (b *browser) submit(sel string) {
+	b.t.Helper()
+	value(b, chromedp.Evaluate[bool](`window.__mbLeft = true`))
+	b.run(chromedp.Click(chromedp.CSS(sel)))
+	deadline := time.Now().Add(time.Minute)
+	for {
+		ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
+		loaded, err := chromedp.Run(ctx, chromedp.Evaluate[bool](
+			`window.__mbLeft === undefined && document.readyState === "complete" && !!document.querySelector("main")`))
+		cancel()
+		if err == nil && loaded {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.t.Fatalf("browser: no new page after clicking %s (last error %v)\n%s", sel, err, b.mainText())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"encoding/base64"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -38,7 +39,7 @@ func TestConsoleApproverPublishesApprovesTwoRemovesOneAndSeesTheOutcomes(t *test
 	// Publish now.
 	b.open("/tenants/" + s.tenantID + "/publish")
 	b.screenshot("publish")
-	b.run(chromedp.Click(chromedp.CSS(`form[action$="/publish"] button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS(".flash-ok")))
+	b.submit(`form[action$="/publish"] button[type=submit]`)
 	require.Contains(t, b.text(".flash-ok"), "Publish of")
 	require.Contains(t, b.location(), "/cycles/", "publish now leads to the new cycle's page")
 
@@ -53,7 +54,7 @@ func TestConsoleApproverPublishesApprovesTwoRemovesOneAndSeesTheOutcomes(t *test
 
 	// Approve the first two, remove the third.
 	row := func(name string) string {
-		return value(b, chromedp.Evaluate[string](`[...document.querySelectorAll("tbody tr")].find(r => r.innerText.includes(` + jsString(name) + `)).querySelector("input[name=id]").value`))
+		return value(b, chromedp.Evaluate[string](`[...document.querySelectorAll("tbody tr")].find(r => r.innerText.includes(`+jsString(name)+`)).querySelector("input[name=id]").value`))
 	}
 	approveIDs := []string{row(clients[0].Name), row(clients[1].Name)}
 	removeID := row(clients[2].Name)
@@ -61,12 +62,12 @@ func TestConsoleApproverPublishesApprovesTwoRemovesOneAndSeesTheOutcomes(t *test
 		b.run(chromedp.Click(chromedp.CSS(`input[name=id][value="` + id + `"]`)))
 	}
 	require.Equal(t, "2 rows selected", b.text("[data-selected-count]"))
-	b.run(chromedp.Click(chromedp.CSS(`button[value=approve]`)), chromedp.WaitVisible(chromedp.CSS(".flash-ok")))
+	b.submit(`button[value=approve]`)
 	require.Contains(t, b.text(".flash-ok"), "Approval of 2 pending updates sent to 1 cycle")
 
 	b.waitFor(pending, "one row left", func() bool { return b.count(`input[type=checkbox][name=id]`) == 1 })
-	b.run(chromedp.Click(chromedp.CSS(`input[name=id][value="`+removeID+`"]`)),
-		chromedp.Click(chromedp.CSS(`button[value=reject]`)), chromedp.WaitVisible(chromedp.CSS(".flash-ok")))
+	b.run(chromedp.Click(chromedp.CSS(`input[name=id][value="` + removeID + `"]`)))
+	b.submit(`button[value=reject]`)
 	require.Contains(t, b.text(".flash-ok"), "Removal of 1 pending update sent to 1 cycle")
 
 	// The cycle finishes; the history lists it and opens to each client's outcome.
@@ -293,9 +294,8 @@ func TestConsoleAdminPicksTheTenantChangesSettingsAndCreatesATokenShownOnce(t *t
 	// A refused setting shows the rule's message next to its field and keeps what was typed.
 	b.open(tp + "/settings")
 	b.screenshot("settings")
-	b.run(chromedp.SetValue(chromedp.CSS("#f-notify-emails"), "billing@demo-msp.example\nnot-an-address"),
-		chromedp.Click(chromedp.CSS(`form[action$="/settings/notify"] button[type=submit]`)),
-		chromedp.WaitVisible(chromedp.CSS(".field-error")))
+	b.run(chromedp.SetValue(chromedp.CSS("#f-notify-emails"), "billing@demo-msp.example\nnot-an-address"))
+	b.submit(`form[action$="/settings/notify"] button[type=submit]`)
 	require.Equal(t, http.StatusUnprocessableEntity, b.status())
 	require.Contains(t, b.text("#f-notify-emails-error"), "not-an-address")
 	require.Contains(t, value(b, chromedp.Value(chromedp.CSS("#f-notify-emails"))), "not-an-address")
@@ -307,9 +307,8 @@ func TestConsoleAdminPicksTheTenantChangesSettingsAndCreatesATokenShownOnce(t *t
 	// Rule approval with thresholds saves, and the dashboard says so.
 	b.open(tp + "/settings#approval")
 	b.run(chromedp.Click(chromedp.CSS(`input[name="approval.mode"][value=rule]`)),
-		chromedp.SetValue(chromedp.CSS("#f-max_units"), "5"), chromedp.SetValue(chromedp.CSS("#f-max_percent"), "10"),
-		chromedp.Click(chromedp.CSS(`form[action$="/settings/approval"] button[type=submit]`)),
-		chromedp.WaitVisible(chromedp.CSS(".flash-ok")))
+		chromedp.SetValue(chromedp.CSS("#f-max_units"), "5"), chromedp.SetValue(chromedp.CSS("#f-max_percent"), "10"))
+	b.submit(`form[action$="/settings/approval"] button[type=submit]`)
 	got, err = s.store.GetTenant(context.Background(), s.tenantID)
 	require.NoError(t, err)
 	require.Equal(t, tenant.ApproveRule, got.Settings.Approval.Mode)
@@ -322,9 +321,8 @@ func TestConsoleAdminPicksTheTenantChangesSettingsAndCreatesATokenShownOnce(t *t
 	b.open(tp + "/publish")
 	b.run(chromedp.Click(chromedp.CSS(`input[name="publish.schedule.enabled"]`)),
 		chromedp.SetValue(chromedp.CSS("#f-publish-schedule-day"), "last"),
-		chromedp.SetValue(chromedp.CSS("#f-publish-schedule-hour"), "18"),
-		chromedp.Click(chromedp.CSS(`form[action$="/publish/settings"] button[type=submit]`)),
-		chromedp.WaitVisible(chromedp.CSS(".flash-ok")))
+		chromedp.SetValue(chromedp.CSS("#f-publish-schedule-hour"), "18"))
+	b.submit(`form[action$="/publish/settings"] button[type=submit]`)
 	next := b.count("main ol li")
 	require.Equal(t, 3, next, b.mainText())
 	times := b.text("main ol")
@@ -357,4 +355,64 @@ func TestConsoleAdminPicksTheTenantChangesSettingsAndCreatesATokenShownOnce(t *t
 	b2 := newBrowser(t, s)
 	b2.signIn(secret)
 	require.Equal(t, "new.viewer@demo-msp.example", b2.text(".who .email"))
+}
+
+func TestConsoleScorecardSyncNowWaitsFiveMinutesAndOverridesAreMarked(t *testing.T) {
+	s := newStack(t)
+	s.startWorker()
+	ctx := context.Background()
+	ms, err := demo.SeedMetrics(ctx, s.store, demo.Options{TenantID: s.tenantID})
+	require.NoError(t, err)
+	s.starter.Now = s.clock.Now
+	for _, m := range ms {
+		require.NoError(t, s.starter.EnsureSnapshotLoop(ctx, m))
+	}
+	m := ms[0]
+	b := newBrowser(t, s)
+	b.signIn(s.approverToken)
+	sc := "/tenants/" + s.tenantID + "/scorecard"
+	b.open(sc)
+	sync := `form[action$="/scorecard/` + m.ID + `/sync"] button`
+	b.submit(sync)
+	require.Contains(t, b.text(".flash-ok"), "Sync now requested")
+	require.Contains(t, b.text("#metric-"+m.ID), "can be used again in", "the page says when sync now may run again")
+	require.True(t, value(b, chromedp.Evaluate[bool](`document.querySelector(`+jsString(sync)+`).disabled`)))
+
+	// The gauge's reading arrives in the current week.
+	b.waitFor(sc, "the current week's check-in", func() bool { return b.count("#metric-"+m.ID+" tbody td.num") > 0 })
+	week := string(s.starter.CurrentWeek(m))
+
+	// Override the current week: marked manual, with who and when; then clear it.
+	form := `form[action$="/scorecard/` + m.ID + `/weeks/` + week + `"]`
+	b.run(chromedp.SetValue(chromedp.CSS(form+` input[name=value]`), "40"))
+	b.submit(form + ` button`)
+	row := b.text("#metric-" + m.ID + " tbody tr")
+	require.Contains(t, row, "manual")
+	require.Contains(t, row, "ann@demo-msp.example")
+	require.Contains(t, row, "40")
+	b.screenshot("scorecard")
+	b.submit(`form[action$="/weeks/` + week + `/clear"] button`)
+	require.NotContains(t, b.text("#metric-"+m.ID+" tbody tr"), "manual")
+
+	// A second sync now inside the window is refused with the time to wait.
+	csrf := value(b, chromedp.Evaluate[string](`document.querySelector('meta[name="csrf-token"]').content`))
+	req, err := http.NewRequest(http.MethodPost, s.api.URL+sc+"/"+m.ID+"/sync", strings.NewReader(url.Values{"csrf": {csrf}}.Encode()))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", s.api.URL)
+	req.AddCookie(sessionCookie(t, b))
+	resp, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	require.NotEmpty(t, resp.Header.Get("Retry-After"))
+	var shown string
+	for _, c := range resp.Cookies() {
+		if c.Name == "meterbridge_flash" {
+			raw, err := base64.RawURLEncoding.DecodeString(c.Value)
+			require.NoError(t, err)
+			shown = string(raw)
+		}
+	}
+	require.Contains(t, shown, "can be used again in", "the scorecard is told when sync now may run again")
 }
