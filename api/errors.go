@@ -153,3 +153,6 @@ func ExplainPSA(err error) Problem { return Explain(psaCallError(err)) }
 
 // ExplainMetric is Explain for the scorecard's refusals (sync too soon, frozen week).
 func ExplainMetric(err error) Problem { return Explain(metricError(err)) }
+
+// ExplainLookup is Explain for a failed PSA look-up of what ("company", "agreement").
+func ExplainLookup(err error, what string) Problem { return Explain(psaLookupError(err, what)) }

@@ -7,11 +7,9 @@ import (
 	"regexp"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/meterbridge/meterbridge/billing"
 	"github.com/meterbridge/meterbridge/psa"
 	"github.com/meterbridge/meterbridge/remote"
 	"github.com/meterbridge/meterbridge/store"
@@ -86,17 +84,10 @@ func (s *server) putMapping(c *gin.Context) {
 	c.JSON(status, gin.H{"mapping": res.Mapping})
 }
 
-// checkMappingKey refuses account IDs and items that could not have come from a vendor.
+// checkMappingKey refuses account IDs and items that could not have come from a vendor
+// (store.CheckMappingKey, shared with the console).
 func checkMappingKey(req putMappingRequest) error {
-	for _, f := range []struct{ name, v string }{{"account_id", req.AccountID}, {"item", req.Item}} {
-		if strings.TrimSpace(f.v) != f.v || strings.ContainsFunc(f.v, unicode.IsControl) {
-			return errInvalid(f.name, "must not contain control characters or leading or trailing spaces")
-		}
-	}
-	if req.Source == store.RoleBackup && req.Item != billing.StorageItem {
-		return errInvalid("item", "must be %q for a backup mapping", billing.StorageItem)
-	}
-	return nil
+	return store.CheckMappingKey(req.Source, req.AccountID, req.Item)
 }
 
 // psaCallError turns a failed PSA look-up into an answer: the target is not billable

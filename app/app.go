@@ -21,6 +21,7 @@ import (
 	"github.com/meterbridge/meterbridge/config"
 	"github.com/meterbridge/meterbridge/connect"
 	"github.com/meterbridge/meterbridge/console"
+	"github.com/meterbridge/meterbridge/lookup"
 	"github.com/meterbridge/meterbridge/notify"
 	"github.com/meterbridge/meterbridge/starter"
 	"github.com/meterbridge/meterbridge/store"
@@ -179,13 +180,14 @@ func (r *Runtime) APIHandler() http.Handler {
 	st := r.Starter()
 	guard := access.NewGuard(r.Store, r.Config.RateLimit, 0)
 	conn := connect.New(r.Store, nil)
+	look := lookup.New(conn, lookup.Options{})
 	pages := console.New(console.Deps{
-		Store: r.Store, Starter: st, Guard: guard, Connector: conn, Logger: r.Logger.With("component", "console"),
+		Store: r.Store, Starter: st, Guard: guard, Connector: conn, Lookup: look, Logger: r.Logger.With("component", "console"),
 		SecureCookies: r.Config.SecureCookies, TemporalUI: r.Config.TemporalUI, Namespace: r.Namespace,
 	})
 	return api.New(api.Deps{
 		Store: r.Store, Starter: st, Temporal: r.Temporal, Logger: r.Logger.With("component", "api"),
-		RateLimit: r.Config.RateLimit, Guard: guard, Connector: conn, Pages: pages,
+		RateLimit: r.Config.RateLimit, Guard: guard, Connector: conn, Lookup: look, Pages: pages,
 	})
 }
 

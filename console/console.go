@@ -21,6 +21,7 @@ import (
 
 	"github.com/meterbridge/meterbridge/access"
 	"github.com/meterbridge/meterbridge/connect"
+	"github.com/meterbridge/meterbridge/lookup"
 	"github.com/meterbridge/meterbridge/starter"
 	"github.com/meterbridge/meterbridge/store"
 )
@@ -42,6 +43,9 @@ type Deps struct {
 	Guard   *access.Guard
 	// Connector opens tenants' PSA and vendor clients (connection tests, mapping checks).
 	Connector *connect.Connector
+	// Lookup answers the mapping page's PSA company, agreement and addition lists (the
+	// API's own, so both share one cache); nil builds one over Connector.
+	Lookup *lookup.Service
 	Logger    *slog.Logger
 	// Now is the clock of sessions (time.Now when nil); tests move it past the idle timeout.
 	Now func() time.Time
@@ -72,6 +76,9 @@ func New(d Deps) *Console {
 	}
 	if d.Connector == nil {
 		d.Connector = connect.New(d.Store, nil)
+	}
+	if d.Lookup == nil {
+		d.Lookup = lookup.New(d.Connector, lookup.Options{})
 	}
 	if d.Namespace == "" {
 		d.Namespace = "default"

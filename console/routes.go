@@ -73,7 +73,14 @@ func routes() []route {
 		{"POST", t + "/tokens", admin, true, (*Console).createToken},
 		{"POST", t + "/tokens/:token/revoke", admin, true, (*Console).revokeToken},
 
-		// MAPPINGS
+		{"GET", t + "/mappings", viewer, true, (*Console).showMappings},
+		{"GET", t + "/mappings/new", admin, true, (*Console).editMapping},
+		{"GET", t + "/mappings/:mapping/edit", admin, true, (*Console).editMapping},
+		{"POST", t + "/mappings", admin, true, (*Console).saveMapping},
+		{"POST", t + "/mappings/:mapping/delete", admin, true, (*Console).deleteMapping},
+		{"GET", t + "/lookups/companies", admin, true, (*Console).suggestCompanies},
+		{"GET", t + "/lookups/agreements", admin, true, (*Console).listAgreements},
+		{"GET", t + "/lookups/additions", admin, true, (*Console).listAdditions},
 	}
 }
 

@@ -220,3 +220,21 @@ func (b *browser) submit(sel string) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// waitJS polls a JavaScript expression until it is true (htmx swaps arrive on their own time).
+func (b *browser) waitJS(expr string) {
+	b.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`!!(`+expr+`)`))
+		cancel()
+		if err == nil && ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.t.Fatalf("browser: %s never held (last error %v)\n%s", expr, err, b.mainText())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

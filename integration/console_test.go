@@ -416,3 +416,68 @@ func TestConsoleScorecardSyncNowWaitsFiveMinutesAndOverridesAreMarked(t *testing
 	}
 	require.Contains(t, shown, "can be used again in", "the scorecard is told when sync now may run again")
 }
+
+func TestConsoleMapsAnUnmappedAccountThroughCompanySuggestionsAndLists(t *testing.T) {
+	s := newStack(t)
+	s.startWorker()
+	// A licence refresh reads the portal's accounts; Fabrikam's cloud GB is not mapped.
+	var started struct {
+		RunID string `json:"run_id"`
+	}
+	require.Equal(t, http.StatusAccepted, s.call("POST", s.tp+"/refresh", s.approverToken, nil, &started))
+	s.waitStatus(started.RunID, billing.AwaitingApproval, 60*time.Second)
+
+	b := newBrowser(t, s)
+	b.signIn(s.adminToken)
+	mp := "/tenants/" + s.tenantID + "/mappings"
+	b.open(mp + "?status=unmapped")
+	require.Contains(t, b.text("table"), "Fabrikam")
+	b.screenshot("mappings-unmapped")
+	b.run(chromedp.Click(chromedp.CSS(`a[href*="account=acc_1003"][href*="item=cloud"]`)), chromedp.WaitVisible(chromedp.CSS("#f-q")))
+
+	// Type part of the name: suggestions come as one types.
+	value(b, chromedp.Evaluate[bool](`(document.querySelector("#f-q").value = "") === ""`))
+	b.run(chromedp.SendKeys(chromedp.CSS("#f-q"), "fabri"))
+	b.waitJS(`document.querySelector("#companies legend") && document.querySelector("#companies legend").innerText.includes("fabri")`)
+	require.Contains(t, b.text("#companies"), "Fabrikam, Inc.")
+	require.Equal(t, 1, b.count(`#companies input[name=company]`), "only Fabrikam matches %q", "fabri")
+
+	// Its agreements, then the agreement's additions, read from the PSA.
+	b.run(chromedp.Click(chromedp.CSS(`#companies input[name=company]`)))
+	b.waitJS(`document.querySelector("#f-agreement")`)
+	agreement := value(b, chromedp.Evaluate[string](`document.querySelector("#f-agreement option:not([value=''])").value`))
+	b.run(chromedp.SetValue(chromedp.CSS("#f-agreement"), agreement))
+	value(b, chromedp.Evaluate[bool](`document.querySelector("#f-agreement").dispatchEvent(new Event("change", {bubbles: true}))`))
+	b.waitJS(`document.querySelector("#additions input[name=addition]")`)
+	require.Contains(t, b.text("#additions"), "BKP-GB")
+	b.screenshot("mapping-edit")
+	addition := value(b, chromedp.Evaluate[string](`[...document.querySelectorAll("#additions label")].find(l => l.innerText.includes("BKP-GB")).querySelector("input").value`))
+	b.run(chromedp.Click(chromedp.CSS(`#additions input[value="` + addition + `"]`)))
+	b.submit(`form[action$="/mappings"] button[type=submit]`)
+	require.Contains(t, b.text(".flash-ok"), "Mapping created")
+	require.Contains(t, b.text(".flash-ok"), "Fabrikam, Inc.")
+
+	ms, err := s.store.ListMappings(context.Background(), s.tenantID, store.RoleLicenses)
+	require.NoError(t, err)
+	var found *store.Mapping
+	for i, m := range ms {
+		if m.AccountID == "acc_1003" && strings.Contains(m.Item, "cloud") {
+			found = &ms[i]
+		}
+	}
+	require.NotNil(t, found, "no mapping of Fabrikam's cloud GB")
+	require.Equal(t, "Fabrikam, Inc.", found.TargetInfo.CompanyName)
+	require.Equal(t, "BKP-GB", found.TargetInfo.Product)
+	require.Equal(t, "admin@demo-msp.example", found.CreatedBy)
+
+	// Mapped now; remap and delete are offered, delete asks first.
+	b.open(mp + "?status=ok")
+	require.Contains(t, b.text("table"), "Fabrikam")
+	b.screenshot("mappings")
+	del := `form[action$="/mappings/` + found.ID + `/delete"]`
+	b.run(chromedp.Click(chromedp.CSS(`details:has(` + del + `) > summary`)))
+	b.submit(del + ` button`)
+	require.Contains(t, b.text(".flash-ok"), "Mapping deleted")
+	_, err = s.store.GetMapping(context.Background(), s.tenantID, found.ID)
+	require.ErrorIs(t, err, store.ErrNotFound)
+}
