@@ -46,7 +46,7 @@ type Deps struct {
 	// Lookup answers the mapping page's PSA company, agreement and addition lists (the
 	// API's own, so both share one cache); nil builds one over Connector.
 	Lookup *lookup.Service
-	Logger    *slog.Logger
+	Logger *slog.Logger
 	// Now is the clock of sessions (time.Now when nil); tests move it past the idle timeout.
 	Now func() time.Time
 	// SecureCookies marks the session cookie Secure even when the request did not come over

@@ -51,7 +51,7 @@ func pendingFixture(tb testing.TB, n int) (http.Handler, *http.Cookie, string) {
 			Target:      store.ItemTarget{Target: psa.Target{CompanyID: int64(i), AgreementID: int64(i), AdditionID: int64(i)}},
 			TargetLabel: fmt.Sprintf("Client %05d Ltd / Managed Services / LIC-SERVER", i),
 			OldQty:      decimal.NewNullDecimal(old), NewQty: decimal.NewNullDecimal(new), Delta: decimal.NewNullDecimal(new.Sub(old)),
-			State:       billing.Pending})
+			State: billing.Pending})
 	}
 	for len(items) > 0 {
 		k := min(500, len(items))
