@@ -394,7 +394,7 @@ func fieldID(name string) string {
 
 // Val is a form field's value: what was posted when a form was refused, else def.
 func (p *page) Val(name string, def any) string {
-	if p.Posted {
+	if p.Posted && p.Form.Has(name) {
 		return p.Form.Get(name)
 	}
 	return fmt.Sprint(def)
@@ -402,11 +402,27 @@ func (p *page) Val(name string, def any) string {
 
 // Checked is a check box's state: as posted when a form was refused, else def.
 func (p *page) Checked(name string, def bool) bool {
-	if p.Posted {
+	if p.Posted && p.postedSection(name) {
 		return checkedValue(p.Form.Get(name))
 	}
 	return def
 }
+
+// postedSection reports whether the refused form was the one holding name: a form's fields
+// share their first segment ("publish.schedule.enabled" and "publish.mode"), and an unticked
+// box is simply absent from what was posted.
+func (p *page) postedSection(name string) bool {
+	section, _, _ := strings.Cut(name, ".")
+	for k := range p.Form {
+		if strings.HasPrefix(k, section+".") {
+			return true
+		}
+	}
+	return false
+}
+
+// PostedFor reports whether the refused form was the one with this form_id.
+func (p *page) PostedFor(formID string) bool { return p.Posted && p.Form.Get("form_id") == formID }
 
 func checkedValue(s string) bool { return s == "on" || s == "true" || s == "1" }
 
