@@ -481,3 +481,38 @@ func TestConsoleMapsAnUnmappedAccountThroughCompanySuggestionsAndLists(t *testin
 	_, err = s.store.GetMapping(context.Background(), s.tenantID, found.ID)
 	require.ErrorIs(t, err, store.ErrNotFound)
 }
+
+func TestConsoleSwitchingPSANamesWhatItResetsAndNeedsTheTypedTenantID(t *testing.T) {
+	s := newStack(t)
+	s.patchSettings(`{"settings": {"publish": {"schedule": {"enabled": true, "cadence": "monthly", "day": "1", "hour": 6}}}}`)
+	b := newBrowser(t, s)
+	b.signIn(s.adminToken)
+	b.open("/tenants/" + s.tenantID + "/settings")
+	b.run(chromedp.Click(chromedp.CSS(`#psa-autotask details > summary`)))
+	warning := b.text("#psa-autotask .confirm-box")
+	require.Contains(t, warning, "deletes all")
+	require.Contains(t, warning, "automatic publish schedule")
+	at := map[string]string{"user_name": "api@demo-msp.example", "secret": "emulator-secret", "integration_code": "EMULATORCODE"}
+	for k, v := range at {
+		b.run(chromedp.SendKeys(chromedp.CSS(`#f-autotask-`+k), v))
+	}
+	// Without the typed confirmation nothing changes, and the form says what to type.
+	b.submit(`#psa-autotask button.danger`)
+	require.Contains(t, b.text("#f-autotask-confirm-error"), "Type the tenant ID")
+	got, err := s.store.GetConnectionStatus(context.Background(), s.tenantID, store.RolePSA)
+	require.NoError(t, err)
+	require.Equal(t, "connectwise", got.Provider)
+	b.screenshot("settings-switch")
+
+	// Site history: filter, CSV download link, clear with confirmation.
+	b.open("/tenants/" + s.tenantID + "/history?severity=info")
+	require.NotZero(t, b.count("tbody tr"))
+	require.Equal(t, 1, b.count(`a[href*="history.csv"]`))
+	b.run(chromedp.Click(chromedp.CSS(`details.confirm > summary`)), chromedp.Click(chromedp.CSS(`input[name=confirm]`)))
+	b.submit(`form[action$="/history/clear"] button`)
+	require.Contains(t, b.text(".flash-ok"), "Site history cleared")
+	h, err := s.store.ListHistory(context.Background(), s.tenantID, 0)
+	require.NoError(t, err)
+	require.Len(t, h, 1, "one entry records who cleared the history")
+	require.Equal(t, "admin@demo-msp.example", h[0].Actor)
+}
