@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"strings"
 	"time"
 
@@ -49,31 +48,51 @@ type SyncedItem struct {
 // SyncHistory returns the licence updates syncs wrote or failed to write, newest first,
 // across every cycle of the tenant: at most limit of them, and whether there are more.
 func (s *Store) SyncHistory(ctx context.Context, tenantID string, limit int) ([]SyncedItem, bool, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+prefixed("i.", itemColumns)+`, c.period, COALESCE(i.applied_at, c.finished_at)
+	rows, err := s.pool.Query(ctx, `SELECT i.id, c.period, COALESCE(i.applied_at, c.finished_at)
 		FROM cycle_items i JOIN cycles c ON c.id = i.cycle_id
 		WHERE i.tenant_id = $1 AND c.kind = $2 AND i.state IN ('applied', 'failed')
 		ORDER BY COALESCE(i.applied_at, c.finished_at) DESC NULLS LAST, i.id DESC LIMIT $3`, tenantID, billing.LicenceSync, limit+1)
 	if err != nil {
 		return nil, false, err
 	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (SyncedItem, error) {
-		var si SyncedItem
-		var target []byte
-		it := &si.Item
-		err := r.Scan(&it.ID, &it.CycleID, &it.TenantID, &it.Seq, &it.AccountID, &it.AccountName, &it.Item, &it.MappingID, &target,
-			&it.TargetLabel, &it.OldQty, &it.NewQty, &it.Delta, &it.State, &it.Reason, &it.DecidedBy, &it.DecidedAt,
-			&it.AppliedQty, &it.AppliedAt, &it.PSAReference, &si.Period, &si.At)
-		if err != nil {
-			return si, err
-		}
-		return si, json.Unmarshal(target, &it.Target)
+	type ref struct {
+		id     int64
+		period billing.Period
+		at     *time.Time
+	}
+	refs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (ref, error) {
+		var x ref
+		return x, r.Scan(&x.id, &x.period, &x.at)
 	})
 	if err != nil {
 		return nil, false, err
 	}
-	more := len(out) > limit
+	more := len(refs) > limit
 	if more {
-		out = out[:limit]
+		refs = refs[:limit]
+	}
+	ids := make([]int64, len(refs))
+	for i, r := range refs {
+		ids[i] = r.id
+	}
+	// The items themselves through the one item scanner, so their columns stay in step.
+	rows, err = s.pool.Query(ctx, `SELECT `+itemColumns+` FROM cycle_items WHERE id = ANY($1)`, ids)
+	if err != nil {
+		return nil, false, err
+	}
+	items, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Item, error) { return scanItem(r) })
+	if err != nil {
+		return nil, false, err
+	}
+	byID := make(map[int64]Item, len(items))
+	for _, it := range items {
+		byID[it.ID] = it
+	}
+	out := make([]SyncedItem, 0, len(refs))
+	for _, r := range refs {
+		if it, ok := byID[r.id]; ok {
+			out = append(out, SyncedItem{Item: it, Period: r.period, At: r.at})
+		}
 	}
 	return out, more, nil
 }
