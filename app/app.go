@@ -125,7 +125,7 @@ func (r *Runtime) Activities() *activities.Activities {
 
 // Starter builds the starter.
 func (r *Runtime) Starter() *starter.Starter {
-	return &starter.Starter{Temporal: r.Temporal, Store: r.Store, TaskQueue: r.Config.TaskQueue, Namespace: r.Namespace}
+	return &starter.Starter{Temporal: r.Temporal, Store: r.Store, TaskQueue: r.Config.TaskQueue}
 }
 
 // RunWorker runs the Temporal worker until ctx ends. On start it brings Temporal in line

@@ -47,7 +47,8 @@ func (c *Console) nextRuns(ctx context.Context, p *page, action string) ([]time.
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	next, err := c.Starter.NextRunTimes(ctx, *p.Tenant, action, 3)
+	info, err := c.Starter.DescribeSchedule(ctx, p.Tenant.ID, action, 3)
+	next := info.NextActionTimes
 	if err != nil {
 		c.Logger.Warn("console: next run times not read", "tenant", p.Tenant.ID, "action", action, "err", err)
 		return nil, "The next times could not be read from Temporal just now; reload the page to try again."

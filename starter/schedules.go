@@ -228,19 +228,30 @@ type ScheduleInfo struct {
 func (s *Starter) TenantSchedules(ctx context.Context, tenantID string, limit int) ([]ScheduleInfo, error) {
 	var out []ScheduleInfo
 	for _, action := range Actions {
-		info, err := s.describeSchedule(ctx, tenantID, action)
+		info, err := s.DescribeSchedule(ctx, tenantID, action, limit)
 		if err != nil {
-			return nil, fmt.Errorf("schedule %s: %w", ScheduleID(tenantID, action), err)
-		}
-		if info.Paused {
-			info.NextActionTimes = []time.Time{}
-		}
-		if limit > 0 && len(info.NextActionTimes) > limit {
-			info.NextActionTimes = info.NextActionTimes[:limit]
+			return nil, err
 		}
 		out = append(out, info)
 	}
 	return out, nil
+}
+
+// DescribeSchedule describes one of a tenant's schedules ("publish", "refresh", "sync") as
+// Temporal computes it, with at most limit next action times (0: all the server lists);
+// a paused schedule has none.
+func (s *Starter) DescribeSchedule(ctx context.Context, tenantID, action string, limit int) (ScheduleInfo, error) {
+	info, err := s.describeSchedule(ctx, tenantID, action)
+	if err != nil {
+		return info, fmt.Errorf("schedule %s: %w", ScheduleID(tenantID, action), err)
+	}
+	if info.Paused {
+		info.NextActionTimes = []time.Time{}
+	}
+	if limit > 0 && len(info.NextActionTimes) > limit {
+		info.NextActionTimes = info.NextActionTimes[:limit]
+	}
+	return info, nil
 }
 
 func (s *Starter) describeSchedule(ctx context.Context, tenantID, action string) (ScheduleInfo, error) {

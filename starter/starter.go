@@ -37,8 +37,6 @@ type Starter struct {
 	// SnapshotMaxEvents makes new metric snapshot loops continue as new at this history
 	// length (tests); 0 leaves it to the server's suggestion.
 	SnapshotMaxEvents int
-	// Namespace is the Temporal namespace, for calls that name it ("default" when empty).
-	Namespace string
 }
 
 func (s *Starter) taskQueue() string {
