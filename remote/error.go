@@ -23,6 +23,10 @@ const (
 	RateLimited Kind = "rate_limited"
 	// Unavailable: 5xx, timeouts, connection failures. Retrying later may succeed.
 	Unavailable Kind = "unavailable"
+	// Refused: the outbound policy (remote/egress) does not let the request go there: a
+	// private, loopback or metadata address, plain http, a redirect to another host. Never
+	// retried; a person must fix the connection's URL.
+	Refused Kind = "refused"
 )
 
 // Error is a failed call to an outside service.

@@ -36,7 +36,7 @@ func TestErrorsNeverCarryTheRequestCredentials(t *testing.T) {
 	}))
 	defer echo.Close()
 
-	s := NewSender("test", nil)
+	s := NewSender("test", loopbackClient())
 	s.Policy.MaxAttempts = 1
 	_, err := s.Do(context.Background(), Request{
 		Method: http.MethodGet, URL: echo.URL + "/v1/usage?api_key=" + apiKey + "&period=2026-01",
@@ -66,7 +66,7 @@ func TestTransportErrorsLoseUserInfoAndQuery(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	_ = ln.Close() // nothing listens: the call fails before any response
-	s := NewSender("test", &http.Client{Timeout: 2 * time.Second})
+	s := NewSender("test", loopbackClient())
 	s.Policy.MaxAttempts = 1
 	_, err = s.Do(context.Background(), Request{
 		Method: http.MethodGet, URL: "http://user:hunter2-password@" + addr + "/v1/me?token=0123456789abcdef0123", Idempotent: true,
@@ -88,7 +88,7 @@ func TestTransportErrorsLoseUserInfoAndQuery(t *testing.T) {
 func TestRedactedCausesStillAnswerErrorsIs(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	s := NewSender("test", nil)
+	s := NewSender("test", loopbackClient())
 	_, err := s.Do(ctx, Request{Method: http.MethodGet, URL: "http://127.0.0.1:1/x", Idempotent: true}, nil)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("errors.Is(context.Canceled) lost: %v", err)

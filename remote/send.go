@@ -3,12 +3,16 @@ package remote
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"mime"
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/meterbridge/meterbridge/remote/egress"
 )
 
 // Policy says how a Sender retries.
@@ -37,10 +41,12 @@ type Sender struct {
 	Sleep func(ctx context.Context, d time.Duration) error
 }
 
-// NewSender returns a Sender with DefaultPolicy and a 30-second per-request timeout when hc is nil.
+// NewSender returns a Sender with DefaultPolicy. hc nil means a client that keeps to the
+// strict outbound policy (egress.Strict) with a 30-second per-request timeout; callers that
+// reach the dev stack's emulators pass a client of a policy that allows them.
 func NewSender(service string, hc *http.Client) *Sender {
 	if hc == nil {
-		hc = &http.Client{Timeout: 30 * time.Second}
+		hc = egress.Strict().Client(30 * time.Second)
 	}
 	return &Sender{Service: service, HTTP: hc, Policy: DefaultPolicy, Sleep: Sleep}
 }
@@ -97,6 +103,10 @@ func (s *Sender) do(ctx context.Context, r Request, decode ErrorDecoder) (*Respo
 	var last *Error
 	for attempt := 1; ; attempt++ {
 		resp, err := s.once(ctx, r)
+		var refused *egress.RefusedError
+		if errors.As(err, &refused) {
+			return nil, &Error{Kind: Refused, Service: s.Service, Op: op, Message: refused.Error(), Err: err}
+		}
 		if err != nil {
 			last = &Error{Kind: Unavailable, Service: s.Service, Op: op, Message: transportText(err), Err: err}
 			if ctx.Err() != nil || !r.Idempotent {
@@ -156,7 +166,7 @@ func (s *Sender) decode(op string, resp *Response, decode ErrorDecoder) *Error {
 		e = decode(resp.Status, resp.Header, resp.Body)
 	}
 	if e == nil {
-		e = &Error{Message: truncate(string(resp.Body), 300)}
+		e = &Error{Message: Unexpected(resp.Status, resp.Header, resp.Body)}
 	}
 	if e.Kind == "" {
 		e.Kind = KindForStatus(resp.Status)
@@ -236,9 +246,19 @@ func Sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
+// Unexpected describes an answer whose body is not the service's own error format (a proxy
+// page, a login form, whatever sits at a wrong URL) without quoting it: errors reach people
+// through connection tests, site history and workflow failures, and a body quoted there
+// would let anyone who can point a connection somewhere read what answers there.
+func Unexpected(status int, header http.Header, body []byte) string {
+	s := fmt.Sprintf("unexpected answer: HTTP %d", status)
+	if t := http.StatusText(status); t != "" {
+		s += " " + t
 	}
-	return s[:n] + "…"
+	if ct := header.Get("Content-Type"); ct != "" {
+		if mt, _, err := mime.ParseMediaType(ct); err == nil {
+			s += ", " + mt
+		}
+	}
+	return s + fmt.Sprintf(", %d bytes (not shown)", len(body))
 }
