@@ -67,6 +67,9 @@ func outsideError(what string, err error) error {
 	switch re.Kind {
 	case remote.Credentials:
 		return temporal.NewNonRetryableApplicationError(msg, workflows.ErrCredentials, err)
+	case remote.Refused:
+		// The outbound policy refuses the connection's URL: a person must change it.
+		return temporal.NewNonRetryableApplicationError(msg, workflows.ErrNotConfigured, err)
 	case remote.Invalid, remote.NotFound:
 		return temporal.NewNonRetryableApplicationError(msg, workflows.ErrInvalid, err)
 	case remote.RateLimited:

@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/meterbridge/meterbridge/notify"
+	"github.com/meterbridge/meterbridge/remote/egress"
 	"github.com/meterbridge/meterbridge/workflows"
 
 	"github.com/meterbridge/meterbridge/billing"
@@ -45,11 +46,13 @@ func (a *Activities) Notify(ctx context.Context, in billing.NotifyInput) error {
 		_ = activity.GetHeartbeatDetails(ctx, &sent)
 	}
 	var failures []string
-	notConfigured := false
+	// retry says whether trying again may deliver what failed: not without an SMTP server,
+	// nor to a webhook the outbound policy refuses.
+	retry := false
 	if len(t.Settings.Notify.Emails) > 0 && !sent.Email {
 		if err := a.Notifier.Email(ctx, t.Settings.Notify.Emails, msg.Subject, msg.Text); err != nil {
 			failures = append(failures, "e-mail: "+err.Error())
-			notConfigured = errors.Is(err, notify.ErrNoSMTP)
+			retry = retry || !errors.Is(err, notify.ErrNoSMTP)
 		} else {
 			sent.Email = true
 			activity.RecordHeartbeat(ctx, sent)
@@ -58,6 +61,8 @@ func (a *Activities) Notify(ctx context.Context, in billing.NotifyInput) error {
 	if url := t.Settings.Notify.WebhookURL; url != "" && !sent.Webhook {
 		if err := a.Notifier.Webhook(ctx, url, msg.Webhook); err != nil {
 			failures = append(failures, "webhook: "+err.Error())
+			var refused *egress.RefusedError
+			retry = retry || !errors.As(err, &refused)
 		} else {
 			sent.Webhook = true
 			activity.RecordHeartbeat(ctx, sent)
@@ -69,8 +74,8 @@ func (a *Activities) Notify(ctx context.Context, in billing.NotifyInput) error {
 			// Once per notice, not once per retry.
 			_ = a.Store.AddHistory(ctx, t.ID, store.SeverityError, store.ActorAutomatic, "notify.failed", text+" (retrying)", map[string]any{"cycle_id": c.ID})
 		}
-		if notConfigured {
-			// Retrying cannot help until someone configures SMTP.
+		if !retry {
+			// Retrying cannot help until someone configures SMTP or a usable webhook.
 			return temporal.NewNonRetryableApplicationError(text, workflows.ErrNotConfigured, nil)
 		}
 		return fmt.Errorf("%s", text)

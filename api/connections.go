@@ -22,11 +22,11 @@ const checkTimeout = 10 * time.Second
 // prepareCredentials validates a connection's flat fields (secrets included) through
 // connect.Prepare. A wrong field is a 422 naming it as "credentials.<name>"; an unknown
 // provider names providerField.
-func prepareCredentials(role, provider, providerField string, raw json.RawMessage) (connect.Prepared, error) {
+func (s *server) prepareCredentials(role, provider, providerField string, raw json.RawMessage) (connect.Prepared, error) {
 	if t := bytes.TrimSpace(raw); len(t) == 0 || t[0] != '{' {
 		return connect.Prepared{}, errInvalid("credentials", "must be a JSON object of the %s provider's fields", provider)
 	}
-	p, err := connect.Prepare(role, provider, raw, nil)
+	p, err := s.connect.Prepare(role, provider, raw)
 	if err == nil {
 		return p, nil
 	}
@@ -66,7 +66,7 @@ func (s *server) testConnection(c *gin.Context, role, provider, providerField st
 			fail(c, &apiError{Status: http.StatusForbidden, Code: "forbidden", Message: "testing credentials that are not stored needs an admin token"})
 			return
 		}
-		p, err := prepareCredentials(role, provider, providerField, creds)
+		p, err := s.prepareCredentials(role, provider, providerField, creds)
 		if err != nil {
 			fail(c, err)
 			return

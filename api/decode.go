@@ -42,9 +42,6 @@ func init() {
 		must(v.RegisterValidation("tenant_id", func(fl validator.FieldLevel) bool {
 			return tenant.ValidID(fl.Field().String())
 		}))
-		must(v.RegisterValidation("outbound_url", func(fl validator.FieldLevel) bool {
-			return fl.Field().String() == "" || tenant.ValidateOutboundURL(fl.Field().String()) == nil
-		}))
 		must(v.RegisterValidation("mailaddr", func(fl validator.FieldLevel) bool {
 			return tenant.ValidateEmail(fl.Field().String()) == nil
 		}))
@@ -192,8 +189,6 @@ func ruleWords(fe validator.FieldError) string {
 		return "must be an IANA time zone name such as Europe/Berlin"
 	case "tenant_id":
 		return "must be 2–40 lower-case letters, digits and dashes, starting with a letter or digit"
-	case "outbound_url":
-		return "must be an https URL (http only for loopback addresses)"
 	case "mailaddr", "email":
 		return "must be a valid e-mail address"
 	case "single_line":

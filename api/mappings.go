@@ -112,6 +112,9 @@ func psaCallError(err error) error {
 			}
 			return &apiError{Status: http.StatusUnprocessableEntity, Code: "target_not_billable", Field: field,
 				Message: "the PSA cannot bill this target: " + reason}
+		case remote.Refused:
+			return &apiError{Status: http.StatusConflict, Code: "psa_url_refused",
+				Message: "the outbound policy refuses where the PSA connection points; fix it with PUT /psa: " + re.Error()}
 		case remote.Credentials:
 			return &apiError{Status: http.StatusBadGateway, Code: "psa_credentials_rejected",
 				Message: "the PSA refused the stored credentials; fix them with PUT /psa and test the connection: " + re.Error()}

@@ -47,7 +47,7 @@ func (s *server) putPSA(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	p, err := prepareCredentials(store.RolePSA, req.Kind, "kind", req.Credentials)
+	p, err := s.prepareCredentials(store.RolePSA, req.Kind, "kind", req.Credentials)
 	if err != nil {
 		fail(c, err)
 		return

@@ -19,6 +19,7 @@ import (
 	"github.com/meterbridge/meterbridge/access"
 	"github.com/meterbridge/meterbridge/connect"
 	"github.com/meterbridge/meterbridge/lookup"
+	"github.com/meterbridge/meterbridge/remote/egress"
 	"github.com/meterbridge/meterbridge/starter"
 	"github.com/meterbridge/meterbridge/store"
 )
@@ -37,11 +38,15 @@ type Deps struct {
 	// before it is answered 429 (default 20; then one more every 2 seconds).
 	AuthFailureBurst int
 	// Connector opens tenants' PSA and vendor clients for connection tests and mapping
-	// checks; nil builds one over Store.
+	// checks; nil builds one over Store that keeps to Outbound.
 	Connector *connect.Connector
 	// Lookup answers the PSA look-ups of the mapping page; nil builds one over Connector.
 	// Share one with the console so both use one cache.
 	Lookup *lookup.Service
+	// Outbound is the outbound policy URLs are checked against when saved (webhooks here,
+	// connection URLs through Connector); nil is the strict production policy. Ignored when
+	// Connector is given: its policy is used.
+	Outbound *egress.Policy
 	// Guard authenticates and authorises; nil builds one from RateLimit and
 	// AuthFailureBurst. The console shares it, so both apply one set of rules and limits.
 	Guard *access.Guard
@@ -145,7 +150,7 @@ func New(d Deps) http.Handler {
 		s.log = slog.Default()
 	}
 	if s.connect == nil {
-		s.connect = connect.New(d.Store, nil)
+		s.connect = connect.New(d.Store, d.Outbound)
 	}
 	if s.lookup == nil {
 		s.lookup = lookup.New(s.connect, lookup.Options{})

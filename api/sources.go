@@ -51,7 +51,7 @@ func (s *server) putSource(c *gin.Context) {
 	if req.Provider == "" {
 		req.Provider = kind
 	}
-	p, err := prepareCredentials(kind, req.Provider, "provider", req.Credentials)
+	p, err := s.prepareCredentials(kind, req.Provider, "provider", req.Credentials)
 	if err != nil {
 		fail(c, err)
 		return

@@ -48,6 +48,10 @@ func (s *server) createTenant(c *gin.Context) {
 		fail(c, err)
 		return
 	}
+	if err := s.checkWebhook("", t.Settings); err != nil {
+		fail(c, err)
+		return
+	}
 	created, err := s.store.CreateTenant(c.Request.Context(), t)
 	if err != nil {
 		fail(c, err)
@@ -105,6 +109,20 @@ func (s *server) tenantView(c *gin.Context, t tenant.Tenant) (tenantView, error)
 	return v, nil
 }
 
+// checkWebhook applies the outbound policy to a webhook URL that is new or changed (from
+// before): a refused one is a 422 naming the field. An unchanged one is left alone, so a
+// tightened policy does not block unrelated changes; its use is refused all the same.
+func (s *server) checkWebhook(before string, next tenant.Settings) error {
+	u := next.Notify.WebhookURL
+	if u == "" || u == before {
+		return nil
+	}
+	if err := s.connect.Policy().CheckURL(u); err != nil {
+		return &tenant.FieldError{Field: "settings.notify.webhook_url", Reason: err.Error()}
+	}
+	return nil
+}
+
 // maskURL keeps a URL's scheme and host and hides the rest.
 func maskURL(raw string) string {
 	if raw == "" {
@@ -143,6 +161,9 @@ func (s *server) patchTenant(c *gin.Context) {
 		Change: func(t *tenant.Tenant) error {
 			next, differs, err := applyTenantPatch(patchableTenant{Name: t.Name, TimeZone: t.TimeZone, Settings: t.Settings}, patch)
 			if err != nil {
+				return err
+			}
+			if err := s.checkWebhook(t.Settings.Notify.WebhookURL, next.Settings); err != nil {
 				return err
 			}
 			if differs {

@@ -23,6 +23,7 @@ import (
 	"github.com/meterbridge/meterbridge/console"
 	"github.com/meterbridge/meterbridge/lookup"
 	"github.com/meterbridge/meterbridge/notify"
+	"github.com/meterbridge/meterbridge/remote/egress"
 	"github.com/meterbridge/meterbridge/starter"
 	"github.com/meterbridge/meterbridge/store"
 	"github.com/meterbridge/meterbridge/worker"
@@ -35,6 +36,8 @@ type Runtime struct {
 	Store     *store.Store
 	Temporal  client.Client
 	Namespace string
+	// Outbound is the policy every PSA, vendor and webhook request keeps to.
+	Outbound *egress.Policy
 }
 
 // Open migrates and opens the database, dials Temporal (waiting up to a minute for it),
@@ -65,7 +68,10 @@ func Open(ctx context.Context, cfg config.Config, temporalEnv map[string]string,
 		st.Close()
 		return nil, err
 	}
-	r := &Runtime{Config: cfg, Logger: logger, Store: st, Temporal: tc, Namespace: opts.Namespace}
+	r := &Runtime{Config: cfg, Logger: logger, Store: st, Temporal: tc, Namespace: opts.Namespace, Outbound: cfg.Outbound()}
+	if cfg.AllowPrivateTargets {
+		logger.Warn("METERBRIDGE_ALLOW_PRIVATE_TARGETS is on: PSA, vendor and webhook URLs may reach loopback and private networks, and loopback over plain http")
+	}
 	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if err := starter.EnsureSearchAttributes(sctx, tc, opts.Namespace); err != nil {
@@ -114,11 +120,11 @@ func (r *Runtime) Close() {
 func (r *Runtime) Activities() *activities.Activities {
 	return &activities.Activities{
 		Store:   r.Store,
-		Connect: connect.New(r.Store, nil),
+		Connect: connect.New(r.Store, r.Outbound),
 		Notifier: notify.New(notify.SMTPConfig{
 			Addr: r.Config.SMTP.Addr, Username: r.Config.SMTP.Username, Password: r.Config.SMTP.Password,
 			From: r.Config.SMTP.From, TLS: r.Config.SMTP.TLS, Timeout: r.Config.SMTP.Timeout,
-		}, nil),
+		}, r.Outbound),
 		Logger: r.Logger,
 	}
 }
@@ -179,7 +185,7 @@ func (r *Runtime) NewWorker(opts worker.Options) sdkworker.Worker {
 func (r *Runtime) APIHandler() http.Handler {
 	st := r.Starter()
 	guard := access.NewGuard(r.Store, r.Config.RateLimit, 0)
-	conn := connect.New(r.Store, nil)
+	conn := connect.New(r.Store, r.Outbound)
 	look := lookup.New(conn, lookup.Options{})
 	pages := console.New(console.Deps{
 		Store: r.Store, Starter: st, Guard: guard, Connector: conn, Lookup: look, Logger: r.Logger.With("component", "console"),
@@ -187,7 +193,7 @@ func (r *Runtime) APIHandler() http.Handler {
 	})
 	return api.New(api.Deps{
 		Store: r.Store, Starter: st, Temporal: r.Temporal, Logger: r.Logger.With("component", "api"),
-		RateLimit: r.Config.RateLimit, Guard: guard, Connector: conn, Lookup: look, Pages: pages,
+		RateLimit: r.Config.RateLimit, Guard: guard, Connector: conn, Lookup: look, Pages: pages, Outbound: r.Outbound,
 	})
 }
 

@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/sdk/contrib/envconfig"
 	tlog "go.temporal.io/sdk/log"
 
+	"github.com/meterbridge/meterbridge/remote/egress"
 	"github.com/meterbridge/meterbridge/secrets"
 )
 
@@ -39,6 +40,11 @@ type Config struct {
 	// (METERBRIDGE_TASK_QUEUE, default "meterbridge"); separate deployments sharing one
 	// namespace use separate queues.
 	TaskQueue string
+	// AllowPrivateTargets lets PSA, vendor and webhook URLs reach loopback and private-network
+	// addresses, and loopback over plain http (METERBRIDGE_ALLOW_PRIVATE_TARGETS, default
+	// off): for the dev stack's emulators, tests, and a PSA on the local network. Link-local
+	// and cloud-metadata addresses stay refused. See remote/egress.
+	AllowPrivateTargets bool
 	// SMTP delivers notifications.
 	SMTP SMTP
 	// TemporalUI is the Temporal Web UI's base URL (METERBRIDGE_TEMPORAL_UI_URL); when set,
@@ -107,6 +113,13 @@ func Load(getenv Getenv) (Config, error) {
 		return c, fmt.Errorf("METERBRIDGE_API_RATE=%q: want a positive number of requests per second", rate)
 	}
 	c.RateLimit = r
+	if v := strings.TrimSpace(getenv("METERBRIDGE_ALLOW_PRIVATE_TARGETS")); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return c, fmt.Errorf("METERBRIDGE_ALLOW_PRIVATE_TARGETS=%q: want true or false", v)
+		}
+		c.AllowPrivateTargets = b
+	}
 	if err := c.LogLevel.UnmarshalText([]byte(or(getenv("METERBRIDGE_LOG_LEVEL"), "info"))); err != nil {
 		return c, fmt.Errorf("METERBRIDGE_LOG_LEVEL: %w", err)
 	}
@@ -139,6 +152,11 @@ func (c Config) SecretBox() (*secrets.Box, error) {
 		return nil, errors.New("METERBRIDGE_SECRET_KEYS is not set; generate a key with: meterbridge secrets new-key")
 	}
 	return secrets.ParseKeys(c.SecretKeys)
+}
+
+// Outbound returns the outbound policy every PSA, vendor and webhook request keeps to.
+func (c Config) Outbound() *egress.Policy {
+	return egress.New(egress.Options{AllowPrivate: c.AllowPrivateTargets})
 }
 
 // Logger builds the process logger.

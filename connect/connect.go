@@ -19,6 +19,7 @@ import (
 	"github.com/meterbridge/meterbridge/psa/autotask"
 	"github.com/meterbridge/meterbridge/psa/connectwise"
 	"github.com/meterbridge/meterbridge/remote"
+	"github.com/meterbridge/meterbridge/remote/egress"
 	"github.com/meterbridge/meterbridge/sources"
 	"github.com/meterbridge/meterbridge/sources/backup"
 	"github.com/meterbridge/meterbridge/sources/gauges"
@@ -33,6 +34,9 @@ type provider struct {
 	name string
 	// secrets are the field names sealed apart from the rest.
 	secrets []string
+	// urls are the fields naming where requests go; the outbound policy checks them when the
+	// connection is saved (and every connection again when it is made).
+	urls []string
 	// open validates the flat fields and builds the client.
 	open func(fields []byte, hc *http.Client) (any, error)
 }
@@ -43,7 +47,7 @@ type cwFields struct {
 }
 
 var providers = []provider{
-	{role: store.RolePSA, name: string(psa.ConnectWise), secrets: []string{"private_key"}, open: func(b []byte, hc *http.Client) (any, error) {
+	{role: store.RolePSA, name: string(psa.ConnectWise), secrets: []string{"private_key"}, urls: []string{"site_url"}, open: func(b []byte, hc *http.Client) (any, error) {
 		var f cwFields
 		if err := strict(b, &f); err != nil {
 			return nil, err
@@ -54,7 +58,7 @@ var providers = []provider{
 		}
 		return connectwise.New(cfg, hc)
 	}},
-	{role: store.RolePSA, name: string(psa.Autotask), secrets: []string{"secret", "integration_code"}, open: func(b []byte, hc *http.Client) (any, error) {
+	{role: store.RolePSA, name: string(psa.Autotask), secrets: []string{"secret", "integration_code"}, urls: []string{"zone_discovery_url", "base_url"}, open: func(b []byte, hc *http.Client) (any, error) {
 		var cfg autotask.Config
 		if err := strict(b, &cfg); err != nil {
 			return nil, err
@@ -64,7 +68,7 @@ var providers = []provider{
 		}
 		return autotask.New(cfg, hc)
 	}},
-	{role: store.RoleBackup, name: "backup", secrets: []string{"api_key"}, open: func(b []byte, hc *http.Client) (any, error) {
+	{role: store.RoleBackup, name: "backup", secrets: []string{"api_key"}, urls: []string{"base_url"}, open: func(b []byte, hc *http.Client) (any, error) {
 		var cfg backup.Config
 		if err := strict(b, &cfg); err != nil {
 			return nil, err
@@ -74,7 +78,7 @@ var providers = []provider{
 		}
 		return backup.New(cfg, hc)
 	}},
-	{role: store.RoleLicenses, name: "licenses", secrets: []string{"api_key"}, open: func(b []byte, hc *http.Client) (any, error) {
+	{role: store.RoleLicenses, name: "licenses", secrets: []string{"api_key"}, urls: []string{"base_url"}, open: func(b []byte, hc *http.Client) (any, error) {
 		var cfg licenses.Config
 		if err := strict(b, &cfg); err != nil {
 			return nil, err
@@ -84,7 +88,7 @@ var providers = []provider{
 		}
 		return licenses.New(cfg, hc)
 	}},
-	{role: store.RoleGauges, name: "gauges", secrets: []string{"client_secret"}, open: func(b []byte, hc *http.Client) (any, error) {
+	{role: store.RoleGauges, name: "gauges", secrets: []string{"client_secret"}, urls: []string{"base_url", "token_url"}, open: func(b []byte, hc *http.Client) (any, error) {
 		var cfg gauges.Config
 		if err := strict(b, &cfg); err != nil {
 			return nil, err
@@ -126,19 +130,29 @@ func (p Prepared) Client() any { return p.client }
 
 // Prepare validates the flat fields of a connection (all fields, secrets included, as one
 // JSON object), splits them into shown and sealed parts, and builds the client once to prove
-// the fields make sense. Field errors are *tenant.FieldError naming the field.
-func Prepare(role, name string, fields json.RawMessage, hc *http.Client) (Prepared, error) {
+// the fields make sense. Field errors are *tenant.FieldError naming the field; a URL the
+// outbound policy refuses is one of them.
+func (c *Connector) Prepare(role, name string, fields json.RawMessage) (Prepared, error) {
 	p, err := lookup(role, name)
 	if err != nil {
 		return Prepared{}, err
 	}
-	cl, err := p.open(fields, hc)
+	cl, err := p.open(fields, c.http)
 	if err != nil {
 		return Prepared{}, fieldError(err)
 	}
 	var all map[string]json.RawMessage
 	if err := json.Unmarshal(fields, &all); err != nil {
 		return Prepared{}, &tenant.FieldError{Field: "", Reason: "fields must be a JSON object"}
+	}
+	for _, f := range p.urls {
+		var u string
+		if json.Unmarshal(all[f], &u) != nil || u == "" {
+			continue // absent or optional: the provider's own validation has spoken
+		}
+		if err := c.policy.CheckURL(u); err != nil {
+			return Prepared{}, &tenant.FieldError{Field: f, Reason: err.Error()}
+		}
 	}
 	secret := map[string]json.RawMessage{}
 	for _, k := range p.secrets {
@@ -227,12 +241,13 @@ func unknownField(msg string) (string, bool) {
 
 // Connector opens and caches clients per tenant and connection. A cached client is reused
 // until the connection changes (its updated_at moves), so discovery and token fetches are
-// not repeated for every activity.
+// not repeated for every activity. Every client it opens sends through the outbound policy.
 type Connector struct {
-	store *store.Store
-	http  *http.Client
-	mu    sync.Mutex
-	cache map[string]cached
+	store  *store.Store
+	policy *egress.Policy
+	http   *http.Client
+	mu     sync.Mutex
+	cache  map[string]cached
 }
 
 type cached struct {
@@ -240,13 +255,17 @@ type cached struct {
 	client  any
 }
 
-// New returns a connector over the store. hc may be nil (30-second timeouts).
-func New(s *store.Store, hc *http.Client) *Connector {
-	if hc == nil {
-		hc = &http.Client{Timeout: 30 * time.Second}
+// New returns a connector over the store whose clients keep to policy (nil: the strict
+// production policy), with 30-second timeouts per request.
+func New(s *store.Store, policy *egress.Policy) *Connector {
+	if policy == nil {
+		policy = egress.Strict()
 	}
-	return &Connector{store: s, http: hc, cache: map[string]cached{}}
+	return &Connector{store: s, policy: policy, http: policy.Client(30 * time.Second), cache: map[string]cached{}}
 }
+
+// Policy is the outbound policy the connector's clients keep to.
+func (c *Connector) Policy() *egress.Policy { return c.policy }
 
 func (c *Connector) get(ctx context.Context, tenantID, role string) (any, error) {
 	conn, err := c.store.GetConnection(ctx, tenantID, role)

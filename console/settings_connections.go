@@ -30,9 +30,10 @@ func credentials(g *gin.Context, provider string) json.RawMessage {
 }
 
 // prepare validates a connection's fields with the connector's own rules; a refused field
-// is shown next to its input ("<provider>.<field>").
-func prepare(p *page, role, provider string, creds json.RawMessage) (connect.Prepared, bool) {
-	prep, err := connect.Prepare(role, provider, creds, nil)
+// is shown next to its input ("<provider>.<field>"), a URL the outbound policy refuses
+// included.
+func (c *Console) prepare(p *page, role, provider string, creds json.RawMessage) (connect.Prepared, bool) {
+	prep, err := c.Connector.Prepare(role, provider, creds)
 	if err == nil {
 		return prep, true
 	}
@@ -57,7 +58,7 @@ func (c *Console) savePSA(g *gin.Context) {
 		c.NotFound(g)
 		return
 	}
-	prep, ok := prepare(p, store.RolePSA, kind, credentials(g, kind))
+	prep, ok := c.prepare(p, store.RolePSA, kind, credentials(g, kind))
 	if !ok {
 		p.Form.Set("open", kind)
 		show(p, http.StatusUnprocessableEntity)
@@ -119,7 +120,7 @@ func (c *Console) saveSource(g *gin.Context) {
 	}
 	p := c.newPage(g, "Settings", "settings")
 	posted(g, p)
-	prep, ok := prepare(p, kind, kind, credentials(g, kind))
+	prep, ok := c.prepare(p, kind, kind, credentials(g, kind))
 	if !ok {
 		p.Form.Set("open", kind)
 		c.settingsPage(g, p, http.StatusUnprocessableEntity)

@@ -9,10 +9,16 @@ import (
 	"github.com/meterbridge/meterbridge/tenant"
 )
 
-// saveNotify saves the time zone, the notification recipients and the chat webhook.
+// saveNotify saves the time zone, the notification recipients and the chat webhook; a new
+// webhook URL must be one the outbound policy allows, as through the API.
 func (c *Console) saveNotify(g *gin.Context) {
 	c.saveSettingsForm(g, "notify", "Notification settings saved.", func(v formValues, t *tenant.Tenant) form.Errors {
 		tz, s, errs := form.Notify(v, *t)
+		if u := s.Notify.WebhookURL; errs.OK() && u != "" && u != t.Settings.Notify.WebhookURL {
+			if err := c.Connector.Policy().CheckURL(u); err != nil {
+				errs.Add("notify.webhook_url", err.Error())
+			}
+		}
 		if errs.OK() {
 			t.TimeZone, t.Settings = tz, s
 		}

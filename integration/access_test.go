@@ -318,7 +318,7 @@ func (s *stack) publishAs(tenantID, token string) string {
 // restartAPI replaces the stack's API server with one built from changed Deps.
 func (s *stack) restartAPI(change func(*api.Deps)) {
 	s.t.Helper()
-	d := api.Deps{Store: s.store, Starter: s.starter, Temporal: s.temporal, Logger: testenv.Logger(), RateLimit: 1000}
+	d := api.Deps{Store: s.store, Starter: s.starter, Temporal: s.temporal, Logger: testenv.Logger(), RateLimit: 1000, Outbound: testOutbound}
 	change(&d)
 	old := s.api
 	s.api = httptest.NewServer(api.New(d))

@@ -26,6 +26,7 @@ import (
 	"github.com/meterbridge/meterbridge/dev/testenv"
 	"github.com/meterbridge/meterbridge/dev/testenv/temporalenv"
 	"github.com/meterbridge/meterbridge/notify"
+	"github.com/meterbridge/meterbridge/remote/egress"
 	"github.com/meterbridge/meterbridge/secrets"
 	"github.com/meterbridge/meterbridge/starter"
 	"github.com/meterbridge/meterbridge/store"
@@ -119,23 +120,28 @@ func newStack(t *testing.T) *stack {
 	s.taskQueue = temporalenv.TaskQueue(t)
 	s.acts = &activities.Activities{
 		Store:    s.store,
-		Connect:  connect.New(s.store, nil),
-		Notifier: notify.New(notify.SMTPConfig{Addr: s.mail.SMTPAddr(), From: "meterbridge@demo-msp.example", TLS: "none"}, nil),
+		Connect:  connect.New(s.store, testOutbound),
+		Notifier: notify.New(notify.SMTPConfig{Addr: s.mail.SMTPAddr(), From: "meterbridge@demo-msp.example", TLS: "none"}, testOutbound),
 		Logger:   testenv.Logger(),
 	}
 	s.starter = &starter.Starter{Temporal: s.temporal, Store: s.store, TaskQueue: s.taskQueue}
 	// The API serves the console on the same engine, as the production process does.
 	s.clock = &testClock{}
 	guard := access.NewGuard(s.store, 1000, 0)
-	pages := console.New(console.Deps{Store: s.store, Starter: s.starter, Guard: guard, Logger: testenv.Logger(), Now: s.clock.Now,
+	conn := connect.New(s.store, testOutbound)
+	pages := console.New(console.Deps{Store: s.store, Starter: s.starter, Guard: guard, Connector: conn, Logger: testenv.Logger(), Now: s.clock.Now,
 		TemporalUI: "http://127.0.0.1:8233", Namespace: "default"})
 	s.api = httptest.NewServer(api.New(api.Deps{Store: s.store, Starter: s.starter, Temporal: s.temporal, Logger: testenv.Logger(), RateLimit: 1000,
-		Guard: guard, Pages: pages}))
+		Guard: guard, Pages: pages, Connector: conn, Outbound: testOutbound}))
 	t.Cleanup(s.api.Close)
 	return s
 }
 
 var tenantSeq atomic.Int64
+
+// testOutbound is the outbound policy of the tests' stacks: the emulators answer on
+// loopback over http, as in the dev stack (METERBRIDGE_ALLOW_PRIVATE_TARGETS).
+var testOutbound = egress.New(egress.Options{AllowPrivate: true})
 
 func serve(t *testing.T, h http.Handler) string {
 	srv := httptest.NewServer(h)

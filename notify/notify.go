@@ -18,7 +18,7 @@ import (
 
 	mail "github.com/wneessen/go-mail"
 
-	"github.com/meterbridge/meterbridge/tenant"
+	"github.com/meterbridge/meterbridge/remote/egress"
 )
 
 // SMTPConfig says how to reach the mail server.
@@ -34,19 +34,24 @@ type SMTPConfig struct {
 
 // Notifier sends e-mail and webhooks.
 type Notifier struct {
-	smtp SMTPConfig
-	http *http.Client
+	smtp   SMTPConfig
+	policy *egress.Policy
+	http   *http.Client
 }
 
-// New returns a notifier; an empty SMTP address disables e-mail (Email then fails clearly).
-func New(smtp SMTPConfig, hc *http.Client) *Notifier {
-	if hc == nil {
-		hc = &http.Client{Timeout: 15 * time.Second}
+// New returns a notifier whose webhooks keep to the outbound policy (nil: the strict
+// production policy); an empty SMTP address disables e-mail (Email then fails clearly).
+func New(smtp SMTPConfig, policy *egress.Policy) *Notifier {
+	if policy == nil {
+		policy = egress.Strict()
 	}
 	if smtp.Timeout == 0 {
 		smtp.Timeout = 30 * time.Second
 	}
-	return &Notifier{smtp: smtp, http: hc}
+	hc := policy.Client(15 * time.Second)
+	// A webhook answers itself; a redirect is not followed (its 3xx is a failure).
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &Notifier{smtp: smtp, policy: policy, http: hc}
 }
 
 // ErrNoSMTP means e-mail was asked for but no SMTP server is configured.
@@ -100,11 +105,15 @@ func (n *Notifier) Email(ctx context.Context, to []string, subject, text string)
 	return nil
 }
 
-// Webhook posts payload as JSON. Only https URLs (or http on loopback) are accepted, the
-// answer must be 2xx, and redirects are not followed (they could lead anywhere).
+// Webhook posts payload as JSON to a URL the outbound policy allows (checked again at
+// connect time); the answer must be 2xx, and redirects are not followed.
 func (n *Notifier) Webhook(ctx context.Context, url string, payload any) error {
-	if err := tenant.ValidateOutboundURL(url); err != nil {
-		return fmt.Errorf("webhook URL: %w", err)
+	if err := n.policy.CheckURL(url); err != nil {
+		var re *egress.RefusedError
+		if errors.As(err, &re) {
+			return fmt.Errorf("webhook: %w", err)
+		}
+		return errors.New("webhook URL is not usable")
 	}
 	body, err := json.Marshal(payload)
 	if err != nil {
@@ -116,9 +125,7 @@ func (n *Notifier) Webhook(ctx context.Context, url string, payload any) error {
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "meterbridge")
-	hc := *n.http
-	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	resp, err := hc.Do(req)
+	resp, err := n.http.Do(req)
 	if err != nil {
 		// Chat webhooks (Slack, Teams) carry their secret in the path: name only the host,
 		// since this error is stored in site history and workflow failures.

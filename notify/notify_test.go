@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/meterbridge/meterbridge/dev/emulators/mailsink"
+	"github.com/meterbridge/meterbridge/remote/egress"
 )
 
 func TestEmailReachesTheSMTPServer(t *testing.T) {
@@ -54,7 +55,7 @@ func TestWebhookPostsJSONAndRefusesRedirectsAndPlainHTTP(t *testing.T) {
 		w.WriteHeader(http.StatusNoContent)
 	}))
 	defer srv.Close()
-	n := New(SMTPConfig{}, nil)
+	n := New(SMTPConfig{}, egress.New(egress.Options{AllowPrivate: true}))
 	ctx := context.Background()
 	if err := n.Webhook(ctx, srv.URL+"/hook", map[string]any{"status": "partial"}); err != nil {
 		t.Fatal(err)
@@ -70,6 +71,32 @@ func TestWebhookPostsJSONAndRefusesRedirectsAndPlainHTTP(t *testing.T) {
 	}
 }
 
+// The production policy refuses a webhook on loopback, a private network or a metadata
+// address before anything is sent, and says so without the URL's secret path.
+func TestWebhookToAnInternalAddressIsRefused(t *testing.T) {
+	hits := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits++ }))
+	defer srv.Close()
+	n := New(SMTPConfig{}, nil)
+	for _, u := range []string{
+		strings.Replace(srv.URL, "http://", "https://", 1) + "/services/XXXXsecretXXXX",
+		"https://169.254.169.254/latest/meta-data/XXXXsecretXXXX",
+		"https://10.0.0.8/hooks/XXXXsecretXXXX",
+	} {
+		err := n.Webhook(context.Background(), u, map[string]any{"x": 1})
+		var refused *egress.RefusedError
+		if !errors.As(err, &refused) {
+			t.Fatalf("%s: %v, want a refusal of the outbound policy", u, err)
+		}
+		if strings.Contains(err.Error(), "XXXXsecretXXXX") {
+			t.Fatalf("the refusal names the secret path: %v", err)
+		}
+	}
+	if hits != 0 {
+		t.Fatalf("the loopback webhook was called %d times", hits)
+	}
+}
+
 func TestWebhookErrorsNameOnlyTheHost(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -77,7 +104,7 @@ func TestWebhookErrorsNameOnlyTheHost(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	_ = ln.Close() // nothing listens
-	n := New(SMTPConfig{}, nil)
+	n := New(SMTPConfig{}, egress.New(egress.Options{AllowPrivate: true}))
 	const secretPath = "/services/T000/B000/XXXXsecretXXXX"
 	err = n.Webhook(context.Background(), "http://"+addr+secretPath+"?token=abc123", map[string]any{"x": 1})
 	if err == nil {

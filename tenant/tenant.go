@@ -6,9 +6,7 @@ package tenant
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/mail"
-	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -16,6 +14,8 @@ import (
 	_ "time/tzdata" // zones are evaluated from embedded data, not whatever the host has
 
 	"github.com/shopspring/decimal"
+
+	"github.com/meterbridge/meterbridge/remote/egress"
 )
 
 // Tenant is one MSP.
@@ -299,39 +299,13 @@ func ValidateEmail(s string) error {
 	return nil
 }
 
-// ValidateOutboundURL accepts https URLs, and http only for loopback hosts (local tools and
-// emulators), so credentials and payloads never cross a network in clear text.
+// ValidateOutboundURL checks the form of a URL meterbridge will send to (absolute, http or
+// https, with a host, without credentials). Whether it may be sent to is the outbound
+// policy's to say (remote/egress), when the URL is saved through the API and again when it
+// is used.
 func ValidateOutboundURL(s string) error {
-	if len(s) > 2048 {
-		return errors.New("URL is longer than 2048 characters")
-	}
-	u, err := url.Parse(s)
-	if err != nil || u.Host == "" || u.Opaque != "" {
-		return fmt.Errorf("%q is not an absolute URL", s)
-	}
-	if u.User != nil {
-		return errors.New("URL must not carry credentials")
-	}
-	switch u.Scheme {
-	case "https":
-		return nil
-	case "http":
-		if IsLoopbackHost(u.Hostname()) {
-			return nil
-		}
-		return errors.New("URL must use https (http is allowed only for loopback addresses)")
-	default:
-		return errors.New("URL must use https")
-	}
-}
-
-// IsLoopbackHost reports whether host is localhost or a loopback IP.
-func IsLoopbackHost(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	_, err := egress.ParseURL(s)
+	return err
 }
 
 // SaneDecimal reports whether d, read from outside, is of a size meterbridge means: at most

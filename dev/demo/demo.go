@@ -20,6 +20,7 @@ import (
 	gaemu "github.com/meterbridge/meterbridge/dev/emulators/gauges"
 	liemu "github.com/meterbridge/meterbridge/dev/emulators/licenses"
 	"github.com/meterbridge/meterbridge/psa"
+	"github.com/meterbridge/meterbridge/remote/egress"
 	"github.com/meterbridge/meterbridge/store"
 	"github.com/meterbridge/meterbridge/tenant"
 )
@@ -172,12 +173,15 @@ func Seed(ctx context.Context, s *store.Store, urls URLs, opts Options) (bool, e
 		{store.RoleLicenses, "licenses", map[string]any{"base_url": urls.Licences, "api_key": liemu.DemoAPIToken}},
 		{store.RoleGauges, "gauges", map[string]any{"base_url": urls.Gauges, "client_id": gaemu.DemoClientID, "client_secret": gaemu.DemoClientSecret}},
 	}
+	// The emulators answer on loopback over http, which only the dev stack's outbound policy
+	// (METERBRIDGE_ALLOW_PRIVATE_TARGETS) allows.
+	conn := connect.New(s, egress.New(egress.Options{AllowPrivate: true}))
 	for _, c := range conns {
 		if c.fields == nil {
 			continue
 		}
 		raw, _ := json.Marshal(c.fields)
-		p, err := connect.Prepare(c.role, c.provider, raw, nil)
+		p, err := conn.Prepare(c.role, c.provider, raw)
 		if err != nil {
 			return false, fmt.Errorf("demo %s connection: %w", c.role, err)
 		}

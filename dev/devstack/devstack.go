@@ -154,6 +154,8 @@ func Run(ctx context.Context, opts Options) error {
 		"METERBRIDGE_SMTP_ADDR":   sink.SMTPAddr(),
 		"METERBRIDGE_SMTP_TLS":    "none",
 		"METERBRIDGE_SMTP_FROM":   "meterbridge@demo-msp.example",
+		// The emulators answer on loopback over http; production keeps this off.
+		"METERBRIDGE_ALLOW_PRIVATE_TARGETS": "true",
 	}
 	if uiURL != "" {
 		env["METERBRIDGE_TEMPORAL_UI_URL"] = uiURL

@@ -22,6 +22,7 @@ import (
 
 	"github.com/meterbridge/meterbridge/psa"
 	"github.com/meterbridge/meterbridge/remote"
+	"github.com/meterbridge/meterbridge/remote/egress"
 )
 
 var _ psa.Client = (*Client)(nil)
@@ -70,21 +71,18 @@ func New(cfg Config, hc *http.Client) (*Client, error) {
 		sleep:    remote.Sleep,
 		slowdown: 500 * time.Millisecond,
 	}
+	// Credentials travel in plain headers (UserName, Secret, ApiIntegrationCode), which Go
+	// forwards on redirects: hc's redirect rule (the outbound policy's, from connect) or, for
+	// a bare client, one that stays on the host and drops them likewise.
+	redirect := hc.CheckRedirect
+	if redirect == nil {
+		redirect = sameHostWithoutCredentials
+	}
 	wrapped := &http.Client{
-		Transport: &limitTransport{next: next, lim: c.lim, budget: cfg.HourlyBudget, now: func() time.Time { return c.now() }},
-		Jar:       hc.Jar,
-		Timeout:   hc.Timeout,
-		// Credentials travel in plain headers (UserName, Secret, ApiIntegrationCode), which Go
-		// forwards on redirects; refusing cross-host redirects keeps them on Autotask's host.
-		CheckRedirect: func(req *http.Request, via []*http.Request) error {
-			if len(via) >= 5 {
-				return errors.New("too many redirects")
-			}
-			if req.URL.Host != via[0].URL.Host {
-				return fmt.Errorf("refusing redirect to another host %q", req.URL.Host)
-			}
-			return nil
-		},
+		Transport:     &limitTransport{next: next, lim: c.lim, budget: cfg.HourlyBudget, now: func() time.Time { return c.now() }},
+		Jar:           hc.Jar,
+		Timeout:       hc.Timeout,
+		CheckRedirect: redirect,
 	}
 	c.sender = remote.NewSender(service, wrapped)
 	c.creates = remote.NewSender(service, wrapped)
@@ -93,6 +91,19 @@ func New(cfg Config, hc *http.Client) (*Client, error) {
 		c.base = restRoot(cfg.BaseURL) + "/v1.0"
 	}
 	return c, nil
+}
+
+func sameHostWithoutCredentials(req *http.Request, via []*http.Request) error {
+	if len(via) >= 5 {
+		return errors.New("too many redirects")
+	}
+	if req.URL.Host != via[0].URL.Host {
+		return fmt.Errorf("refusing redirect to another host %q", req.URL.Host)
+	}
+	for _, h := range egress.CredentialHeaders {
+		req.Header.Del(h)
+	}
+	return nil
 }
 
 // Kind reports psa.Autotask.

@@ -68,8 +68,9 @@ func TestDecodeErrorReadsAutotaskErrorBodies(t *testing.T) {
 	}{
 		{`{"errors":["a","b"]}`, "a; b", ""},
 		{`{"errors":[{"message":"Units cannot be below 0","field":"unitChange"}]}`, "Units cannot be below 0", "unitChange"},
-		{`not json at all`, "not json at all", ""},
-		{``, "Internal Server Error", ""},
+		// Bodies that are not Autotask's error format are described, never quoted.
+		{`not json at all`, "unexpected answer: HTTP 500 Internal Server Error, 15 bytes (not shown)", ""},
+		{``, "unexpected answer: HTTP 500 Internal Server Error, 0 bytes (not shown)", ""},
 	}
 	for _, c := range cases {
 		e := decodeError(500, http.Header{}, []byte(c.body))

@@ -66,7 +66,7 @@ func decodeError(status int, header http.Header, body []byte) *remote.Error {
 	if msgs, field, ok := errorMessages(body); ok {
 		e.Message, e.Field = strings.Join(msgs, "; "), field
 	} else {
-		e.Message = snippet(body)
+		e.Message = remote.Unexpected(status, header, body)
 	}
 	if e.Message == "" {
 		e.Message = http.StatusText(status)
@@ -88,14 +88,6 @@ func errorIn2xx(op string, resp *remote.Response) error {
 	}
 	return &remote.Error{Kind: remote.Invalid, Service: service, Op: op, Status: resp.Status,
 		Message: strings.Join(msgs, "; "), Field: field}
-}
-
-func snippet(b []byte) string {
-	s := strings.TrimSpace(string(b))
-	if len(s) > 300 {
-		s = s[:300] + "…"
-	}
-	return s
 }
 
 func invalid(op, field, msg string) *remote.Error {

@@ -186,7 +186,7 @@ func decodeBody(op string, resp *remote.Response, out any) error {
 	if err := json.Unmarshal(resp.Body, out); err != nil {
 		// A 2xx body we cannot read is usually a proxy or maintenance page: worth retrying.
 		return &remote.Error{Kind: remote.Unavailable, Service: service, Op: op, Status: resp.Status,
-			Message: "unreadable response: " + clean(string(resp.Body), 200), Err: err}
+			Message: "unreadable response: " + remote.Unexpected(resp.Status, resp.Header, resp.Body), Err: err}
 	}
 	return nil
 }

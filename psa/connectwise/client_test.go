@@ -501,7 +501,7 @@ func TestBackupStatsNeedTheConfigurationType(t *testing.T) {
 	e := demoEnv(t)
 	creds := e.emu.Credentials()
 	c, err := New(Config{SiteURL: e.srv.URL, CompanyID: creds.CompanyID, PublicKey: creds.PublicKey, PrivateKey: creds.PrivateKey,
-		ClientID: creds.ClientID, BackupConfigType: "Vault Stats"}, nil)
+		ClientID: creds.ClientID, BackupConfigType: "Vault Stats"}, e.srv.Client())
 	require.NoError(t, err)
 	_, err = c.WriteBackupStats(testCtx(t), "Fabrikam", psa.BackupStats{BillableSpaceGB: decimal.NewFromInt(5), Year: 2025, Month: 1})
 	var re *remote.Error

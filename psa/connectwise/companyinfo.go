@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 
@@ -42,12 +43,12 @@ func (c *Client) CompanyInfo(ctx context.Context) (CompanyInfo, error) {
 	var info CompanyInfo
 	if err := json.Unmarshal(body, &info); err != nil {
 		return CompanyInfo{}, &remote.Error{Kind: remote.Unavailable, Service: service, Op: op, Status: resp.Status,
-			Message: "unreadable companyinfo: " + clean(string(body), 200), Err: err}
+			Message: "unreadable companyinfo: " + remote.Unexpected(resp.Status, resp.Header, resp.Body), Err: err}
 	}
 	info.Codebase = normalizeCodebase(info.Codebase)
 	if !codebasePattern.MatchString(info.Codebase) {
 		return CompanyInfo{}, &remote.Error{Kind: remote.Unavailable, Service: service, Op: op, Status: resp.Status,
-			Message: "companyinfo gave no usable codebase: " + clean(string(body), 200)}
+			Message: fmt.Sprintf("companyinfo gave no usable codebase (%q)", clean(info.Codebase, 40))}
 	}
 	return info, nil
 }

@@ -40,7 +40,7 @@ const (
 // whatever status carries it, so it is never retried.
 // Unconfirmed: the body of a 429 (it may come from Cloudflare); only the status and
 // Retry-After are relied on.
-func DecodeError(status int, _ http.Header, body []byte) *remote.Error {
+func DecodeError(status int, header http.Header, body []byte) *remote.Error {
 	e := &remote.Error{}
 	var r struct {
 		Code    string          `json:"code"`
@@ -67,7 +67,7 @@ func DecodeError(status int, _ http.Header, body []byte) *remote.Error {
 			}
 		}
 	} else {
-		e.Message = clean(string(body), 300)
+		e.Message = remote.Unexpected(status, header, body)
 	}
 	if e.Message == "" {
 		e.Message = fmt.Sprintf("HTTP %d %s", status, http.StatusText(status))

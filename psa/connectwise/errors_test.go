@@ -27,7 +27,7 @@ func TestDecodeErrorReadsTheAPIShape(t *testing.T) {
 		{"unauthorized", 401, `{"code":"Unauthorized","message":"nope"}`, remote.Credentials, "Unauthorized", "", "nope"},
 		{"security role", 403, `{"code":"Security","message":"You do not have security permission"}`, remote.Credentials, "Security", "", "security"},
 		{"not authenticated under another status", 400, `{"code":"ConnectWiseApi","message":"UserNotAuthenticated"}`, remote.Credentials, "ConnectWiseApi", "", "UserNotAuthenticated"},
-		{"html from a proxy", 502, `<html><body>Bad gateway</body></html>`, "", "", "", "Bad gateway"},
+		{"html from a proxy is described, not quoted", 502, `<html><body>Bad gateway</body></html>`, "", "", "", "unexpected answer: HTTP 502 Bad Gateway, 37 bytes (not shown)"},
 		{"empty body", 503, ``, "", "", "", "HTTP 503 Service Unavailable"},
 		{"errors not an array", 400, `{"code":"InvalidObject","message":"m","errors":"x"}`, "", "InvalidObject", "", "m"},
 	}

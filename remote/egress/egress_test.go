@@ -189,7 +189,7 @@ func TestRedirectToAnInternalAddressIsRefused(t *testing.T) {
 		first := newCounting(t, func(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, to, http.StatusFound)
 		})
-		_, err := allowPrivate(t).Client(5*time.Second).Get(first.URL + "/v1/usage")
+		_, err := allowPrivate(t).Client(5 * time.Second).Get(first.URL + "/v1/usage")
 		refused(t, err)
 		assert.EqualValues(t, 1, first.hits.Load(), to)
 	}

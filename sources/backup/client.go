@@ -51,8 +51,17 @@ func New(cfg Config, hc *http.Client, opts ...Option) (*Client, error) {
 
 // Check reads the partner account, which proves the URL and key without reading usage.
 func (c *Client) Check(ctx context.Context) error {
-	_, err := c.api.Get(ctx, "/v1/account", nil)
-	return err
+	resp, err := c.api.Get(ctx, "/v1/account", nil)
+	if err != nil {
+		return err
+	}
+	var acct struct {
+		ID string `json:"id"`
+	}
+	if json.Unmarshal(resp.Body, &acct) != nil || acct.ID == "" {
+		return vendorapi.NotTheService(service, "GET /v1/account", resp)
+	}
+	return nil
 }
 
 // errorBody is the service's error envelope.
@@ -64,10 +73,10 @@ type errorBody struct {
 	} `json:"error"`
 }
 
-func decodeError(status int, _ http.Header, body []byte) *remote.Error {
+func decodeError(status int, h http.Header, body []byte) *remote.Error {
 	var eb errorBody
 	if json.Unmarshal(body, &eb) == nil && eb.Error != nil && (eb.Error.Code != "" || eb.Error.Message != "") {
 		return &remote.Error{Code: eb.Error.Code, Message: eb.Error.Message, Field: eb.Error.Field}
 	}
-	return &remote.Error{Message: vendorapi.Snippet(body, status)}
+	return &remote.Error{Message: remote.Unexpected(status, h, body)}
 }

@@ -39,7 +39,7 @@ func start(t *testing.T, emu *backupemu.Server) *env {
 
 func (e *env) newClient(t *testing.T, key string) *backup.Client {
 	t.Helper()
-	c, err := backup.New(backup.Config{BaseURL: e.url, APIKey: key}, nil, backup.WithSleep(e.waits.Sleep))
+	c, err := backup.New(backup.Config{BaseURL: e.url, APIKey: key}, sourcetest.LoopbackClient(), backup.WithSleep(e.waits.Sleep))
 	require.NoError(t, err)
 	return c
 }

@@ -102,8 +102,18 @@ func (c *Client) Gauge(ctx context.Context, gaugeID string) (sources.GaugeReadin
 
 // Check obtains a token and lists one gauge, proving the credentials and the API URL.
 func (c *Client) Check(ctx context.Context) error {
-	_, err := c.get(ctx, "GET /v1/gauges", vendorapi.Endpoint(c.base, url.Values{"page_size": {"1"}}, "v1", "gauges"))
-	return err
+	const op = "GET /v1/gauges"
+	resp, err := c.get(ctx, op, vendorapi.Endpoint(c.base, url.Values{"page_size": {"1"}}, "v1", "gauges"))
+	if err != nil {
+		return err
+	}
+	var page struct {
+		Data []json.RawMessage `json:"data"`
+	}
+	if json.Unmarshal(resp.Body, &page) != nil || page.Data == nil {
+		return vendorapi.NotTheService(service, op, resp)
+	}
+	return nil
 }
 
 // get sends an authorised GET. A 401 means the token died before its time (revoked, or the
@@ -147,7 +157,7 @@ func decodeAPIError(status int, h http.Header, body []byte) *remote.Error {
 	if json.Unmarshal(body, &eb) == nil && eb.Error != nil && (eb.Error.Code != "" || eb.Error.Message != "") {
 		return &remote.Error{Code: eb.Error.Code, Message: eb.Error.Message}
 	}
-	e := &remote.Error{Message: vendorapi.Snippet(body, status)}
+	e := &remote.Error{Message: remote.Unexpected(status, h, body)}
 	// RFC 6750 puts the reason for a refused token in the challenge when the body has none.
 	if m := challengeError.FindStringSubmatch(h.Get("WWW-Authenticate")); m != nil {
 		e.Code = m[1]

@@ -69,7 +69,7 @@ func start(t *testing.T) *env {
 
 func (e *env) newClient(t *testing.T, secret string) *gauges.Client {
 	t.Helper()
-	c, err := gauges.New(gauges.Config{BaseURL: e.url, ClientID: gaugeemu.DemoClientID, ClientSecret: secret}, nil,
+	c, err := gauges.New(gauges.Config{BaseURL: e.url, ClientID: gaugeemu.DemoClientID, ClientSecret: secret}, sourcetest.LoopbackClient(),
 		gauges.WithSleep(e.waits.Sleep), gauges.WithClock(e.clock.Now))
 	require.NoError(t, err)
 	return c
@@ -273,7 +273,7 @@ func TestCheckProvesCredentials(t *testing.T) {
 
 func TestSeparateTokenURL(t *testing.T) {
 	e := start(t)
-	c, err := gauges.New(gauges.Config{BaseURL: e.url + "/", TokenURL: e.url + "/oauth/token", ClientID: gaugeemu.DemoClientID, ClientSecret: gaugeemu.DemoClientSecret}, nil)
+	c, err := gauges.New(gauges.Config{BaseURL: e.url + "/", TokenURL: e.url + "/oauth/token", ClientID: gaugeemu.DemoClientID, ClientSecret: gaugeemu.DemoClientSecret}, sourcetest.LoopbackClient())
 	require.NoError(t, err)
 
 	_, err = c.Gauge(ctx(t), gaugeemu.DemoGaugeMRR)

@@ -53,8 +53,17 @@ func New(cfg Config, hc *http.Client, opts ...Option) (*Client, error) {
 
 // Check reads the organisation the token belongs to, proving URL and token cheaply.
 func (c *Client) Check(ctx context.Context) error {
-	_, err := c.api.Get(ctx, "/v1/me", nil)
-	return err
+	resp, err := c.api.Get(ctx, "/v1/me", nil)
+	if err != nil {
+		return err
+	}
+	var org struct {
+		ID string `json:"id"`
+	}
+	if json.Unmarshal(resp.Body, &org) != nil || org.ID == "" {
+		return vendorapi.NotTheService(service, "GET /v1/me", resp)
+	}
+	return nil
 }
 
 // problem is an RFC 9457 (formerly 7807) problem details body.
@@ -69,10 +78,10 @@ type problem struct {
 	} `json:"invalid_params"`
 }
 
-func decodeProblem(status int, _ http.Header, body []byte) *remote.Error {
+func decodeProblem(status int, h http.Header, body []byte) *remote.Error {
 	var p problem
 	if json.Unmarshal(body, &p) != nil || (p.Type == "" && p.Title == "" && p.Detail == "") {
-		return &remote.Error{Message: vendorapi.Snippet(body, status)}
+		return &remote.Error{Message: remote.Unexpected(status, h, body)}
 	}
 	e := &remote.Error{Message: p.Detail}
 	if e.Message == "" {

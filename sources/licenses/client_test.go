@@ -37,7 +37,7 @@ func start(t *testing.T, emu *licemu.Server) *env {
 
 func (e *env) newClient(t *testing.T, token string) *licenses.Client {
 	t.Helper()
-	c, err := licenses.New(licenses.Config{BaseURL: e.url, APIKey: token}, nil, licenses.WithSleep(e.waits.Sleep))
+	c, err := licenses.New(licenses.Config{BaseURL: e.url, APIKey: token}, sourcetest.LoopbackClient(), licenses.WithSleep(e.waits.Sleep))
 	require.NoError(t, err)
 	return c
 }

@@ -56,7 +56,7 @@ func TestDecodeProblemReadsCodeAndField(t *testing.T) {
 	assert.Equal(t, "per_page too big: at most 100", e.Message)
 
 	e = decodeProblem(502, http.Header{}, []byte("<html>bad gateway</html>"))
-	assert.Equal(t, "<html>bad gateway</html>", e.Message)
+	assert.Equal(t, "unexpected answer: HTTP 502 Bad Gateway, 24 bytes (not shown)", e.Message, "a body not in the problem format is described, never quoted")
 	assert.Empty(t, e.Code)
 }
 

@@ -3,8 +3,11 @@ package sourcetest
 
 import (
 	"context"
+	"net/http"
 	"sync"
 	"time"
+
+	"github.com/meterbridge/meterbridge/remote/egress"
 )
 
 // Waits records a client's pauses between attempts instead of sleeping through them; give
@@ -27,4 +30,11 @@ func (w *Waits) All() []time.Duration {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return append([]time.Duration(nil), w.d...)
+}
+
+// LoopbackClient reaches the tests' emulators on 127.0.0.1 over plain http, which the strict
+// outbound policy of a client built without one refuses: the policy the dev stack runs with
+// (METERBRIDGE_ALLOW_PRIVATE_TARGETS).
+func LoopbackClient() *http.Client {
+	return egress.New(egress.Options{AllowPrivate: true}).Client(30 * time.Second)
 }

@@ -72,17 +72,12 @@ func Endpoint(base *url.URL, q url.Values, segments ...string) string {
 	return u.String()
 }
 
-// Snippet is the message of an error body the client cannot read (a proxy's HTML page),
-// kept short; the status text when the body is empty.
-func Snippet(body []byte, status int) string {
-	const n = 200
-	if len(body) == 0 {
-		return http.StatusText(status)
-	}
-	if len(body) > n {
-		return string(body[:n]) + "…"
-	}
-	return string(body)
+// NotTheService reports a 2xx answer to a connection test that is not what the service
+// sends (a login page, another API at a wrong URL). It describes the answer without quoting
+// it, so a test cannot be used to read what answers at an address.
+func NotTheService(service, op string, resp *remote.Response) *remote.Error {
+	return &remote.Error{Kind: remote.Invalid, Service: service, Op: op, Status: resp.Status, Code: "bad_response",
+		Message: "the answer is not the " + service + " API's: " + remote.Unexpected(resp.Status, resp.Header, resp.Body)}
 }
 
 // BadResponse reports a 2xx body the client cannot use. It is Unavailable rather than
