@@ -20,8 +20,26 @@ type Box struct {
 	aeads   map[string]cipher.AEAD
 }
 
-// version tags the sealed format so it can change later without guessing.
-const version = 1
+// Sealed formats: the first byte of a sealed value. The bytes are laid out alike in both;
+// what differs is what the caller bound the value to (the additional data of AES-GCM), so a
+// caller knows which context opens a value by its format.
+const (
+	// FormatOwner values are bound to their owner only ("tenant/acme/psa").
+	FormatOwner = 1
+	// FormatDestination values are bound to their owner and to where they are sent (the
+	// connection's provider and every shown field: URLs, company, user).
+	FormatDestination = 2
+	// version is the format Seal writes.
+	version = FormatDestination
+)
+
+// Format returns the format of a sealed value, or 0 when it is not one.
+func Format(sealed []byte) int {
+	if len(sealed) < 2 || sealed[0] < FormatOwner || sealed[0] > version {
+		return 0
+	}
+	return int(sealed[0])
+}
 
 var keyIDRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)
 
@@ -86,9 +104,10 @@ func NewKey(id string) string {
 // PrimaryKeyID names the key that seals.
 func (b *Box) PrimaryKeyID() string { return b.primary }
 
-// Seal encrypts plaintext. context binds the result to where it is stored (for example
-// "tenant/acme/psa"): opening it under another context fails, so a sealed value copied to
-// another tenant's row is useless.
+// Seal encrypts plaintext in the current format (FormatDestination). context binds the
+// result to its owner and destination (what the caller puts in it): opening it under
+// another context fails, so a sealed value copied to another tenant's row, or left in a row
+// whose destination was changed, is useless.
 func (b *Box) Seal(plaintext []byte, context string) ([]byte, error) {
 	aead := b.aeads[b.primary]
 	nonce := make([]byte, aead.NonceSize())
@@ -131,14 +150,15 @@ func KeyID(sealed []byte) (string, error) {
 	return id, err
 }
 
-// NeedsReseal reports whether a value was sealed with a key other than the primary one.
+// NeedsReseal reports whether a value was sealed with a key other than the primary one or
+// in an older format.
 func (b *Box) NeedsReseal(sealed []byte) bool {
 	id, err := KeyID(sealed)
-	return err != nil || id != b.primary
+	return err != nil || id != b.primary || Format(sealed) != version
 }
 
 func splitHeader(sealed []byte) (string, []byte, error) {
-	if len(sealed) < 2 || sealed[0] != version {
+	if Format(sealed) == 0 {
 		return "", nil, ErrCannotOpen
 	}
 	n := int(sealed[1])

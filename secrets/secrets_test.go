@@ -64,3 +64,30 @@ func TestParseKeysRejectsBadKeys(t *testing.T) {
 		}
 	}
 }
+
+// Values sealed before the destination was bound (format 1, the same bytes with another
+// first byte) still open under the context they were sealed with, and ask to be re-sealed.
+func TestOwnerFormatStillOpensAndNeedsReseal(t *testing.T) {
+	key := NewKey("k")
+	box, _ := ParseKeys(key)
+	sealed, err := box.Seal([]byte("s"), "tenant/acme/psa")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if Format(sealed) != FormatDestination || box.NeedsReseal(sealed) {
+		t.Fatalf("a fresh value has format %d", Format(sealed))
+	}
+	old := append([]byte(nil), sealed...)
+	old[0] = FormatOwner // the format byte is not authenticated; the context is
+	if Format(old) != FormatOwner || !box.NeedsReseal(old) {
+		t.Fatalf("format %d, needs reseal %v", Format(old), box.NeedsReseal(old))
+	}
+	if pt, err := box.Open(old, "tenant/acme/psa"); err != nil || string(pt) != "s" {
+		t.Fatalf("Open = %q, %v", pt, err)
+	}
+	for _, bad := range [][]byte{nil, {9, 1, 'k'}, {0, 0}} {
+		if Format(bad) != 0 {
+			t.Errorf("Format(%v) = %d", bad, Format(bad))
+		}
+	}
+}

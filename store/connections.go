@@ -1,14 +1,20 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/shopspring/decimal"
+
+	"github.com/meterbridge/meterbridge/secrets"
 )
 
 // Connection roles: the tenant's PSA and its vendor sources.
@@ -50,7 +56,97 @@ type ConnectionCheck struct {
 	Message string    `json:"message"`
 }
 
-func sealContext(tenantID, role string) string { return "tenant/" + tenantID + "/" + role }
+// legacyContext is what values of secrets.FormatOwner were bound to: their tenant and role.
+func legacyContext(tenantID, role string) string { return "tenant/" + tenantID + "/" + role }
+
+// connectionContext binds a connection's secret to its tenant and role and to where it is
+// sent: the provider and every shown field (URLs, company, public key, client ID, user
+// name…), in a canonical form that survives PostgreSQL's jsonb normalisation. Changing any
+// of them in the row without the key makes the secret unopenable, so a changed row cannot
+// send the decrypted credentials somewhere else.
+func connectionContext(tenantID, role, provider string, config []byte) (string, error) {
+	cfg, err := canonicalJSON(config)
+	if err != nil {
+		return "", fmt.Errorf("%s connection of tenant %s: config: %w", role, tenantID, err)
+	}
+	return "meterbridge/connection\ntenant=" + tenantID + "\nrole=" + role + "\nprovider=" + provider + "\nconfig=" + cfg, nil
+}
+
+// openContext is the context a stored secret opens under, by its format.
+func openContext(sealed []byte, tenantID, role, provider string, config []byte) (string, error) {
+	if secrets.Format(sealed) == secrets.FormatOwner {
+		return legacyContext(tenantID, role), nil
+	}
+	return connectionContext(tenantID, role, provider, config)
+}
+
+// canonicalJSON writes a JSON value with object keys sorted and numbers in one form
+// (1e3, 1000 and 1000.0 are "1000"), so the same config reads the same before and after
+// jsonb has stored it.
+func canonicalJSON(raw []byte) (string, error) {
+	if len(bytes.TrimSpace(raw)) == 0 {
+		raw = []byte("{}")
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	if err := writeCanonical(&b, v); err != nil {
+		return "", err
+	}
+	return b.String(), nil
+}
+
+func writeCanonical(b *strings.Builder, v any) error {
+	switch x := v.(type) {
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		b.WriteByte('{')
+		for i, k := range keys {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			kb, _ := json.Marshal(k)
+			b.Write(kb)
+			b.WriteByte(':')
+			if err := writeCanonical(b, x[k]); err != nil {
+				return err
+			}
+		}
+		b.WriteByte('}')
+	case []any:
+		b.WriteByte('[')
+		for i, e := range x {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			if err := writeCanonical(b, e); err != nil {
+				return err
+			}
+		}
+		b.WriteByte(']')
+	case json.Number:
+		d, err := decimal.NewFromString(x.String())
+		if err != nil {
+			return err
+		}
+		b.WriteString(d.String())
+	default:
+		vb, err := json.Marshal(x)
+		if err != nil {
+			return err
+		}
+		b.Write(vb)
+	}
+	return nil
+}
 
 // PutConnection stores credentials, sealing the secret part with the primary key.
 func (s *Store) PutConnection(ctx context.Context, c Connection) error {
@@ -68,7 +164,11 @@ func (s *Store) putConnection(ctx context.Context, db execer, c Connection) erro
 	if s.box == nil {
 		return errors.New("store opened without a secret key: set METERBRIDGE_SECRET_KEYS")
 	}
-	sealed, err := s.box.Seal(c.Secret, sealContext(c.TenantID, c.Role))
+	bind, err := connectionContext(c.TenantID, c.Role, c.Provider, c.Config)
+	if err != nil {
+		return err
+	}
+	sealed, err := s.box.Seal(c.Secret, bind)
 	if err != nil {
 		return err
 	}
@@ -101,7 +201,11 @@ func (s *Store) GetConnection(ctx context.Context, tenantID, role string) (Conne
 	if s.box == nil {
 		return c, errors.New("store opened without a secret key: set METERBRIDGE_SECRET_KEYS")
 	}
-	secret, err := s.box.Open(sealed, sealContext(tenantID, role))
+	bind, err := openContext(sealed, tenantID, role, c.Provider, config)
+	if err != nil {
+		return c, err
+	}
+	secret, err := s.box.Open(sealed, bind)
 	if err != nil {
 		return c, fmt.Errorf("%s connection of tenant %s: %w", role, tenantID, err)
 	}
@@ -146,48 +250,101 @@ func scanConnectionStatus(r pgx.Row) (ConnectionStatus, error) {
 	return cs, nil
 }
 
-// ResealConnections re-encrypts every stored secret sealed with a key other than the primary
-// one (key rotation) and returns how many it changed.
+// ResealConnections re-encrypts every stored connection secret sealed with a key other
+// than the primary one, or in the format that bound it to its owner only, and returns how
+// many it changed. Re-sealing binds a secret to the provider and fields its row holds now.
 func (s *Store) ResealConnections(ctx context.Context) (int, error) {
 	if s.box == nil {
 		return 0, errors.New("store opened without a secret key")
 	}
 	n := 0
 	err := s.tx(ctx, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT tenant_id, role, secret FROM connections FOR UPDATE`)
-		if err != nil {
-			return err
-		}
-		type row struct {
-			tenant, role string
-			sealed       []byte
-		}
-		all, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (row, error) {
-			var x row
-			return x, r.Scan(&x.tenant, &x.role, &x.sealed)
-		})
-		if err != nil {
-			return err
-		}
-		for _, x := range all {
-			if !s.box.NeedsReseal(x.sealed) {
-				continue
-			}
-			ctxName := sealContext(x.tenant, x.role)
-			pt, err := s.box.Open(x.sealed, ctxName)
-			if err != nil {
-				return fmt.Errorf("open %s/%s: %w", x.tenant, x.role, err)
-			}
-			sealed, err := s.box.Seal(pt, ctxName)
-			if err != nil {
-				return err
-			}
-			if _, err := tx.Exec(ctx, `UPDATE connections SET secret = $3 WHERE tenant_id = $1 AND role = $2`, x.tenant, x.role, sealed); err != nil {
-				return err
-			}
-			n++
-		}
-		return nil
+		var err error
+		n, err = s.resealConnections(ctx, tx)
+		return err
 	})
+	return n, err
+}
+
+func (s *Store) resealConnections(ctx context.Context, tx pgx.Tx) (int, error) {
+	rows, err := tx.Query(ctx, `SELECT tenant_id, role, provider, config, secret FROM connections FOR UPDATE`)
+	if err != nil {
+		return 0, err
+	}
+	type row struct {
+		tenant, role, provider string
+		config, sealed         []byte
+	}
+	all, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (row, error) {
+		var x row
+		return x, r.Scan(&x.tenant, &x.role, &x.provider, &x.config, &x.sealed)
+	})
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, x := range all {
+		if !s.box.NeedsReseal(x.sealed) {
+			continue
+		}
+		from, err := openContext(x.sealed, x.tenant, x.role, x.provider, x.config)
+		if err != nil {
+			return n, err
+		}
+		pt, err := s.box.Open(x.sealed, from)
+		if err != nil {
+			return n, fmt.Errorf("open %s/%s: %w", x.tenant, x.role, err)
+		}
+		to, err := connectionContext(x.tenant, x.role, x.provider, x.config)
+		if err != nil {
+			return n, err
+		}
+		sealed, err := s.box.Seal(pt, to)
+		if err != nil {
+			return n, err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE connections SET secret = $3 WHERE tenant_id = $1 AND role = $2`, x.tenant, x.role, sealed); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+// Resealed counts what ResealSecrets changed.
+type Resealed struct {
+	Connections int `json:"connections"`
+	Webhooks    int `json:"webhooks"`
+}
+
+// ResealSecrets brings every sealed value to the primary key and the current format in one
+// transaction: connection secrets (ResealConnections) and webhook URLs, including those
+// still kept plain in the settings of tenants saved before webhooks were sealed. It is what
+// `meterbridge secrets rotate` runs.
+func (s *Store) ResealSecrets(ctx context.Context) (Resealed, error) {
+	var r Resealed
+	if s.box == nil {
+		return r, errors.New("store opened without a secret key")
+	}
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		var err error
+		if r.Connections, err = s.resealConnections(ctx, tx); err != nil {
+			return err
+		}
+		r.Webhooks, err = s.resealWebhooks(ctx, tx)
+		return err
+	})
+	return r, err
+}
+
+// UnsealedCount counts values that still need `meterbridge secrets rotate` to be bound to
+// where they go: connection secrets in the owner-only format and webhook URLs kept plain.
+// It needs no key, so a process can warn at start.
+func (s *Store) UnsealedCount(ctx context.Context) (int, error) {
+	var n int
+	err := s.pool.QueryRow(ctx, `SELECT
+		(SELECT count(*) FROM connections WHERE get_byte(secret, 0) < $1) +
+		(SELECT count(*) FROM tenants WHERE COALESCE(settings->'notify'->>'webhook_url', '') <> '')`,
+		secrets.FormatDestination).Scan(&n)
 	return n, err
 }

@@ -68,7 +68,7 @@ type SyncStats struct {
 func (s *Store) GetDashboard(ctx context.Context, tenantID string) (Dashboard, error) {
 	d := Dashboard{Alerts: []string{}}
 	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		t, err := scanTenant(tx.QueryRow(ctx, `SELECT `+tenantColumns+` FROM tenants WHERE id = $1`, tenantID))
+		t, err := s.scanTenant(tx.QueryRow(ctx, `SELECT `+tenantColumns+` FROM tenants WHERE id = $1`, tenantID))
 		if err != nil {
 			return err
 		}

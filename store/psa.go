@@ -97,7 +97,7 @@ func (e *OpenCyclesError) Error() string {
 func (s *Store) SetPSA(ctx context.Context, c PSAChange) (PSAChangeResult, error) {
 	var res PSAChangeResult
 	err := s.tx(ctx, func(tx pgx.Tx) error {
-		t, err := scanTenant(tx.QueryRow(ctx, `SELECT `+tenantColumns+` FROM tenants WHERE id = $1 FOR UPDATE`, c.TenantID))
+		t, err := s.scanTenant(tx.QueryRow(ctx, `SELECT `+tenantColumns+` FROM tenants WHERE id = $1 FOR UPDATE`, c.TenantID))
 		if err != nil {
 			return err
 		}
@@ -139,12 +139,12 @@ func (s *Store) SetPSA(ctx context.Context, c PSAChange) (PSAChangeResult, error
 			}
 			res.Switched, res.MappingsDeleted, res.SettingsReset, res.MissedPublish = true, tag.RowsAffected(), reset, missed
 		}
-		sj, err := json.Marshal(settings)
+		sj, webhook, err := s.storedSettings(c.TenantID, settings)
 		if err != nil {
 			return err
 		}
-		res.Tenant, err = scanTenant(tx.QueryRow(ctx, `UPDATE tenants SET psa_kind = $2, settings = $3, updated_at = now()
-			WHERE id = $1 RETURNING `+tenantColumns, c.TenantID, c.Kind, sj))
+		res.Tenant, err = s.scanTenant(tx.QueryRow(ctx, `UPDATE tenants SET psa_kind = $2, settings = $3, webhook_sealed = $4, updated_at = now()
+			WHERE id = $1 RETURNING `+tenantColumns, c.TenantID, c.Kind, sj, webhook))
 		if err != nil {
 			return err
 		}

@@ -14,7 +14,7 @@ import (
 
 // CreateTenant inserts a tenant; ErrConflict when the ID is taken.
 func (s *Store) CreateTenant(ctx context.Context, t tenant.Tenant) (tenant.Tenant, error) {
-	settings, err := json.Marshal(t.Settings)
+	settings, webhook, err := s.storedSettings(t.ID, t.Settings)
 	if err != nil {
 		return tenant.Tenant{}, err
 	}
@@ -23,9 +23,9 @@ func (s *Store) CreateTenant(ctx context.Context, t tenant.Tenant) (tenant.Tenan
 		psaKind = &t.PSAKind
 	}
 	row := s.pool.QueryRow(ctx, `
-		INSERT INTO tenants (id, name, time_zone, psa_kind, settings) VALUES ($1, $2, $3, $4, $5)
-		RETURNING `+tenantColumns, t.ID, t.Name, t.TimeZone, psaKind, settings)
-	out, err := scanTenant(row)
+		INSERT INTO tenants (id, name, time_zone, psa_kind, settings, webhook_sealed) VALUES ($1, $2, $3, $4, $5, $6)
+		RETURNING `+tenantColumns, t.ID, t.Name, t.TimeZone, psaKind, settings, webhook)
+	out, err := s.scanTenant(row)
 	if isUniqueViolation(err) {
 		return tenant.Tenant{}, fmt.Errorf("tenant %q: %w", t.ID, ErrConflict)
 	}
@@ -34,7 +34,7 @@ func (s *Store) CreateTenant(ctx context.Context, t tenant.Tenant) (tenant.Tenan
 
 // GetTenant reads one tenant.
 func (s *Store) GetTenant(ctx context.Context, id string) (tenant.Tenant, error) {
-	return scanTenant(s.pool.QueryRow(ctx, `SELECT `+tenantColumns+` FROM tenants WHERE id = $1`, id))
+	return s.scanTenant(s.pool.QueryRow(ctx, `SELECT `+tenantColumns+` FROM tenants WHERE id = $1`, id))
 }
 
 // ListTenants returns every tenant, ordered by ID.
@@ -43,7 +43,7 @@ func (s *Store) ListTenants(ctx context.Context) ([]tenant.Tenant, error) {
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (tenant.Tenant, error) { return scanTenant(r) })
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (tenant.Tenant, error) { return s.scanTenant(r) })
 }
 
 // UpdateTenant applies change to the current tenant inside a transaction (the row is locked,
@@ -52,14 +52,14 @@ func (s *Store) ListTenants(ctx context.Context) ([]tenant.Tenant, error) {
 func (s *Store) UpdateTenant(ctx context.Context, id string, change func(*tenant.Tenant) error) (before, after tenant.Tenant, err error) {
 	err = s.tx(ctx, func(tx pgx.Tx) error {
 		var err error
-		before, after, err = updateTenant(ctx, tx, id, change)
+		before, after, err = s.updateTenant(ctx, tx, id, change)
 		return err
 	})
 	return before, after, err
 }
 
-func updateTenant(ctx context.Context, tx pgx.Tx, id string, change func(*tenant.Tenant) error) (before, after tenant.Tenant, err error) {
-	cur, err := scanTenant(tx.QueryRow(ctx, `SELECT `+tenantColumns+` FROM tenants WHERE id = $1 FOR UPDATE`, id))
+func (s *Store) updateTenant(ctx context.Context, tx pgx.Tx, id string, change func(*tenant.Tenant) error) (before, after tenant.Tenant, err error) {
+	cur, err := s.scanTenant(tx.QueryRow(ctx, `SELECT `+tenantColumns+` FROM tenants WHERE id = $1 FOR UPDATE`, id))
 	if err != nil {
 		return before, after, err
 	}
@@ -69,7 +69,7 @@ func updateTenant(ctx context.Context, tx pgx.Tx, id string, change func(*tenant
 	if err := change(&next); err != nil {
 		return before, after, err
 	}
-	settings, err := json.Marshal(next.Settings)
+	settings, webhook, err := s.storedSettings(id, next.Settings)
 	if err != nil {
 		return before, after, err
 	}
@@ -77,18 +77,21 @@ func updateTenant(ctx context.Context, tx pgx.Tx, id string, change func(*tenant
 	if next.PSAKind != "" {
 		psaKind = &next.PSAKind
 	}
-	after, err = scanTenant(tx.QueryRow(ctx, `
-		UPDATE tenants SET name = $2, time_zone = $3, psa_kind = $4, settings = $5, updated_at = now()
-		WHERE id = $1 RETURNING `+tenantColumns, id, next.Name, next.TimeZone, psaKind, settings))
+	after, err = s.scanTenant(tx.QueryRow(ctx, `
+		UPDATE tenants SET name = $2, time_zone = $3, psa_kind = $4, settings = $5, webhook_sealed = $6, updated_at = now()
+		WHERE id = $1 RETURNING `+tenantColumns, id, next.Name, next.TimeZone, psaKind, settings, webhook))
 	return before, after, err
 }
 
-const tenantColumns = `id, name, time_zone, COALESCE(psa_kind, ''), settings, created_at, updated_at`
+const tenantColumns = `id, name, time_zone, COALESCE(psa_kind, ''), settings, created_at, updated_at, webhook_sealed`
 
-func scanTenant(row pgx.Row) (tenant.Tenant, error) {
+// scanTenant reads a row of tenantColumns, opening its sealed webhook URL. A settings
+// document of a tenant saved before webhooks were sealed may still hold the URL plain; it is
+// read as it is until the tenant is saved again or the secrets are re-sealed.
+func (s *Store) scanTenant(row pgx.Row) (tenant.Tenant, error) {
 	var t tenant.Tenant
-	var settings []byte
-	err := row.Scan(&t.ID, &t.Name, &t.TimeZone, &t.PSAKind, &settings, &t.CreatedAt, &t.UpdatedAt)
+	var settings, webhook []byte
+	err := row.Scan(&t.ID, &t.Name, &t.TimeZone, &t.PSAKind, &settings, &t.CreatedAt, &t.UpdatedAt, &webhook)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return t, ErrNotFound
 	}
@@ -98,6 +101,16 @@ func scanTenant(row pgx.Row) (tenant.Tenant, error) {
 	t.Settings = tenant.Defaults()
 	if err := json.Unmarshal(settings, &t.Settings); err != nil {
 		return t, fmt.Errorf("tenant %s settings: %w", t.ID, err)
+	}
+	if webhook != nil {
+		if s.box == nil {
+			return t, fmt.Errorf("tenant %s has a sealed webhook URL and the store was opened without a secret key: set METERBRIDGE_SECRET_KEYS", t.ID)
+		}
+		url, err := s.box.Open(webhook, webhookContext(t.ID))
+		if err != nil {
+			return t, fmt.Errorf("tenant %s webhook URL: %w", t.ID, err)
+		}
+		t.Settings.Notify.WebhookURL = string(url)
 	}
 	if t.Settings.Notify.Emails == nil {
 		t.Settings.Notify.Emails = []string{}
@@ -125,7 +138,7 @@ func (t TenantTx) Note(n Note) error { return insertNote(t.ctx, t.tx, n) }
 func (s *Store) UpdateTenantTx(ctx context.Context, id string, change func(tx TenantTx, t *tenant.Tenant) error) (before, after tenant.Tenant, err error) {
 	err = s.tx(ctx, func(tx pgx.Tx) error {
 		var err error
-		before, after, err = updateTenant(ctx, tx, id, func(t *tenant.Tenant) error { return change(TenantTx{ctx: ctx, tx: tx}, t) })
+		before, after, err = s.updateTenant(ctx, tx, id, func(t *tenant.Tenant) error { return change(TenantTx{ctx: ctx, tx: tx}, t) })
 		return err
 	})
 	return before, after, err
@@ -149,4 +162,69 @@ func periodPublisher(ctx context.Context, db querier, tenantID string, kind bill
 		return "", nil
 	}
 	return id, err
+}
+
+// webhookContext binds a sealed webhook URL to its tenant. The URL is both the secret and
+// where it goes, so sealing it also keeps it from being changed without the key.
+func webhookContext(tenantID string) string { return "meterbridge/webhook\ntenant=" + tenantID }
+
+// storedSettings is how a tenant's settings are written: the settings document without the
+// webhook URL, and the URL sealed apart (nil when there is none).
+func (s *Store) storedSettings(tenantID string, st tenant.Settings) (settings, webhook []byte, err error) {
+	if url := st.Notify.WebhookURL; url != "" {
+		if s.box == nil {
+			return nil, nil, errors.New("store opened without a secret key: set METERBRIDGE_SECRET_KEYS to keep a webhook URL")
+		}
+		if webhook, err = s.box.Seal([]byte(url), webhookContext(tenantID)); err != nil {
+			return nil, nil, err
+		}
+	}
+	st.Notify.WebhookURL = ""
+	settings, err = json.Marshal(st)
+	return settings, webhook, err
+}
+
+// resealWebhooks brings every webhook URL to the primary key and current format, and seals
+// the URLs still kept plain in settings (removing them from there).
+func (s *Store) resealWebhooks(ctx context.Context, tx pgx.Tx) (int, error) {
+	rows, err := tx.Query(ctx, `SELECT id, COALESCE(settings->'notify'->>'webhook_url', ''), webhook_sealed FROM tenants
+		WHERE webhook_sealed IS NOT NULL OR COALESCE(settings->'notify'->>'webhook_url', '') <> '' FOR UPDATE`)
+	if err != nil {
+		return 0, err
+	}
+	type row struct {
+		id, plain string
+		sealed    []byte
+	}
+	all, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (row, error) {
+		var x row
+		return x, r.Scan(&x.id, &x.plain, &x.sealed)
+	})
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, x := range all {
+		url := x.plain
+		switch {
+		case x.sealed != nil && !s.box.NeedsReseal(x.sealed) && x.plain == "":
+			continue
+		case x.sealed != nil:
+			// A sealed URL wins over a plain one left behind.
+			pt, err := s.box.Open(x.sealed, webhookContext(x.id))
+			if err != nil {
+				return n, fmt.Errorf("open webhook URL of tenant %s: %w", x.id, err)
+			}
+			url = string(pt)
+		}
+		sealed, err := s.box.Seal([]byte(url), webhookContext(x.id))
+		if err != nil {
+			return n, err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE tenants SET webhook_sealed = $2, settings = settings #- '{notify,webhook_url}' WHERE id = $1`, x.id, sealed); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
 }
