@@ -40,8 +40,10 @@ type Runtime struct {
 	Outbound *egress.Policy
 }
 
-// Open migrates and opens the database, dials Temporal (waiting up to a minute for it),
-// registers the search attributes, and imports the bootstrap admin token when one is set.
+// Open checks the database schema (migrations are applied only by `meterbridge migrate`; a
+// schema that is behind is an error saying so), opens the database, dials Temporal (waiting
+// up to a minute for it), registers the search attributes, and imports the bootstrap admin
+// token when one is set.
 // temporalEnv overrides TEMPORAL_* variables (the dev stack points at its own server).
 func Open(ctx context.Context, cfg config.Config, temporalEnv map[string]string, logger *slog.Logger) (*Runtime, error) {
 	if err := cfg.RequireDatabase(); err != nil {
@@ -51,12 +53,19 @@ func Open(ctx context.Context, cfg config.Config, temporalEnv map[string]string,
 	if err != nil {
 		return nil, err
 	}
-	if err := store.Migrate(ctx, cfg.DatabaseURL, logger); err != nil {
+	schema, err := store.CheckSchema(ctx, cfg.DatabaseURL)
+	if err != nil {
 		return nil, err
+	}
+	if len(schema.Unknown) > 0 {
+		logger.Warn("the database has migrations this meterbridge does not know: a newer version migrated it; run that version", "unknown", schema.Unknown)
 	}
 	st, err := store.Open(ctx, cfg.DatabaseURL, box)
 	if err != nil {
 		return nil, err
+	}
+	if n, err := st.UnsealedCount(ctx); err == nil && n > 0 {
+		logger.Warn("stored secrets in an older format are not yet bound to where they go; run `meterbridge secrets rotate`", "count", n)
 	}
 	opts, err := config.TemporalOptions(temporalEnv, logger)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/user"
 	"text/tabwriter"
 
 	"github.com/meterbridge/meterbridge/config"
@@ -46,8 +47,76 @@ func runWorker(ctx context.Context, args []string) error {
 	return rt.RunWorker(ctx, worker.Options{MaxConcurrentActivities: *concurrency})
 }
 
+// runMigrate applies the schema migrations (the only command that does) and, when the keys
+// are configured, re-seals stored secrets still in an older format; "migrate status" shows
+// where the schema stands and changes nothing.
 func runMigrate(ctx context.Context, args []string) error {
+	if len(args) > 0 && args[0] == "status" {
+		return runMigrateStatus(ctx, args[1:])
+	}
 	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unknown migrate command %q (usage: meterbridge migrate [status])", fs.Arg(0))
+	}
+	cfg, err := load()
+	if err != nil {
+		return err
+	}
+	if err := cfg.RequireDatabase(); err != nil {
+		return err
+	}
+	before, err := store.ReadSchemaStatus(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	if err := store.Migrate(ctx, cfg.DatabaseURL, cfg.Logger()); err != nil {
+		return err
+	}
+	after, err := store.ReadSchemaStatus(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	applied := []string{}
+	for _, m := range before.Pending {
+		applied = append(applied, m.File)
+	}
+	fmt.Printf("schema at version %d (%d migration(s) applied)\n", after.Current(), len(applied))
+	var box *secrets.Box
+	if cfg.SecretKeys != "" {
+		if box, err = cfg.SecretBox(); err != nil {
+			return err
+		}
+	}
+	st, err := store.Open(ctx, cfg.DatabaseURL, box)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	details := map[string]any{"from_version": before.Current(), "to_version": after.Current(), "applied": applied}
+	if box != nil {
+		r, err := st.ResealSecrets(ctx)
+		if err != nil {
+			return fmt.Errorf("re-seal stored secrets: %w", err)
+		}
+		details["resealed"] = r
+		if r != (store.Resealed{}) {
+			fmt.Printf("%d credential(s) and %d webhook URL(s) re-sealed in the current format\n", r.Connections, r.Webhooks)
+		}
+	} else if n, err := st.UnsealedCount(ctx); err == nil && n > 0 {
+		fmt.Printf("%d stored secret(s) are in an older format; run `meterbridge secrets rotate` with METERBRIDGE_SECRET_KEYS set\n", n)
+	}
+	if len(applied) == 0 && details["resealed"] == nil {
+		return nil
+	}
+	return adminAudit(ctx, st, "schema.migrated", "", fmt.Sprintf("schema migrated from version %d to %d", before.Current(), after.Current()), details)
+}
+
+func runMigrateStatus(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("migrate status", flag.ContinueOnError)
+	asJSON := fs.Bool("json", false, "print JSON")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -58,10 +127,37 @@ func runMigrate(ctx context.Context, args []string) error {
 	if err := cfg.RequireDatabase(); err != nil {
 		return err
 	}
-	return store.Migrate(ctx, cfg.DatabaseURL, cfg.Logger())
+	st, err := store.ReadSchemaStatus(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return json.NewEncoder(os.Stdout).Encode(st)
+	}
+	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "VERSION\tMIGRATION\tAPPLIED")
+	for _, m := range st.Migrations {
+		applied := "pending"
+		if m.AppliedAt != nil {
+			applied = m.AppliedAt.Format("2006-01-02 15:04:05 UTC")
+		}
+		fmt.Fprintf(w, "%d\t%s\t%s\n", m.Version, m.File, applied)
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	fmt.Printf("\nschema at version %d; this meterbridge embeds up to %d; %d pending\n", st.Current(), st.Latest(), len(st.Pending))
+	for _, v := range st.Unknown {
+		fmt.Printf("the database has migration %d, which this meterbridge does not know: a newer meterbridge migrated it\n", v)
+	}
+	if len(st.Pending) > 0 {
+		fmt.Println("run `meterbridge migrate` to apply the pending migrations")
+	}
+	return nil
 }
 
-// openStore opens the database for admin commands (no Temporal needed).
+// openStore opens the database for admin commands (no Temporal needed). It does not
+// migrate: a schema that is behind is an error saying to run `meterbridge migrate`.
 func openStore(ctx context.Context) (*store.Store, error) {
 	cfg, err := load()
 	if err != nil {
@@ -76,10 +172,37 @@ func openStore(ctx context.Context) (*store.Store, error) {
 			return nil, err
 		}
 	}
-	if err := store.Migrate(ctx, cfg.DatabaseURL, nil); err != nil {
+	if _, err := store.CheckSchema(ctx, cfg.DatabaseURL); err != nil {
 		return nil, err
 	}
 	return store.Open(ctx, cfg.DatabaseURL, box)
+}
+
+// commandLineActor names who acted from the command line in the admin audit trail: there is
+// no token, so the operating-system user and host.
+func commandLineActor() string {
+	name := "unknown"
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		name = u.Username
+	}
+	host, _ := os.Hostname()
+	if host == "" {
+		host = "unknown host"
+	}
+	return "command line: " + name + "@" + host
+}
+
+// adminAudit records a change made from the command line in the admin audit trail. A change
+// that cannot be recorded is reported as a failure of the command.
+func adminAudit(ctx context.Context, st *store.Store, action, tenantID, message string, details map[string]any) error {
+	if details == nil {
+		details = map[string]any{}
+	}
+	details["via"] = "command line"
+	if err := st.AddAdminAudit(ctx, commandLineActor(), action, tenantID, message, details); err != nil {
+		return fmt.Errorf("%s, but the admin audit was not written: %w", message, err)
+	}
+	return nil
 }
 
 func runToken(ctx context.Context, args []string) error {
@@ -116,13 +239,14 @@ func runToken(ctx context.Context, args []string) error {
 			return err
 		}
 		defer st.Close()
-		tok, secret, err := st.CreateToken(ctx, store.Token{TenantID: *tenantID, Role: *role, OwnerEmail: *email, Name: *name, CreatedBy: "command line"})
+		tok, secret, err := st.CreateToken(ctx, store.Token{TenantID: *tenantID, Role: *role, OwnerEmail: *email, Name: *name, CreatedBy: commandLineActor()})
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(os.Stderr, "token %s created for %s (%s); it is shown only now:\n", tok.ID, tok.OwnerEmail, tok.Role)
 		fmt.Println(secret)
-		return nil
+		return adminAudit(ctx, st, "token.created", tok.TenantID, tok.Role+" token for "+tok.OwnerEmail+" created",
+			map[string]any{"token_id": tok.ID, "token_role": tok.Role, "owner_email": tok.OwnerEmail, "name": tok.Name})
 	case "list":
 		fs := flag.NewFlagSet("token list", flag.ContinueOnError)
 		tenantID := fs.String("tenant", "", "only this tenant's tokens")
@@ -166,7 +290,8 @@ func runToken(ctx context.Context, args []string) error {
 			return fmt.Errorf("revoke %s: %w", args[1], err)
 		}
 		fmt.Printf("token %s of %s revoked\n", tok.ID, tok.OwnerEmail)
-		return nil
+		return adminAudit(ctx, st, "token.revoked", tok.TenantID, tok.Role+" token for "+tok.OwnerEmail+" revoked",
+			map[string]any{"token_id": tok.ID, "token_role": tok.Role, "owner_email": tok.OwnerEmail})
 	}
 	return fmt.Errorf("unknown token command %q", args[0])
 }
@@ -184,17 +309,27 @@ func runSecrets(ctx context.Context, args []string) error {
 		fmt.Println(secrets.NewKey(id))
 		return nil
 	case "rotate":
+		cfg, err := load()
+		if err != nil {
+			return err
+		}
+		box, err := cfg.SecretBox()
+		if err != nil {
+			return err
+		}
 		st, err := openStore(ctx)
 		if err != nil {
 			return err
 		}
 		defer st.Close()
-		n, err := st.ResealConnections(ctx)
+		r, err := st.ResealSecrets(ctx)
 		if err != nil {
 			return err
 		}
-		fmt.Printf("%d stored credential(s) re-sealed with the first key of METERBRIDGE_SECRET_KEYS\n", n)
-		return nil
+		key := box.PrimaryKeyID()
+		fmt.Printf("%d stored credential(s) and %d webhook URL(s) re-sealed with key %q, the first of METERBRIDGE_SECRET_KEYS\n", r.Connections, r.Webhooks, key)
+		return adminAudit(ctx, st, "secrets.rotated", "", "stored secrets re-sealed with key "+key,
+			map[string]any{"key_id": key, "connections": r.Connections, "webhooks": r.Webhooks})
 	}
 	return fmt.Errorf("unknown secrets command %q", args[0])
 }

@@ -36,13 +36,19 @@ func runSchedules(ctx context.Context, args []string) error {
 	defer rt.Close()
 	st := rt.Starter()
 	if *tenantID == "" {
-		return st.SyncAllSchedules(ctx)
+		if err := st.SyncAllSchedules(ctx); err != nil {
+			return err
+		}
+		return adminAudit(ctx, rt.Store, "schedules.synced", "", "every tenant's schedules brought in line with its settings", nil)
 	}
 	t, err := rt.Store.GetTenant(ctx, *tenantID)
 	if err != nil {
 		return fmt.Errorf("tenant %s: %w", *tenantID, err)
 	}
-	return st.SyncSchedules(ctx, t)
+	if err := st.SyncSchedules(ctx, t); err != nil {
+		return err
+	}
+	return adminAudit(ctx, rt.Store, "schedules.synced", t.ID, "schedules brought in line with the settings", nil)
 }
 
 // runBackfill runs a schedule for past scheduled times; each run labels its period from its
@@ -89,5 +95,6 @@ func runBackfill(ctx context.Context, args []string) error {
 	}
 	fmt.Printf("backfill of %s for %s from %s to %s requested; watch the runs in the Temporal UI (TenantID = %q)\n",
 		*action, t.ID, *from, *to, t.ID)
-	return nil
+	return adminAudit(ctx, rt.Store, "backfill.requested", t.ID, fmt.Sprintf("backfill of %s from %s to %s requested", *action, *from, *to),
+		map[string]any{"action": *action, "from": *from, "to": *to})
 }

@@ -11,12 +11,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/meterbridge/meterbridge/dev/testenv"
+	"github.com/meterbridge/meterbridge/dev/testenv/temporalenv"
 	"github.com/meterbridge/meterbridge/secrets"
 	"github.com/meterbridge/meterbridge/store"
 	"github.com/meterbridge/meterbridge/tenant"
 )
 
-func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
+func TestMain(m *testing.M) { os.Exit(temporalenv.Main(m)) }
 
 func openWith(t *testing.T, url, keys string) *store.Store {
 	t.Helper()

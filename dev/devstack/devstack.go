@@ -169,6 +169,11 @@ func Run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
+	// The dev stack migrates for the developer; production processes leave that to
+	// `meterbridge migrate`.
+	if err := store.Migrate(ctx, dbURL, log); err != nil {
+		return err
+	}
 	rt, err := app.Open(ctx, cfg, temporalEnv, log)
 	if err != nil {
 		return err

@@ -105,6 +105,18 @@ func dbURL(name string) string {
 // after it.
 func DatabaseURL(t testing.TB) string {
 	t.Helper()
+	return newDatabase(t, fmt.Sprintf("%s_%d", templateDB, os.Getpid()))
+}
+
+// EmptyDatabaseURL returns the URL of a fresh database without meterbridge's schema (no
+// migration applied), owned by the test and dropped after it.
+func EmptyDatabaseURL(t testing.TB) string {
+	t.Helper()
+	return newDatabase(t, "template0")
+}
+
+func newDatabase(t testing.TB, tmpl string) string {
+	t.Helper()
 	pgOnce.Do(startPostgres)
 	if pgErr != nil {
 		t.Fatalf("test database: %v", pgErr)
@@ -116,7 +128,6 @@ func DatabaseURL(t testing.TB) string {
 		t.Fatal(err)
 	}
 	defer conn.Close(ctx)
-	tmpl := fmt.Sprintf("%s_%d", templateDB, os.Getpid())
 	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name+" TEMPLATE "+tmpl); err != nil {
 		t.Fatalf("create test database: %v", err)
 	}
