@@ -61,6 +61,7 @@ func TestWorkerKilledMidPushWritesEachQuantityOnce(t *testing.T) {
 		"METERBRIDGE_TASK_QUEUE="+s.taskQueue,
 		"METERBRIDGE_SMTP_ADDR="+s.mail.SMTPAddr(),
 		"METERBRIDGE_SMTP_TLS=none",
+		"METERBRIDGE_ALLOW_PRIVATE_TARGETS=true", // the emulators answer on loopback over http
 		"METERBRIDGE_LOG_LEVEL=warn",
 		"TEMPORAL_ADDRESS="+srv.FrontendAddress(),
 		"TEMPORAL_NAMESPACE="+srv.Namespace(),
