@@ -71,12 +71,20 @@ func (s *server) testConnection(c *gin.Context, role, provider, providerField st
 			fail(c, err)
 			return
 		}
+		if !s.allowTest(c) {
+			return
+		}
 		res := connect.Check(ctx, p.Client())
 		c.JSON(http.StatusOK, testAnswer{CheckResult: res, Role: role, Provider: provider, Tested: "request"})
 		return
 	}
 	tenantID := c.Param("tenant")
 	res, st, err := s.connect.TestAndRecord(ctx, tenantID, role, caller(c).Email, map[string]any{"request_id": requestID(c)})
+	var tooSoon *connect.TestTooSoonError
+	if errors.As(err, &tooSoon) {
+		fail(c, err)
+		return
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		fail(c, errConflict(notConfigured, "the tenant has no %s connection to test; send credentials in the body or save them first", role))
 		return
@@ -89,6 +97,15 @@ func (s *server) testConnection(c *gin.Context, role, provider, providerField st
 		logger(c).Error("connection test outcome not recorded", "err", err, "role", role)
 	}
 	c.JSON(http.StatusOK, testAnswer{CheckResult: res, Role: role, Provider: st.Provider, Tested: "stored"})
+}
+
+// allowTest takes a connection test from the tenant's budget, or answers 429 with the wait.
+func (s *server) allowTest(c *gin.Context) bool {
+	wait, ok := s.connect.AllowTest(c.Param("tenant"))
+	if !ok {
+		fail(c, &connect.TestTooSoonError{Wait: wait})
+	}
+	return ok
 }
 
 func requestID(c *gin.Context) string { return c.Writer.Header().Get("X-Request-ID") }

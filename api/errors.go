@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 
 	"github.com/meterbridge/meterbridge/access"
+	"github.com/meterbridge/meterbridge/connect"
 	"github.com/meterbridge/meterbridge/starter"
 	"github.com/meterbridge/meterbridge/store"
 	"github.com/meterbridge/meterbridge/tenant"
@@ -82,6 +83,10 @@ func toAPIError(err error) *apiError {
 	var fe *tenant.FieldError
 	if errors.As(err, &fe) {
 		return errInvalid(fe.Field, "%s", fe.Reason)
+	}
+	var tooSoon *connect.TestTooSoonError
+	if errors.As(err, &tooSoon) {
+		return &apiError{Status: http.StatusTooManyRequests, Code: "test_too_soon", Message: tooSoon.Error(), RetryAfter: tooSoon.Wait}
 	}
 	var running *starter.AlreadyRunningError
 	if errors.As(err, &running) {

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	zxcvbn "github.com/ccojocar/zxcvbn-go"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/contrib/envconfig"
 	tlog "go.temporal.io/sdk/log"
@@ -132,10 +133,33 @@ func Load(getenv Getenv) (Config, error) {
 	default:
 		return c, fmt.Errorf("METERBRIDGE_SMTP_TLS=%q: want starttls, tls or none", c.SMTP.TLS)
 	}
-	if c.AdminToken != "" && len(c.AdminToken) < 24 {
-		return c, errors.New("METERBRIDGE_ADMIN_TOKEN must be at least 24 characters")
+	if c.AdminToken != "" {
+		if err := CheckTokenStrength(c.AdminToken); err != nil {
+			return c, fmt.Errorf("METERBRIDGE_ADMIN_TOKEN %w", err)
+		}
 	}
 	return c, nil
+}
+
+// MinTokenEntropy is the least estimated strength, in bits, of a token chosen outside
+// (METERBRIDGE_ADMIN_TOKEN): 32 random hex digits reach it, a memorable phrase does not.
+const MinTokenEntropy = 100
+
+// CheckTokenStrength refuses a bearer token a person chose that is short or guessable: it
+// opens every admin route on an address that may face the internet. The estimate is
+// zxcvbn's, which finds words, names, dates, keyboard runs and repeats, not only counts
+// characters.
+func CheckTokenStrength(token string) error {
+	if len(token) < 24 {
+		return errors.New("must be at least 24 characters; generate one with: openssl rand -base64 32")
+	}
+	if len(token) > 512 {
+		return errors.New("must be at most 512 characters")
+	}
+	if m := zxcvbn.PasswordStrength(token, []string{"meterbridge", "admin", "token", "bootstrap"}); m.Entropy < MinTokenEntropy {
+		return fmt.Errorf("is too easy to guess (about %.0f bits; want at least %d): generate one with: openssl rand -base64 32", m.Entropy, MinTokenEntropy)
+	}
+	return nil
 }
 
 // RequireDatabase fails with a clear message when DATABASE_URL is missing.

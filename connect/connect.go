@@ -15,6 +15,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/meterbridge/meterbridge/psa"
 	"github.com/meterbridge/meterbridge/psa/autotask"
 	"github.com/meterbridge/meterbridge/psa/connectwise"
@@ -248,6 +250,7 @@ type Connector struct {
 	http   *http.Client
 	mu     sync.Mutex
 	cache  map[string]cached
+	tests  *testBudget
 }
 
 type cached struct {
@@ -261,7 +264,61 @@ func New(s *store.Store, policy *egress.Policy) *Connector {
 	if policy == nil {
 		policy = egress.Strict()
 	}
-	return &Connector{store: s, policy: policy, http: policy.Client(30 * time.Second), cache: map[string]cached{}}
+	return &Connector{store: s, policy: policy, http: policy.Client(30 * time.Second), cache: map[string]cached{},
+		tests: newTestBudget(DefaultTestBurst, DefaultTestEvery)}
+}
+
+// Connection tests make this server call out on a person's request, so each tenant has a
+// budget of them (the API and the console share it): DefaultTestBurst at once, then one
+// more every DefaultTestEvery.
+const (
+	DefaultTestBurst = 6
+	DefaultTestEvery = 10 * time.Second
+)
+
+// TestTooSoonError refuses a connection test past the tenant's budget; Wait says when one
+// more is allowed.
+type TestTooSoonError struct{ Wait time.Duration }
+
+func (e *TestTooSoonError) Error() string {
+	return fmt.Sprintf("too many connection tests for this tenant; the next one is allowed in %d s", int((e.Wait+time.Second-1)/time.Second))
+}
+
+// SetTestBudget replaces the per-tenant budget of connection tests (before the connector is
+// shared).
+func (c *Connector) SetTestBudget(burst int, every time.Duration) { c.tests = newTestBudget(burst, every) }
+
+// AllowTest takes one connection test from the tenant's budget, or says how long to wait
+// when it is used up.
+func (c *Connector) AllowTest(tenantID string) (wait time.Duration, ok bool) {
+	return c.tests.take(tenantID, time.Now())
+}
+
+type testBudget struct {
+	mu       sync.Mutex
+	burst    int
+	every    time.Duration
+	byTenant map[string]*rate.Limiter
+}
+
+func newTestBudget(burst int, every time.Duration) *testBudget {
+	return &testBudget{burst: max(burst, 1), every: every, byTenant: map[string]*rate.Limiter{}}
+}
+
+func (b *testBudget) take(tenantID string, now time.Time) (time.Duration, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	lim, ok := b.byTenant[tenantID]
+	if !ok {
+		lim = rate.NewLimiter(rate.Every(b.every), b.burst)
+		b.byTenant[tenantID] = lim
+	}
+	r := lim.ReserveN(now, 1)
+	if d := r.DelayFrom(now); d > 0 {
+		r.CancelAt(now)
+		return d, false
+	}
+	return 0, true
 }
 
 // Policy is the outbound policy the connector's clients keep to.

@@ -11,8 +11,12 @@ import (
 // TestAndRecord is "test connection" of a tenant's stored credentials: it tests them with
 // cheap reads and keeps the outcome on the connection (the dashboard alerts on a failure)
 // and in the site history, until the credentials change. The API and the console both call
-// it. A tenant without such a connection gives store.ErrNotFound.
+// it. A tenant without such a connection gives store.ErrNotFound; one whose budget of tests
+// is used up, *TestTooSoonError.
 func (c *Connector) TestAndRecord(ctx context.Context, tenantID, role, actor string, details map[string]any) (psa.CheckResult, store.ConnectionStatus, error) {
+	if wait, ok := c.AllowTest(tenantID); !ok {
+		return psa.CheckResult{}, store.ConnectionStatus{}, &TestTooSoonError{Wait: wait}
+	}
 	res, st, err := c.Test(ctx, tenantID, role)
 	if err != nil {
 		return res, st, err

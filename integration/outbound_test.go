@@ -5,12 +5,16 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/meterbridge/meterbridge/api"
+	"github.com/meterbridge/meterbridge/connect"
+	"github.com/meterbridge/meterbridge/dev/demo"
 	"github.com/meterbridge/meterbridge/remote/egress"
 	"github.com/meterbridge/meterbridge/store"
 )
@@ -116,4 +120,32 @@ func TestConnectionTestNeverEchoesTheBodyOfAnUnexpectedAnswer(t *testing.T) {
 			require.NotContains(t, text, "Router admin", "%s %s echoed the answer: %s", tc.path, tc.kind, text)
 		}
 	}
+}
+
+// Connection tests make the server call out on request, so each tenant has a budget of them:
+// past it, 429 with Retry-After, and other tenants are not affected.
+func TestConnectionTestsHaveAPerTenantCooldown(t *testing.T) {
+	s := newStack(t)
+	other := s.tenantID + "-b"
+	_, err := demo.Seed(context.Background(), s.store, s.urls, demo.Options{TenantID: other})
+	require.NoError(t, err)
+	conn := connect.New(s.store, testOutbound)
+	conn.SetTestBudget(2, time.Hour)
+	s.restartAPI(func(d *api.Deps) { d.Connector = conn })
+
+	var res testResult
+	require.Equal(t, http.StatusOK, s.call("POST", s.tp+"/psa/test", s.approverToken, nil, &res))
+	require.True(t, res.OK, res.Message)
+	require.Equal(t, http.StatusOK, s.call("POST", s.tp+"/sources/backup/test", s.approverToken, nil, &res))
+	resp, body := s.adminRaw("POST", s.tp+"/psa/test", s.approverToken)
+	require.Equal(t, http.StatusTooManyRequests, resp.StatusCode, string(body))
+	require.Contains(t, string(body), `"test_too_soon"`)
+	wait, err := strconv.Atoi(resp.Header.Get("Retry-After"))
+	require.NoError(t, err)
+	require.Positive(t, wait)
+	resp, body = s.adminRaw("POST", s.tp+"/sources/licenses/test", s.adminToken)
+	require.Equal(t, http.StatusTooManyRequests, resp.StatusCode, "the budget is the tenant's, whoever asks: %s", body)
+
+	resp, body = s.adminRaw("POST", "/api/v1/tenants/"+other+"/psa/test", s.adminToken)
+	require.Equal(t, http.StatusOK, resp.StatusCode, "another tenant's budget is its own: %s", body)
 }
