@@ -1,7 +1,9 @@
 #!/bin/sh
-# Creates Temporal's two databases in the shared PostgreSQL and brings their schemas up to
-# the version of the admin-tools image. Safe to run again: existing databases and schema
-# versions are kept, only newer versions are applied.
+# Brings the schemas of Temporal's two databases up to the version of the admin-tools image.
+# In the compose deployment the databases already exist, owned by Temporal's own role
+# (deploy/postgres/init-roles.sh), which may not create databases; the create step is for
+# setups whose role may. Safe to run again: existing databases and schema versions are kept,
+# only newer versions are applied.
 set -eu
 db_args="--plugin postgres12 --ep ${POSTGRES_SEEDS} -p ${DB_PORT} -u ${POSTGRES_USER}"
 # The password travels in SQL_PASSWORD, not on the command line.

@@ -24,7 +24,8 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// Superuser is the role initdb creates; the cluster trusts it on loopback only.
+// Superuser is the role initdb creates unless Options.Superuser names another; the cluster
+// trusts it on loopback only.
 const Superuser = "meterbridge"
 
 // Options says where and how to run the cluster.
@@ -38,6 +39,8 @@ type Options struct {
 	BinDir string
 	// Logger receives progress lines; slog.Default when nil.
 	Logger *slog.Logger
+	// Superuser names the role initdb creates; Superuser when empty.
+	Superuser string
 }
 
 // Cluster is a running PostgreSQL server.
@@ -149,12 +152,20 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 func (c *Cluster) URL(database string) string {
 	u := url.URL{
 		Scheme:   "postgres",
-		User:     url.User(Superuser),
+		User:     url.User(c.Superuser()),
 		Host:     net.JoinHostPort("127.0.0.1", strconv.Itoa(c.port)),
 		Path:     "/" + database,
 		RawQuery: "sslmode=disable",
 	}
 	return u.String()
+}
+
+// Superuser is the role the cluster was created with.
+func (c *Cluster) Superuser() string {
+	if c.opts.Superuser != "" {
+		return c.opts.Superuser
+	}
+	return Superuser
 }
 
 // Port is the TCP port the cluster listens on.
@@ -245,7 +256,7 @@ func (c *Cluster) command(ctx context.Context, name string, args ...string) *exe
 }
 
 func (c *Cluster) initdb(ctx context.Context) error {
-	cmd := c.command(ctx, "initdb", "-D", c.dataDir(), "-U", Superuser, "--auth=trust", "-E", "UTF8", "--locale=C", "--no-sync")
+	cmd := c.command(ctx, "initdb", "-D", c.dataDir(), "-U", c.Superuser(), "--auth=trust", "-E", "UTF8", "--locale=C", "--no-sync")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("initdb: %w: %s", err, strings.TrimSpace(string(out)))
 	}
