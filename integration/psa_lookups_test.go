@@ -164,7 +164,7 @@ func TestPSALookupsTellWhatToDoWhenThePSARefuses(t *testing.T) {
 func TestPSALookupsAreCachedBrieflyAndNeverAcrossTenants(t *testing.T) {
 	s := newStack(t)
 	clock := &lookupClock{t: time.Now()}
-	conn := connect.New(s.store, nil)
+	conn := connect.New(s.store, testOutbound)
 	s.restartAPI(func(d *api.Deps) {
 		d.Connector = conn
 		d.Lookup = lookup.New(conn, lookup.Options{TTL: time.Minute, Now: clock.now})
