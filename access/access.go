@@ -90,25 +90,21 @@ func NewGuard(st *store.Store, ratePerSec float64, failureBurst int) *Guard {
 // characters and imported ones rarely longer than 100.
 const maxTokenLen = 512
 
-// Authenticate resolves a token secret sent from the client address ip. An address that
-// keeps sending unknown tokens is refused (RateLimited) before its look-ups cost the
-// database anything more.
+// Authenticate resolves a token secret sent from the client address ip (the TCP peer, or
+// through trusted proxies the address they report). A valid token is never refused for
+// what others sent from the same address; an unknown one counts against the address, and
+// once its budget is used up is refused as RateLimited instead of Unauthenticated.
 func (g *Guard) Authenticate(ctx context.Context, ip, secret string) (Principal, error) {
-	if err := g.CheckAddress(ip); err != nil {
-		return Principal{}, err
-	}
 	secret = strings.TrimSpace(secret)
 	if secret == "" {
 		return Principal{}, &Error{Kind: Unauthenticated, Message: "a token is required"}
 	}
 	if len(secret) > maxTokenLen {
-		g.failures.failed(ip)
-		return Principal{}, ErrUnknownToken
+		return Principal{}, g.Refuse(ip)
 	}
 	tok, err := g.store.LookupToken(ctx, secret)
 	if errors.Is(err, store.ErrNotFound) {
-		g.failures.failed(ip)
-		return Principal{}, ErrUnknownToken
+		return Principal{}, g.Refuse(ip)
 	}
 	if err != nil {
 		return Principal{}, err
@@ -121,7 +117,8 @@ func PrincipalOf(tok store.Token) Principal {
 	return Principal{TokenID: tok.ID, Role: tok.Role, TenantID: tok.TenantID, Email: tok.OwnerEmail}
 }
 
-// CheckAddress refuses an address that has used up its failed look-ups.
+// CheckAddress refuses an address that has used up its failed look-ups. It is for
+// attempts without a credential to look up; Authenticate never refuses a valid token.
 func (g *Guard) CheckAddress(ip string) error {
 	if wait, blocked := g.failures.blocked(ip); blocked {
 		return &Error{Kind: RateLimited, RetryAfter: wait,
@@ -133,6 +130,26 @@ func (g *Guard) CheckAddress(ip string) error {
 // Failed counts a failed attempt from ip that did not go through Authenticate (an unknown
 // console session, say).
 func (g *Guard) Failed(ip string) { g.failures.failed(ip) }
+
+// Refuse counts a failed attempt from ip and returns its refusal: ErrUnknownToken, or
+// RateLimited with the wait once the address has used up its budget.
+func (g *Guard) Refuse(ip string) error {
+	err := g.CheckAddress(ip)
+	g.failures.failed(ip)
+	if err != nil {
+		return err
+	}
+	return ErrUnknownToken
+}
+
+// Used records that the principal's token was used, at most once a minute per token (and
+// only after Admit let the request through, so refused requests write nothing).
+func (g *Guard) Used(ctx context.Context, p Principal) error {
+	if p.TokenID == "" || !g.tokens.touchDue(p.TokenID, time.Now()) {
+		return nil
+	}
+	return g.store.TouchToken(ctx, p.TokenID)
+}
 
 // Admit counts one request against the principal's token rate.
 func (g *Guard) Admit(p Principal) error {

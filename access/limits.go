@@ -7,20 +7,36 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// tokenLimiter gives each token its own request rate.
+// tokenLimiter gives each token its own request rate, and says when its use is due to be
+// recorded (touchEvery).
 type tokenLimiter struct {
 	mu      sync.Mutex
 	perSec  float64
 	burst   int
 	byToken map[string]*rate.Limiter
+	touched map[string]time.Time
 }
+
+// touchEvery is how often a token's last_used_at is written at most.
+const touchEvery = time.Minute
 
 func newTokenLimiter(perSec float64) *tokenLimiter {
 	burst := int(perSec * 2)
 	if burst < 5 {
 		burst = 5
 	}
-	return &tokenLimiter{perSec: perSec, burst: burst, byToken: map[string]*rate.Limiter{}}
+	return &tokenLimiter{perSec: perSec, burst: burst, byToken: map[string]*rate.Limiter{}, touched: map[string]time.Time{}}
+}
+
+// touchDue reports whether the token's use should be recorded now, and notes it as done.
+func (l *tokenLimiter) touchDue(tokenID string, now time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if last, ok := l.touched[tokenID]; ok && now.Sub(last) < touchEvery {
+		return false
+	}
+	l.touched[tokenID] = now
+	return true
 }
 
 func (l *tokenLimiter) allow(tokenID string) bool {
@@ -34,12 +50,11 @@ func (l *tokenLimiter) allow(tokenID string) bool {
 	return lim.Allow()
 }
 
-// failureLimiter counts failed token lookups per client address (the TCP peer, which a
-// client cannot forge with X-Forwarded-For). Each address may fail failureBurst times at
-// once, then once per failureEvery; requests from an address over its budget get 429
-// without a lookup, so guessing tokens and flooding the database with lookups are both
-// slow. Behind a reverse proxy every client shares the proxy's address: there the budget
-// is the proxy's, which still bounds the database load.
+// failureLimiter counts failed token lookups per client address: the TCP peer, or behind
+// trusted proxies (METERBRIDGE_TRUSTED_PROXIES) the address they report, which a client
+// cannot forge. Each address may fail failureBurst times at once, then once per
+// failureEvery; past that its unknown tokens are refused as rate-limited with the wait. Its
+// tokens are still looked up, so a valid one is never refused.
 type failureLimiter struct {
 	mu    sync.Mutex
 	burst int

@@ -55,3 +55,17 @@ func TestFailureLimiterStaysBounded(t *testing.T) {
 		t.Fatalf("%d addresses kept, bound %d", len(l.byIP), maxFailureIPs)
 	}
 }
+
+func TestTokenUseIsDueOnceAMinutePerToken(t *testing.T) {
+	l := newTokenLimiter(1)
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	if !l.touchDue("tok-a", now) || l.touchDue("tok-a", now.Add(59*time.Second)) {
+		t.Fatal("a token's use is recorded more than once a minute")
+	}
+	if !l.touchDue("tok-b", now) {
+		t.Fatal("another token waits for the first one's minute")
+	}
+	if !l.touchDue("tok-a", now.Add(time.Minute)) {
+		t.Fatal("a minute later the use is not recorded")
+	}
+}

@@ -19,13 +19,10 @@ type principal = access.Principal
 func rank(role string) int { return access.Rank(role) }
 
 // authenticate resolves the bearer token; every /api/v1 route needs one. The rules (failed
-// look-ups per address, the token's rate) are access.Guard's, shared with the console.
+// look-ups per client address through the trusted proxies, the token's rate, recording its
+// use) are access.Guard's, shared with the console.
 func (s *server) authenticate(c *gin.Context) {
-	ip := c.RemoteIP()
-	if err := s.guard.CheckAddress(ip); err != nil {
-		fail(c, err)
-		return
-	}
+	ip := c.ClientIP()
 	h := c.GetHeader("Authorization")
 	scheme, secret, ok := strings.Cut(h, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(secret) == "" {
@@ -46,6 +43,9 @@ func (s *server) authenticate(c *gin.Context) {
 	if err := s.guard.Admit(p); err != nil {
 		fail(c, err)
 		return
+	}
+	if err := s.guard.Used(c.Request.Context(), p); err != nil {
+		logger(c).Warn("token use not recorded", "token", p.TokenID, "err", err)
 	}
 	c.Next()
 }

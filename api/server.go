@@ -37,6 +37,10 @@ type Deps struct {
 	// AuthFailureBurst is how many unknown or revoked tokens one client address may send
 	// before it is answered 429 (default 20; then one more every 2 seconds).
 	AuthFailureBurst int
+	// TrustedProxies are the addresses or CIDRs of reverse proxies whose X-Forwarded-For
+	// (or X-Real-IP) names the client (METERBRIDGE_TRUSTED_PROXIES); empty trusts none and
+	// the TCP peer is the client.
+	TrustedProxies []string
 	// Connector opens tenants' PSA and vendor clients for connection tests and mapping
 	// checks; nil builds one over Store that keeps to Outbound.
 	Connector *connect.Connector
@@ -164,6 +168,11 @@ func New(d Deps) http.Handler {
 	}
 
 	r := gin.New()
+	if err := r.SetTrustedProxies(d.TrustedProxies); err != nil {
+		// config.Load has checked the list; trust none rather than anything unclear.
+		s.log.Error("trusted proxies ignored", "err", err)
+		_ = r.SetTrustedProxies(nil)
+	}
 	r.HandleMethodNotAllowed = true
 	r.Use(s.requestContext, s.recovery)
 	r.NoRoute(func(c *gin.Context) {

@@ -203,6 +203,7 @@ func (r *Runtime) APIHandler() http.Handler {
 	return api.New(api.Deps{
 		Store: r.Store, Starter: st, Temporal: r.Temporal, Logger: r.Logger.With("component", "api"),
 		RateLimit: r.Config.RateLimit, Guard: guard, Connector: conn, Lookup: look, Pages: pages, Outbound: r.Outbound,
+		TrustedProxies: r.Config.TrustedProxies,
 	})
 }
 

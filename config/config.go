@@ -37,6 +37,10 @@ type Config struct {
 	AdminEmail string
 	// RateLimit is requests per second per API token (METERBRIDGE_API_RATE, default 20).
 	RateLimit float64
+	// TrustedProxies are the reverse proxies in front of the API whose X-Forwarded-For is
+	// believed (METERBRIDGE_TRUSTED_PROXIES: comma-separated addresses or CIDRs; default
+	// none, so the TCP peer is the client).
+	TrustedProxies []string
 	// TaskQueue is the Temporal task queue of workflows and activities
 	// (METERBRIDGE_TASK_QUEUE, default "meterbridge"); separate deployments sharing one
 	// namespace use separate queues.
@@ -114,6 +118,15 @@ func Load(getenv Getenv) (Config, error) {
 		return c, fmt.Errorf("METERBRIDGE_API_RATE=%q: want a positive number of requests per second", rate)
 	}
 	c.RateLimit = r
+	for _, p := range strings.Split(getenv("METERBRIDGE_TRUSTED_PROXIES"), ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		if _, _, err := net.ParseCIDR(p); err != nil && net.ParseIP(p) == nil {
+			return c, fmt.Errorf("METERBRIDGE_TRUSTED_PROXIES: %q is neither an IP address nor a CIDR", p)
+		}
+		c.TrustedProxies = append(c.TrustedProxies, p)
+	}
 	if v := strings.TrimSpace(getenv("METERBRIDGE_ALLOW_PRIVATE_TARGETS")); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {

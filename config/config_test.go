@@ -54,3 +54,16 @@ func TestAllowPrivateTargetsIsOffUnlessSaid(t *testing.T) {
 		t.Fatal("a value that is not a boolean was accepted")
 	}
 }
+
+func TestTrustedProxiesAreAddressesOrNetworks(t *testing.T) {
+	c, err := Load(env(map[string]string{"METERBRIDGE_TRUSTED_PROXIES": " 10.0.0.0/8, 172.18.0.2 ,::1"}))
+	if err != nil || strings.Join(c.TrustedProxies, "|") != "10.0.0.0/8|172.18.0.2|::1" {
+		t.Fatalf("%q %v", c.TrustedProxies, err)
+	}
+	if _, err := Load(env(map[string]string{"METERBRIDGE_TRUSTED_PROXIES": "proxy.internal"})); err == nil {
+		t.Fatal("a host name was accepted")
+	}
+	if c, _ := Load(env(nil)); len(c.TrustedProxies) != 0 {
+		t.Fatalf("trusted by default: %q", c.TrustedProxies)
+	}
+}

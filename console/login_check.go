@@ -26,7 +26,7 @@ func (c *Console) checkSignIn(g *gin.Context) {
 		c.render(g, http.StatusUnprocessableEntity, "signin", p)
 		return
 	}
-	pr, err := c.Guard.Authenticate(g.Request.Context(), g.RemoteIP(), f.Token)
+	pr, err := c.Guard.Authenticate(g.Request.Context(), g.ClientIP(), f.Token)
 	if err != nil {
 		if ae, ok := err.(*access.Error); ok && ae.Kind == access.Unauthenticated {
 			p.Errors["token"] = "This token is unknown or has been revoked. Check that you pasted all of it."
@@ -36,7 +36,7 @@ func (c *Console) checkSignIn(g *gin.Context) {
 		c.fail(g, err)
 		return
 	}
-	id, _, err := c.Store.CreateSession(g.Request.Context(), pr.TokenID, c.Now(), IdleTimeout, g.RemoteIP(), g.Request.UserAgent())
+	id, _, err := c.Store.CreateSession(g.Request.Context(), pr.TokenID, c.Now(), IdleTimeout, g.ClientIP(), g.Request.UserAgent())
 	if err != nil {
 		c.fail(g, err)
 		return

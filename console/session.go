@@ -31,11 +31,9 @@ func (c *Console) requireSession(g *gin.Context) {
 		c.toSignIn(g, "")
 		return
 	}
-	ip := g.RemoteIP()
-	if err := c.Guard.CheckAddress(ip); err != nil {
-		c.fail(g, err)
-		return
-	}
+	// A live session is never refused for what others sent from the same address; an unknown
+	// one counts against the address like an unknown token.
+	ip := g.ClientIP()
 	sess, err := c.Store.TouchSession(g.Request.Context(), ck.Value, c.Now(), IdleTimeout)
 	switch {
 	case errors.Is(err, store.ErrSessionExpired):
@@ -44,7 +42,10 @@ func (c *Console) requireSession(g *gin.Context) {
 		return
 	case errors.Is(err, store.ErrNotFound):
 		// An unknown session ID costs its sender like an unknown token.
-		c.Guard.Failed(ip)
+		if err := c.Guard.Refuse(ip); err != nil && !errors.Is(err, access.ErrUnknownToken) {
+			c.fail(g, err)
+			return
+		}
 		c.clearCookie(g)
 		c.toSignIn(g, "ended")
 		return
@@ -57,6 +58,7 @@ func (c *Console) requireSession(g *gin.Context) {
 		c.fail(g, err)
 		return
 	}
+	_ = c.Guard.Used(g.Request.Context(), p) // a failed record of use does not refuse the page
 	g.Set(principalKey, p)
 	g.Set(sessionKey, sess)
 	g.Set(sessionIDKey, ck.Value)

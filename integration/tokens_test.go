@@ -176,10 +176,10 @@ func TestUnknownTokensFromOneAddressAreSlowedDown(t *testing.T) {
 	require.Equal(t, http.StatusTooManyRequests, resp.StatusCode, "%s", raw)
 	require.NotEmpty(t, resp.Header.Get("Retry-After"))
 	require.True(t, bytes.Contains(raw, []byte(`"rate_limited"`)), "%s", raw)
-	// While the address is over its budget nothing is looked up, a good token included
-	// (behind a proxy, the proxy's address is what is limited).
+	// While the address is over its budget its unknown tokens are refused with 429, but a
+	// valid token from the same address is never locked out.
 	resp, _ = s.request("GET", s.tp, s.viewerToken, "")
-	require.Equal(t, http.StatusTooManyRequests, resp.StatusCode)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
 	// Requests without any token cost no lookup and are not counted, but are still refused.
 	s.restartAPI(func(d *api.Deps) { d.AuthFailureBurst = 3 })
 	for range 10 {
@@ -223,4 +223,98 @@ func TestRequestsWithoutTheirOwnAuditAreAuditedByTheRouter(t *testing.T) {
 	resp2.Body.Close()
 	require.True(t, strings.HasPrefix(resp2.Header.Get("X-Request-ID"), "trace-1."), resp2.Header.Get("X-Request-ID"))
 	require.NotEqual(t, "trace-1.", resp2.Header.Get("X-Request-ID"))
+}
+
+// fromClient sends a request with an X-Forwarded-For, as a reverse proxy does.
+func (s *stack) fromClient(forwardedFor, token string) int {
+	s.t.Helper()
+	req, err := http.NewRequest("GET", s.api.URL+s.tp, nil)
+	require.NoError(s.t, err)
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("X-Forwarded-For", forwardedFor)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(s.t, err)
+	_ = resp.Body.Close()
+	return resp.StatusCode
+}
+
+func badToken(i int) string { return "mbt_guess" + strconv.Itoa(i) + strings.Repeat("x", 30) }
+
+// A burst of bad tokens from one address, then a valid token from the same address: 200.
+func TestValidTokenIsNeverLockedOutByBadTokensFromItsAddress(t *testing.T) {
+	s := newStack(t)
+	s.restartAPI(func(d *api.Deps) { d.AuthFailureBurst = 5 })
+	for i := range 25 {
+		resp, _ := s.request("GET", s.tp, badToken(i), "")
+		require.Contains(t, []int{http.StatusUnauthorized, http.StatusTooManyRequests}, resp.StatusCode)
+	}
+	resp, raw := s.request("GET", s.tp, badToken(99), "")
+	require.Equal(t, http.StatusTooManyRequests, resp.StatusCode, "%s", raw)
+	for _, tok := range []string{s.viewerToken, s.approverToken, s.adminToken} {
+		resp, raw := s.request("GET", s.tp, tok, "")
+		require.Equal(t, http.StatusOK, resp.StatusCode, "a valid token was refused: %s", raw)
+	}
+}
+
+// Behind a trusted proxy each client is counted by the address the proxy reports: one
+// client's bad tokens do not slow another down.
+func TestClientsBehindATrustedProxyAreCountedApart(t *testing.T) {
+	s := newStack(t)
+	s.restartAPI(func(d *api.Deps) {
+		d.AuthFailureBurst = 3
+		d.TrustedProxies = []string{"127.0.0.1", "::1"} // the test's requests come from here
+	})
+	for i := range 3 {
+		require.Equal(t, http.StatusUnauthorized, s.fromClient("203.0.113.7", badToken(i)))
+	}
+	require.Equal(t, http.StatusTooManyRequests, s.fromClient("203.0.113.7", badToken(3)), "the first client is over its budget")
+	require.Equal(t, http.StatusUnauthorized, s.fromClient("203.0.113.8", badToken(4)), "another client behind the same proxy shares it")
+	require.Equal(t, http.StatusOK, s.fromClient("203.0.113.7", s.viewerToken))
+}
+
+// Without trusted proxies X-Forwarded-For is whatever the client wrote: it is ignored, so
+// inventing a new address for each guess gains nothing.
+func TestUntrustedForwardedForIsIgnored(t *testing.T) {
+	s := newStack(t)
+	s.restartAPI(func(d *api.Deps) { d.AuthFailureBurst = 3 })
+	for i := range 3 {
+		require.Equal(t, http.StatusUnauthorized, s.fromClient("198.51.100."+strconv.Itoa(i), badToken(i)))
+	}
+	require.Equal(t, http.StatusTooManyRequests, s.fromClient("198.51.100.200", badToken(3)))
+	require.Equal(t, http.StatusOK, s.fromClient("198.51.100.201", s.viewerToken))
+}
+
+// A token's last use is recorded at most once a minute, and not for requests its rate limit
+// refused.
+func TestTokenUseIsRecordedAtMostOnceAMinute(t *testing.T) {
+	s := newStack(t)
+	ctx := context.Background()
+	s.restartAPI(func(d *api.Deps) { d.RateLimit = 1 }) // a burst of 5, then 429
+	// Every write of last_used_at is counted by a trigger of the test's own database.
+	for _, stmt := range []string{
+		`CREATE TABLE token_touches (n int NOT NULL)`,
+		`INSERT INTO token_touches VALUES (0)`,
+		`CREATE FUNCTION count_touch() RETURNS trigger LANGUAGE plpgsql AS $$
+			BEGIN UPDATE token_touches SET n = n + 1; RETURN NEW; END $$`,
+		`CREATE TRIGGER count_touch AFTER UPDATE OF last_used_at ON api_tokens FOR EACH ROW EXECUTE FUNCTION count_touch()`,
+	} {
+		_, err := s.store.Pool().Exec(ctx, stmt)
+		require.NoError(t, err)
+	}
+	statuses := map[int]int{}
+	for range 20 {
+		resp, _ := s.request("GET", s.tp, s.viewerToken, "")
+		statuses[resp.StatusCode]++
+	}
+	require.Positive(t, statuses[http.StatusTooManyRequests], "the rate limit never refused: %v", statuses)
+	var n int
+	require.NoError(t, s.store.Pool().QueryRow(ctx, `SELECT n FROM token_touches`).Scan(&n))
+	require.Equal(t, 1, n, "last_used_at written %d times for %v", n, statuses)
+	toks, err := s.store.ListTokens(ctx, s.tenantID)
+	require.NoError(t, err)
+	for _, tok := range toks {
+		if tok.Role == store.RoleViewer {
+			require.NotNil(t, tok.LastUsedAt, "the use was not recorded")
+		}
+	}
 }

@@ -121,12 +121,19 @@ func (s *Store) insertToken(ctx context.Context, t Token, secret string) (Token,
 	return tok, err
 }
 
-// LookupToken finds the live (not revoked) token with this secret and notes its use.
+// LookupToken finds the live (not revoked) token with this secret. It only reads; the
+// caller records the use with TouchToken.
 func (s *Store) LookupToken(ctx context.Context, secret string) (Token, error) {
-	tok, err := scanToken(s.pool.QueryRow(ctx, `
-		UPDATE api_tokens SET last_used_at = now()
-		WHERE secret_hash = $1 AND revoked_at IS NULL RETURNING `+tokenColumns, hashToken(secret)))
-	return tok, err
+	return scanToken(s.pool.QueryRow(ctx, `SELECT `+tokenColumns+` FROM api_tokens
+		WHERE secret_hash = $1 AND revoked_at IS NULL`, hashToken(secret)))
+}
+
+// TouchToken records that a token was used, unless that was recorded less than a minute ago
+// (by this or another process).
+func (s *Store) TouchToken(ctx context.Context, id string) error {
+	_, err := s.pool.Exec(ctx, `UPDATE api_tokens SET last_used_at = now()
+		WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')`, id)
+	return err
 }
 
 // ListTokens lists tokens of one tenant, or every token when tenantID is empty.
