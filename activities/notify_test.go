@@ -37,7 +37,7 @@ func (n *countingNotifier) Webhook(context.Context, string, any) error {
 // do not get a copy of the message for every retry.
 func TestNotifyRetrySendsOnlyWhatFailed(t *testing.T) {
 	ctx := context.Background()
-	st := testenv.Store(t, nil)
+	st := testenv.Store(t, testenv.NewSecretBox())
 	settings := tenant.Defaults()
 	settings.Notify = tenant.NotifySettings{Emails: []string{"ops@acme.example"}, WebhookURL: "https://chat.example/hook"}
 	_, err := st.CreateTenant(ctx, tenant.Tenant{ID: "acme", Name: "Acme", TimeZone: "UTC", Settings: settings})
