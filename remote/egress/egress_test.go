@@ -211,8 +211,7 @@ func TestCrossHostRedirectCarryingAnAPIKeyIsRefused(t *testing.T) {
 
 // Within one host a redirect is followed, but without the request's credentials.
 func TestCredentialsNeverFollowARedirect(t *testing.T) {
-	var srv *counting
-	srv = newCounting(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := newCounting(t, func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/start" {
 			http.Redirect(w, r, "/landing", http.StatusTemporaryRedirect)
 			return
