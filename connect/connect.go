@@ -286,7 +286,9 @@ func (e *TestTooSoonError) Error() string {
 
 // SetTestBudget replaces the per-tenant budget of connection tests (before the connector is
 // shared).
-func (c *Connector) SetTestBudget(burst int, every time.Duration) { c.tests = newTestBudget(burst, every) }
+func (c *Connector) SetTestBudget(burst int, every time.Duration) {
+	c.tests = newTestBudget(burst, every)
+}
 
 // AllowTest takes one connection test from the tenant's budget, or says how long to wait
 // when it is used up.

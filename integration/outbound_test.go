@@ -75,6 +75,9 @@ func TestStoredConnectionTheStrictPolicyRefusesFailsClearlyWhenUsed(t *testing.T
 // was and never what it said: it must not become a way to read internal pages.
 func TestConnectionTestNeverEchoesTheBodyOfAnUnexpectedAnswer(t *testing.T) {
 	s := newStack(t)
+	conn := connect.New(s.store, testOutbound)
+	conn.SetTestBudget(20, time.Second) // ten tests in a row, above the default budget
+	s.restartAPI(func(d *api.Deps) { d.Connector = conn })
 	const page = "<html><title>Router admin</title>wifi password: hunter2-internal</html>"
 	odd := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
