@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -58,6 +59,9 @@ type stack struct {
 
 	// clock is the console's clock (sessions' idle timeout); tests move it.
 	clock *testClock
+
+	// cwWrites can hold ConnectWise addition writes in flight (open unless a test closes it).
+	cwWrites *writeGate
 }
 
 // testClock is a clock a test moves forward.
@@ -81,15 +85,17 @@ func (c *testClock) Advance(d time.Duration) {
 
 func newStack(t *testing.T) *stack {
 	t.Helper()
-	s := &stack{t: t, world: demo.NewWorld(), tenantID: fmt.Sprintf("demo-%d", tenantSeq.Add(1))}
+	s := &stack{t: t, world: demo.NewWorld(), tenantID: fmt.Sprintf("demo-%d", tenantSeq.Add(1)), cwWrites: newWriteGate()}
 	s.tp = "/api/v1/tenants/" + s.tenantID
 	s.urls = demo.URLs{
-		ConnectWise: serve(t, s.world.ConnectWise),
+		ConnectWise: serve(t, s.cwWrites.wrap(s.world.ConnectWise)),
 		Autotask:    serve(t, s.world.Autotask),
 		Backup:      serve(t, s.world.Backup),
 		Licences:    serve(t, s.world.Licences),
 		Gauges:      serve(t, s.world.Gauges),
 	}
+	// Runs before the servers close (cleanups run last first): nothing may wait at the gate then.
+	t.Cleanup(s.cwWrites.open)
 	var err error
 	s.mail, err = mailsink.Start("127.0.0.1:0")
 	if err != nil {
@@ -224,5 +230,62 @@ func eventually(t *testing.T, timeout time.Duration, what string, f func() bool)
 			t.Fatalf("timed out after %v waiting for %s", timeout, what)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// writeGate stands between meterbridge and the ConnectWise emulator. While it is closed, a
+// write of an agreement addition (PATCH …/additions/{id}) waits at the gate — in flight, as a
+// slow PSA would hold it — until the gate opens; the request then reaches the emulator. A
+// request whose caller gives up first never reaches it.
+type writeGate struct {
+	mu      sync.Mutex
+	closed  bool
+	release chan struct{}
+	// held receives the path of each write that arrives while the gate is closed.
+	held chan string
+	// done counts the writes that reached the emulator and were answered.
+	done atomic.Int64
+}
+
+func newWriteGate() *writeGate { return &writeGate{held: make(chan string, 100)} }
+
+func (g *writeGate) wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPatch || !strings.Contains(r.URL.Path, "/additions/") {
+			h.ServeHTTP(w, r)
+			return
+		}
+		g.mu.Lock()
+		closed, release := g.closed, g.release
+		g.mu.Unlock()
+		if closed {
+			g.held <- r.URL.Path
+			select {
+			case <-release:
+			case <-r.Context().Done():
+				return
+			}
+		}
+		h.ServeHTTP(w, r)
+		g.done.Add(1)
+	})
+}
+
+// close makes the next writes wait.
+func (g *writeGate) close() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if !g.closed {
+		g.closed, g.release = true, make(chan struct{})
+	}
+}
+
+// open lets the waiting writes and all later ones through.
+func (g *writeGate) open() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		g.closed = false
+		close(g.release)
 	}
 }

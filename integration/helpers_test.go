@@ -20,8 +20,9 @@ func (s *stack) patchSettings(patch string) {
 	require.Equal(s.t, http.StatusOK, code, "PATCH settings: %+v", e)
 }
 
-// waitCycle waits until the cycle with this ID (run ID) has ended — its record final and
-// its workflow closed (it notifies after recording) — and returns it.
+// waitCycle waits until the cycle with this ID has ended — its record final and its
+// workflow closed (it notifies after recording) — and returns it. The workflow is followed by
+// its ID, so a run that was reset or continued as new is waited for too.
 func (s *stack) waitCycle(id string, timeout time.Duration) store.Cycle {
 	s.t.Helper()
 	var c store.Cycle
@@ -32,7 +33,7 @@ func (s *stack) waitCycle(id string, timeout time.Duration) store.Cycle {
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	require.NoError(s.t, s.temporal.GetWorkflow(ctx, c.WorkflowID, c.ID).Get(ctx, nil))
+	require.NoError(s.t, s.temporal.GetWorkflow(ctx, c.WorkflowID, "").Get(ctx, nil))
 	return c
 }
 

@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/meterbridge/meterbridge/billing"
 )
@@ -332,4 +333,39 @@ func TestCancellingAWaitingCycleRecordsIt(t *testing.T) {
 		require.Contains(t, f.finished.Error, "cancelled")
 		require.Zero(t, f.pushes)
 	}
+}
+
+// Point 6 of issue 9: reminders are bounded. A cycle nobody decides for weeks sends at most
+// billing.MaxReminders reminders, not one per interval forever.
+func TestRemindersStopAfterTheBound(t *testing.T) {
+	env := newEnv(t)
+	f := &fakeCycle{pages: []billing.RefreshResult{pageOf(1, 0, 0, "")}, begin: billing.BeginResult{ReminderHours: 1}}
+	f.register(env)
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(SignalReject, billing.Decision{All: true, Actor: "ann@example.com"})
+	}, 200*time.Hour)
+	env.ExecuteWorkflow(BillingCycle, manualInput)
+	require.NoError(t, env.GetWorkflowError())
+	reminders := 0
+	for _, n := range f.notices {
+		if n == billing.NoticeReminder {
+			reminders++
+		}
+	}
+	require.Equal(t, 10, reminders, "ten reminders, then silence")
+}
+
+// Point 6 of issue 9: a long approval wait continues as new before its history grows large,
+// and the next run carries the wait's state.
+func TestLongApprovalWaitContinuesAsNew(t *testing.T) {
+	env := newEnv(t)
+	f := &fakeCycle{pages: []billing.RefreshResult{pageOf(2, 0, 0, "")}, begin: billing.BeginResult{ReminderHours: 24}}
+	f.register(env)
+	env.RegisterDelayedCallback(func() { env.SetContinueAsNewSuggested(true) }, 50*time.Hour)
+	env.ExecuteWorkflow(BillingCycle, manualInput)
+	err := env.GetWorkflowError()
+	require.Error(t, err)
+	require.True(t, workflow.IsContinueAsNewError(err), "%v", err)
+	require.Zero(t, f.pushes)
+	require.Empty(t, f.finished.Status, "a continuing cycle is not recorded as ended")
 }
