@@ -34,12 +34,21 @@ type Notifier interface {
 	Webhook(ctx context.Context, url string, payload any) error
 }
 
+// CycleWorkflows tells how a cycle's workflow stands in Temporal (the starter implements it).
+type CycleWorkflows interface {
+	// CycleWorkflowEnded reports whether the workflow chain of a cycle has ended and, if so,
+	// how, as people read it.
+	CycleWorkflowEnded(ctx context.Context, workflowID, cycleID string) (ended bool, how string, err error)
+}
+
 // Activities holds the dependencies of every activity.
 type Activities struct {
 	Store    *store.Store
 	Connect  Connector
 	Notifier Notifier
 	Logger   *slog.Logger
+	// Workflows lets the reconciler see which cycles' workflows ended outside workflow code.
+	Workflows CycleWorkflows
 }
 
 func (a *Activities) log() *slog.Logger {

@@ -2,11 +2,15 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"fmt"
+
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/meterbridge/meterbridge/billing"
 	"github.com/meterbridge/meterbridge/store"
 	"github.com/meterbridge/meterbridge/tenant"
+	"github.com/meterbridge/meterbridge/workflows"
 )
 
 // BeginCycle records a new cycle (once, however often it is retried), claims its period when
@@ -58,7 +62,7 @@ func (a *Activities) BeginCycle(ctx context.Context, in billing.BeginInput) (bil
 			return res, fmt.Errorf("supersede older licence cycles: %w", err)
 		}
 		for _, o := range old {
-			res.Superseded = append(res.Superseded, billing.CycleRef{WorkflowID: o.WorkflowID, RunID: o.ID})
+			res.Superseded = append(res.Superseded, billing.CycleRef{WorkflowID: o.WorkflowID, RunID: o.ID, CycleID: o.ID})
 		}
 	}
 	return res, nil
@@ -66,13 +70,26 @@ func (a *Activities) BeginCycle(ctx context.Context, in billing.BeginInput) (bil
 
 // MarkCycle records a running cycle's status and phase (a local activity).
 func (a *Activities) MarkCycle(ctx context.Context, in billing.MarkInput) error {
-	return a.Store.SetCycleStatus(ctx, in.CycleID, in.Status, in.Phase)
+	return cycleError("record phase", a.Store.SetCycleStatus(ctx, in.CycleID, in.Status, in.Phase))
 }
 
 // Decide applies an approve or reject decision to the cycle's pending items and returns the
-// cycle's counts after it. The decision and its site-history row are written together.
+// cycle's counts after it (runs recorded before DecideItems).
 func (a *Activities) Decide(ctx context.Context, in billing.DecideInput) (billing.Counts, error) {
-	_, err := a.Store.DecideItemsWithNote(ctx, in.CycleID, in.Decision, func(c store.Cycle, n int) store.Note {
+	res, err := a.DecideItems(ctx, in)
+	return res.Counts, err
+}
+
+// DecideItems applies an approve or reject decision to the cycle's pending items and says
+// what it did: how many items it moved, how many of those it named were already decided,
+// and the cycle's counts after it. A decision naming no item only reads the counts. The
+// decision and its site-history row are written together.
+func (a *Activities) DecideItems(ctx context.Context, in billing.DecideInput) (billing.DecideResult, error) {
+	var res billing.DecideResult
+	if _, err := a.cycle(ctx, in.CycleID); err != nil {
+		return res, err
+	}
+	n, err := a.Store.DecideItemsWithNote(ctx, in.CycleID, in.Decision, func(c store.Cycle, n int) store.Note {
 		verb, action := "approved", "pending.approved"
 		if !in.Decision.Approve {
 			verb, action = "removed", "pending.rejected"
@@ -82,15 +99,23 @@ func (a *Activities) Decide(ctx context.Context, in billing.DecideInput) (billin
 			Details: map[string]any{"cycle_id": in.CycleID, "count": n, "ids": in.Decision.IDs, "all": in.Decision.All}}
 	})
 	if err != nil {
-		return billing.Counts{}, fmt.Errorf("decide: %w", err)
+		return res, fmt.Errorf("decide: %w", err)
 	}
-	return a.Store.CycleCounts(ctx, in.CycleID)
+	res.Changed = n
+	if !in.Decision.All {
+		res.AlreadyDecided = max(len(in.Decision.IDs)-n, 0)
+	}
+	res.Counts, err = a.Store.CycleCounts(ctx, in.CycleID)
+	return res, err
 }
 
 // ApplyDeadline approves the pending items the rule allows, removes the rest, and returns
 // the cycle's counts after it. The decisions and their site-history row are written
 // together, the row once per cycle.
 func (a *Activities) ApplyDeadline(ctx context.Context, in billing.DeadlineInput) (billing.Counts, error) {
+	if _, err := a.cycle(ctx, in.CycleID); err != nil {
+		return billing.Counts{}, err
+	}
 	_, _, err := a.Store.ApplyDeadlineWithNote(ctx, in.CycleID, in.Approval, func(c store.Cycle, approved, removed int) store.Note {
 		return store.Note{TenantID: c.TenantID, Severity: store.SeverityWarning, Actor: billing.ActorDeadline, Action: "approval.deadline",
 			Message: fmt.Sprintf("approval deadline of %s %s passed: %d update(s) approved by the rule, %d skipped", kindWords(c.Kind), c.Period, approved, removed),
@@ -111,7 +136,9 @@ func (a *Activities) OpenCycles(ctx context.Context, tenantID string, kind billi
 	var out []billing.CycleRef
 	for _, c := range cycles {
 		if c.Kind == kind {
-			out = append(out, billing.CycleRef{WorkflowID: c.WorkflowID, RunID: c.ID})
+			// The signal goes to the workflow's current run: a reset or a continue-as-new
+			// has left the cycle's first run behind.
+			out = append(out, billing.CycleRef{WorkflowID: c.WorkflowID, CycleID: c.ID})
 		}
 	}
 	return out, nil
@@ -130,28 +157,57 @@ func (a *Activities) FinishCycle(ctx context.Context, in billing.FinishInput) (b
 	// The outcome and its site-history row are written together, the row when the cycle
 	// finishes (a retry of a finished cycle writes none).
 	c, err := a.Store.FinishCycleWithNote(ctx, in.CycleID, status, in.Error, func(c store.Cycle) store.Note {
-		severity := store.SeverityInfo
-		switch c.Status {
-		case billing.Partial:
-			severity = store.SeverityWarning
-		case billing.Failed:
-			severity = store.SeverityError
-		}
-		msg := fmt.Sprintf("%s of %s %s: %d applied, %d already up to date, %d removed, %d failed",
-			kindWords(c.Kind), c.Period, statusWords(c.Status), c.Counts.Applied, c.Counts.Unchanged, c.Counts.Rejected, c.Counts.Failed)
-		if in.Error != "" {
-			msg += " — " + in.Error
-		}
-		if c.Trigger != billing.Manual && c.Status != billing.AlreadyPublished && !store.ClaimKeptWhen(c.Status) {
-			msg += fmt.Sprintf("; %s is not published, so the next automatic run of it publishes it", c.Period)
-		}
-		return store.Note{TenantID: c.TenantID, Severity: severity, Actor: store.ActorAutomatic, Action: string(c.Kind) + "." + string(c.Status),
-			Message: msg, Details: map[string]any{"cycle_id": c.ID, "counts": c.Counts}}
+		return store.Note{TenantID: c.TenantID, Severity: severityOf(c.Status), Actor: store.ActorAutomatic, Action: string(c.Kind) + "." + string(c.Status),
+			Message: endWords(c, in.Error), Details: map[string]any{"cycle_id": c.ID, "counts": c.Counts}}
 	})
 	if err != nil {
-		return billing.FinishResult{}, fmt.Errorf("finish cycle: %w", err)
+		return billing.FinishResult{}, cycleError("finish cycle", err)
 	}
 	return billing.FinishResult{Status: c.Status, Counts: c.Counts}, nil
+}
+
+func severityOf(s billing.Status) string {
+	switch s {
+	case billing.Partial, billing.Cancelled:
+		return store.SeverityWarning
+	case billing.Failed:
+		return store.SeverityError
+	}
+	return store.SeverityInfo
+}
+
+// endWords is the site-history sentence of an ended cycle.
+func endWords(c store.Cycle, why string) string {
+	msg := fmt.Sprintf("%s of %s %s: %d applied, %d already up to date, %d removed, %d failed",
+		kindWords(c.Kind), c.Period, statusWords(c.Status), c.Counts.Applied, c.Counts.Unchanged, c.Counts.Rejected, c.Counts.Failed)
+	if c.Counts.Abandoned > 0 {
+		msg += fmt.Sprintf(", %d not pushed", c.Counts.Abandoned)
+	}
+	if why != "" {
+		msg += " — " + why
+	}
+	if c.Trigger != billing.Manual && c.Status != billing.AlreadyPublished && !store.ClaimKeptWhen(c.Status) {
+		msg += fmt.Sprintf("; %s is not published, so the next automatic run of it publishes it", c.Period)
+	}
+	return msg
+}
+
+// cycle reads a cycle's record; a missing one fails the activity without retrying.
+func (a *Activities) cycle(ctx context.Context, cycleID string) (store.Cycle, error) {
+	c, err := a.Store.CycleByID(ctx, cycleID)
+	return c, cycleError("load cycle "+cycleID, err)
+}
+
+// cycleError makes a missing cycle record a failure that is not retried: an activity that
+// addresses a cycle PostgreSQL does not hold would otherwise retry forever.
+func cycleError(what string, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, store.ErrNotFound):
+		return temporal.NewNonRetryableApplicationError(what+": the cycle's record does not exist", workflows.ErrCycleNotFound, err)
+	}
+	return fmt.Errorf("%s: %w", what, err)
 }
 
 func (a *Activities) tenant(ctx context.Context, id string) (tenant.Tenant, error) {
@@ -179,6 +235,8 @@ func statusWords(s billing.Status) string {
 		return "failed"
 	case billing.AlreadyPublished:
 		return "skipped (already published)"
+	case billing.Cancelled:
+		return "cancelled"
 	}
 	return string(s)
 }

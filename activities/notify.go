@@ -28,13 +28,13 @@ func (a *Activities) Notify(ctx context.Context, in billing.NotifyInput) error {
 	}
 	c, err := a.Store.GetCycle(ctx, in.TenantID, in.CycleID)
 	if err != nil {
-		return fmt.Errorf("load cycle: %w", err)
+		return cycleError("load cycle", err)
 	}
 	items, err := a.Store.CycleItems(ctx, in.TenantID, in.CycleID)
 	if err != nil {
 		return fmt.Errorf("load items: %w", err)
 	}
-	msg := composeNotice(t.Name, t.Location(), in.Notice, c, items)
+	msg := composeNotice(t.Name, t.Location(), in, c, items)
 	if a.Notifier == nil || (len(t.Settings.Notify.Emails) == 0 && t.Settings.Notify.WebhookURL == "") {
 		a.log().Info("notification has no recipients", "tenant", t.ID, "cycle", c.ID, "subject", msg.Subject)
 		return nil
@@ -97,12 +97,16 @@ type notice struct {
 	Webhook map[string]any
 }
 
-func composeNotice(tenantName string, loc *time.Location, kind string, c store.Cycle, items []store.Item) notice {
+func composeNotice(tenantName string, loc *time.Location, in billing.NotifyInput, c store.Cycle, items []store.Item) notice {
 	what := kindWords(c.Kind)
+	kind := in.Notice
 	var subject string
 	switch kind {
 	case billing.NoticeReminder:
 		subject = fmt.Sprintf("[meterbridge] %s %s: %d update(s) wait for approval", what, c.Period, c.Counts.Pending)
+		if in.Reminder >= billing.MaxReminders {
+			subject += " (last reminder)"
+		}
 	case billing.NoticeDeadline:
 		subject = fmt.Sprintf("[meterbridge] %s %s: approval deadline reached", what, c.Period)
 	default:
@@ -117,6 +121,9 @@ func composeNotice(tenantName string, loc *time.Location, kind string, c store.C
 	}
 	fmt.Fprintf(&b, "Applied:    %d\nUp to date: %d\nRemoved:    %d\nPending:    %d\nFailed:     %d\n",
 		c.Counts.Applied, c.Counts.Unchanged, c.Counts.Rejected, c.Counts.Pending, c.Counts.Failed)
+	if c.Counts.Abandoned > 0 {
+		fmt.Fprintf(&b, "Not pushed: %d (the cycle ended before pushing them)\n", c.Counts.Abandoned)
+	}
 	if c.Error != "" {
 		fmt.Fprintf(&b, "\nWhy: %s\n", c.Error)
 	}
@@ -136,6 +143,13 @@ func composeNotice(tenantName string, loc *time.Location, kind string, c store.C
 	}
 	if kind == billing.NoticeReminder || c.Counts.Pending > 0 {
 		b.WriteString("\nApprove or remove pending updates with POST /api/v1/tenants/{tenant}/pending/approve or /reject.\n")
+	}
+	if kind == billing.NoticeReminder && in.Reminder > 0 {
+		if in.Reminder >= billing.MaxReminders {
+			fmt.Fprintf(&b, "This is reminder %d of %d, the last: the updates keep waiting, without further reminders.\n", in.Reminder, billing.MaxReminders)
+		} else {
+			fmt.Fprintf(&b, "Reminder %d of at most %d.\n", in.Reminder, billing.MaxReminders)
+		}
 	}
 	return notice{
 		Subject: subject,

@@ -47,9 +47,12 @@ func (a *Activities) PushPage(ctx context.Context, in billing.PushInput) (billin
 		done.Store(int64(i))
 		activity.RecordHeartbeat(ctx, i)
 		if err := ctx.Err(); err != nil {
+			// Cancelled (the cycle was cancelled in Temporal, or the worker stops): stop
+			// between items; every write so far is recorded.
 			return res, err
 		}
-		out, pushed, err := a.Store.PushItem(ctx, it.ID, targetKey(in.TenantID, client.Kind(), it), func(ctx context.Context, it store.Item) (store.Outcome, error) {
+		ictx, cancel := itemContext(ctx)
+		out, pushed, err := a.Store.PushItem(ictx, it.ID, targetKey(in.TenantID, client.Kind(), it), func(ctx context.Context, it store.Item) (store.Outcome, error) {
 			applied, ref, err := a.pushItem(ctx, client, in, it, year, int(month))
 			if err != nil {
 				kind := remote.KindOf(err)
@@ -63,6 +66,7 @@ func (a *Activities) PushPage(ctx context.Context, in billing.PushInput) (billin
 			}
 			return store.Outcome{ItemID: it.ID, State: billing.Applied, AppliedQty: decimal.NewNullDecimal(applied), Reference: ref}, nil
 		})
+		cancel()
 		switch {
 		case errors.Is(err, store.ErrTargetBusy):
 			return res, temporal.NewApplicationErrorWithOptions(err.Error(), "TargetBusy", temporal.ApplicationErrorOptions{Cause: err})
@@ -79,6 +83,19 @@ func (a *Activities) PushPage(ctx context.Context, in billing.PushInput) (billin
 	}
 	res.Done = len(items) < in.PageSize
 	return res, nil
+}
+
+// itemContext is the context of one item's push — write, read-back and recorded outcome —
+// which a cancellation of the activity does not cut: a request aborted mid-flight may still
+// have reached the PSA, and a write that landed must be recorded before the cycle is (the
+// cycle's record waits for the item's row, see store.FinishCycle). Cancellation takes effect
+// between items; the activity's deadline still bounds the item.
+func itemContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	ictx := context.WithoutCancel(ctx)
+	if deadline, ok := ctx.Deadline(); ok {
+		return context.WithDeadline(ictx, deadline)
+	}
+	return context.WithCancel(ictx)
 }
 
 // targetKey names what an item writes in the tenant's PSA, for the push lock: an addition

@@ -43,7 +43,7 @@ func (a *Activities) RefreshPage(ctx context.Context, in billing.RefreshInput) (
 		return billing.RefreshResult{}, fmt.Errorf("record readings: %w", err)
 	}
 	if err := a.Store.InsertItems(ctx, page.items); err != nil {
-		return billing.RefreshResult{}, fmt.Errorf("store items: %w", err)
+		return billing.RefreshResult{}, cycleError("store items", err)
 	}
 	res := billing.RefreshResult{Next: page.next, Items: len(page.items)}
 	for _, it := range page.items {

@@ -1,7 +1,9 @@
 package api
 
 import (
+	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -20,9 +22,10 @@ type startRequest struct {
 	Period string `json:"period" binding:"omitempty,max=10"`
 }
 
-// publish is "publish (sync) now": a usage publish starts its cycle; a licence sync pushes
-// the approved updates of the open licence cycles now (or, when none is open, refreshes and
-// pushes as soon as the updates are decided).
+// publish is "publish (sync) now": a usage publish starts its cycle; a licence sync joins
+// the current period's licence cycle, or starts one (update-with-start), and answers what it
+// does now: 200 with how many approved updates it pushes and how many still wait, or 202
+// when the cycle took the request but had not answered in time (it was still refreshing).
 func (s *server) publish(c *gin.Context) {
 	req, ok := s.bindStart(c, billing.UsagePublish)
 	if !ok {
@@ -30,7 +33,7 @@ func (s *server) publish(c *gin.Context) {
 	}
 	if req.Kind == string(billing.LicenceSync) {
 		if req.Period != "" {
-			// Sync now pushes what the open licence cycles hold; it has no period to choose.
+			// Sync now pushes what the open licence cycle holds; it has no period to choose.
 			fail(c, errInvalid("period", "sync now takes no period; use POST /refresh with a period to refresh one"))
 			return
 		}
@@ -39,12 +42,18 @@ func (s *server) publish(c *gin.Context) {
 			fail(c, err)
 			return
 		}
-		if len(res.Signalled) > 0 {
-			s.audit(c, c.Param("tenant"), "licence_sync.sync_requested", "sync now requested for open licence cycles", map[string]any{"cycles": res.Signalled})
-			c.JSON(http.StatusAccepted, gin.H{"signalled": res.Signalled})
-			return
+		s.audit(c, c.Param("tenant"), "licence_sync.sync_requested",
+			fmt.Sprintf("sync now for licence cycle %s: %d approved update(s) pushed now, %d pending", res.WorkflowID, res.Pushing, res.Pending),
+			map[string]any{"cycle_id": res.CycleID, "workflow_id": res.WorkflowID, "outcome": res.Outcome, "started": res.Started,
+				"pushing": res.Pushing, "pending": res.Pending})
+		status := http.StatusOK
+		if res.Outcome != starter.OutcomeDone {
+			status = http.StatusAccepted
 		}
-		s.started(c, billing.LicenceSync, res.Started)
+		if res.CycleID != "" {
+			c.Header("Location", "/api/v1/tenants/"+c.Param("tenant")+"/cycles/"+res.CycleID)
+		}
+		c.JSON(status, res)
 		return
 	}
 	s.start(c, billing.UsagePublish, req)
@@ -182,3 +191,36 @@ type cycleView struct {
 }
 
 func viewCycle(c store.Cycle) cycleView { return cycleView{Cycle: c, StartedBy: c.StartedByLabel()} }
+
+type cancelRequest struct {
+	// Reason is recorded with the cancellation and sent to the managers.
+	Reason string `json:"reason" binding:"max=500"`
+}
+
+// cancelCycle stops a cycle that waits (for approval, for the sync, or still refreshing) and
+// answers once it is recorded: 200 {"outcome": "cancelled", "cycle": …}. A cycle that writes
+// to the PSA right now, or has ended, is 409 cycle_not_cancellable (its status in details);
+// 202 when the cycle took the request but had not finished in time, or is a run from before
+// cycles answered requests (its run is cancelled in Temporal and records itself). A cycle
+// whose workflow no longer runs is closed at once: 200 {"outcome": "closed"}.
+func (s *server) cancelCycle(c *gin.Context) {
+	var req cancelRequest
+	if c.Request.ContentLength != 0 {
+		if err := bindJSON(c, &req); err != nil {
+			fail(c, err)
+			return
+		}
+	}
+	res, err := s.starter.CancelCycle(c.Request.Context(), c.Param("tenant"), c.Param("cycle"), caller(c).Email, strings.TrimSpace(req.Reason))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	s.audit(c, c.Param("tenant"), "cycle.cancel_requested", "cancel of cycle "+res.Cycle.ID+": "+res.Outcome,
+		map[string]any{"cycle_id": res.Cycle.ID, "workflow_id": res.Cycle.WorkflowID, "outcome": res.Outcome, "reason": req.Reason})
+	status := http.StatusOK
+	if res.Outcome == starter.OutcomeAccepted || res.Outcome == starter.OutcomeRequested {
+		status = http.StatusAccepted
+	}
+	c.JSON(status, gin.H{"outcome": res.Outcome, "cycle": viewCycle(res.Cycle)})
+}

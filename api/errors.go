@@ -94,6 +94,32 @@ func toAPIError(err error) *apiError {
 		e.Extra = map[string]any{"workflow_id": running.WorkflowID, "run_id": running.RunID}
 		return e
 	}
+	var noWorker *starter.NoWorkerError
+	if errors.As(err, &noWorker) {
+		return &apiError{Status: http.StatusServiceUnavailable, Code: "no_worker", Message: noWorker.Error(), RetryAfter: 10 * time.Second,
+			Extra: map[string]any{"workflow_id": noWorker.WorkflowID}}
+	}
+	var past *starter.PastApprovalError
+	if errors.As(err, &past) {
+		e := errConflict("cycle_past_approval", "%s", past.Error())
+		e.Extra = map[string]any{"cycle_id": past.CycleID, "workflow_id": past.WorkflowID, "status": past.Status}
+		return e
+	}
+	var notCancellable *starter.NotCancellableError
+	if errors.As(err, &notCancellable) {
+		e := errConflict("cycle_not_cancellable", "%s", notCancellable.Error())
+		e.Extra = map[string]any{"cycle_id": notCancellable.CycleID}
+		if notCancellable.Status != "" {
+			e.Extra["status"] = notCancellable.Status
+		}
+		return e
+	}
+	var notRunning *starter.CycleNotRunningError
+	if errors.As(err, &notRunning) {
+		e := errConflict("cycle_not_running", "%s", notRunning.Error())
+		e.Extra = map[string]any{"cycle_id": notRunning.CycleID, "workflow_id": notRunning.WorkflowID}
+		return e
+	}
 	var unknown *starter.UnknownItemsError
 	if errors.As(err, &unknown) {
 		e := errInvalid("ids", "%s", unknown.Error())

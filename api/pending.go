@@ -1,6 +1,7 @@
 package api
 
 import (
+	"fmt"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -38,6 +39,11 @@ func (s *server) listPending(c *gin.Context) {
 func (s *server) approve(c *gin.Context) { s.decide(c, true) }
 func (s *server) reject(c *gin.Context)  { s.decide(c, false) }
 
+// decide sends the decision to the cycles holding the chosen updates and answers what they
+// did: 200 with the counts (approved or rejected, already decided, still pending) once every
+// cycle answered; 202 when a cycle took the decision but had not applied it in time (it was
+// pushing) or took it as a signal (a cycle from before answered decisions). 409 when the
+// updates' cycle has moved past approval, 503 when no worker took the decision.
 func (s *server) decide(c *gin.Context, approve bool) {
 	var req decisionRequest
 	if err := bindJSON(c, &req); err != nil {
@@ -58,7 +64,16 @@ func (s *server) decide(c *gin.Context, approve bool) {
 	if approve {
 		verb = "approved"
 	}
-	s.audit(c, c.Param("tenant"), "pending."+verb+".requested", verb+" requested for pending updates",
-		map[string]any{"count": res.Count, "cycles": res.Cycles, "all": req.All, "ids": req.IDs})
-	c.JSON(http.StatusAccepted, gin.H{"decision": verb, "count": res.Count, "cycles": res.Cycles})
+	cycles := make([]string, 0, len(res.Cycles))
+	for _, cy := range res.Cycles {
+		cycles = append(cycles, cy.CycleID)
+	}
+	s.audit(c, c.Param("tenant"), "pending."+verb+".requested",
+		fmt.Sprintf("%s pending updates: %d approved, %d removed, %d already decided", verb, res.Approved, res.Rejected, res.AlreadyDecided),
+		map[string]any{"approved": res.Approved, "rejected": res.Rejected, "already_decided": res.AlreadyDecided, "cycles": cycles, "all": req.All, "ids": req.IDs})
+	status := http.StatusOK
+	if !res.Settled() {
+		status = http.StatusAccepted
+	}
+	c.JSON(status, res)
 }

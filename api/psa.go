@@ -39,8 +39,10 @@ type resetAnswer struct {
 // putPSA sets the tenant's PSA kind and credentials and answers the connection status
 // (secret_set and updated_at, never the secrets). Switching ConnectWise ↔ Autotask needs
 // "confirm_reset": true (else 409 confirm_reset_required, saying what would go) and no open
-// cycle (else 409 cycles_open); it deletes every mapping and resets the automation settings
-// in the same transaction (store.SetPSA), then pauses the schedules to match.
+// cycle (else 409 cycles_open, listing each open cycle with the path that cancels it: a
+// waiting cycle is cancelled at once, a pushing one once its push ends, one whose workflow
+// no longer runs is closed); it deletes every mapping and resets the automation settings in
+// the same transaction (store.SetPSA), then pauses the schedules to match.
 func (s *server) putPSA(c *gin.Context) {
 	var req putPSARequest
 	if err := bindJSON(c, &req); err != nil {
@@ -69,7 +71,14 @@ func (s *server) putPSA(c *gin.Context) {
 		return
 	case errors.As(err, &open):
 		e := errConflict("cycles_open", "%s", open.Error())
-		e.Extra = map[string]any{"workflow_ids": open.WorkflowIDs}
+		cycles := make([]gin.H, 0, len(open.Cycles))
+		ids := make([]string, 0, len(open.Cycles))
+		for _, cy := range open.Cycles {
+			ids = append(ids, cy.WorkflowID)
+			cycles = append(cycles, gin.H{"cycle_id": cy.ID, "workflow_id": cy.WorkflowID, "kind": cy.Kind, "period": cy.Period,
+				"status": cy.Status, "cancel": "/api/v1/tenants/" + tenantID + "/cycles/" + cy.ID + "/cancel"})
+		}
+		e.Extra = map[string]any{"workflow_ids": ids, "cycles": cycles}
 		fail(c, e)
 		return
 	case err != nil:

@@ -104,6 +104,7 @@ func routes() []route {
 		{"POST", "/api/v1/tenants/:tenant/pending/reject", store.RoleApprover, true, (*server).reject},
 		{"GET", "/api/v1/tenants/:tenant/cycles", store.RoleViewer, true, (*server).listCycles},
 		{"GET", "/api/v1/tenants/:tenant/cycles/:cycle", store.RoleViewer, true, (*server).getCycle},
+		{"POST", "/api/v1/tenants/:tenant/cycles/:cycle/cancel", store.RoleApprover, true, (*server).cancelCycle},
 
 		// API tokens and the admin audit trail (issue 4). Approvers may see who holds access
 		// to their tenant; only admins create and revoke.

@@ -128,8 +128,9 @@ func (r *Runtime) Close() {
 // Activities builds the activities with real clients.
 func (r *Runtime) Activities() *activities.Activities {
 	return &activities.Activities{
-		Store:   r.Store,
-		Connect: connect.New(r.Store, r.Outbound),
+		Store:     r.Store,
+		Workflows: r.Starter(),
+		Connect:   connect.New(r.Store, r.Outbound),
 		Notifier: notify.New(notify.SMTPConfig{
 			Addr: r.Config.SMTP.Addr, Username: r.Config.SMTP.Username, Password: r.Config.SMTP.Password,
 			From: r.Config.SMTP.From, TLS: r.Config.SMTP.TLS, Timeout: r.Config.SMTP.Timeout,
@@ -173,6 +174,9 @@ func (r *Runtime) Reconcile(ctx context.Context, taskQueue string) {
 	}
 	if err := st.SyncAllSchedules(ctx); err != nil {
 		r.Logger.Error("schedules not reconciled", "err", err)
+	}
+	if err := st.EnsureReconcileSchedule(ctx); err != nil {
+		r.Logger.Error("reconciler schedule not created; cycles whose workflow was terminated stay open until it is", "err", err)
 	}
 	res, err := st.ReconcileSnapshotLoops(ctx)
 	if err != nil {

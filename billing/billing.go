@@ -88,6 +88,9 @@ const (
 	// Superseded waited in an older licence cycle when a newer refresh replaced it; an
 	// approval it carried moves to the identical item of the newer cycle.
 	Superseded ItemState = "superseded"
+	// Abandoned was still pending or approved when its cycle ended without pushing it
+	// (cancelled, failed, or its workflow ended outside meterbridge); Reason says how.
+	Abandoned ItemState = "abandoned"
 )
 
 // Status is where a cycle stands or how it ended.
@@ -103,11 +106,14 @@ const (
 	Partial          Status = "partial"   // some items failed, the rest completed
 	Failed           Status = "failed"    // the cycle could not run (e.g. credentials)
 	AlreadyPublished Status = "already_published"
+	// Cancelled: a person stopped the cycle (the API, or Temporal) before it finished; what
+	// it pushed before that stands and is counted.
+	Cancelled Status = "cancelled"
 )
 
 // Final reports whether a cycle in this status has ended.
 func (s Status) Final() bool {
-	return s == Completed || s == Partial || s == Failed || s == AlreadyPublished
+	return s == Completed || s == Partial || s == Failed || s == AlreadyPublished || s == Cancelled
 }
 
 // Phase names the step a cycle is in; it is also the CyclePhase search attribute.
@@ -135,6 +141,7 @@ type Counts struct {
 	Applied    int `json:"applied"`
 	Failed     int `json:"failed"`
 	Superseded int `json:"superseded"`
+	Abandoned  int `json:"abandoned"`
 }
 
 // Add counts n items in state s.
@@ -155,6 +162,8 @@ func (c *Counts) Add(s ItemState, n int) {
 		c.Failed += n
 	case Superseded:
 		c.Superseded += n
+	case Abandoned:
+		c.Abandoned += n
 	}
 }
 
@@ -168,6 +177,7 @@ func (c *Counts) AddAll(o Counts) {
 	c.Applied += o.Applied
 	c.Failed += o.Failed
 	c.Superseded += o.Superseded
+	c.Abandoned += o.Abandoned
 }
 
 // Outcome is the final status implied by the counts.

@@ -42,10 +42,14 @@ type BeginResult struct {
 	Superseded []CycleRef
 }
 
-// CycleRef addresses one cycle's workflow run.
+// CycleRef addresses one cycle. Its workflow is addressed by WorkflowID alone (the current
+// run, which survives resets and continue-as-new); CycleID says which cycle is meant, so a
+// later cycle under the same workflow ID can tell a message is not for it. RunID is the
+// cycle's first run ID, kept for histories recorded before CycleID existed.
 type CycleRef struct {
 	WorkflowID string
 	RunID      string
+	CycleID    string `json:",omitempty"`
 }
 
 // RefreshInput reads one page of vendor data and the PSA's current quantities.
@@ -72,6 +76,16 @@ type RefreshResult struct {
 type DecideInput struct {
 	CycleID  string
 	Decision Decision
+}
+
+// DecideResult is what a decision did (the DecideItems activity).
+type DecideResult struct {
+	// Changed counts the items the decision moved from pending.
+	Changed int
+	// AlreadyDecided counts the named items that were no longer pending.
+	AlreadyDecided int
+	// Counts are the cycle's counts after it.
+	Counts Counts
 }
 
 // PushInput pushes one page of approved items to the PSA.
@@ -115,7 +129,13 @@ type NotifyInput struct {
 	CycleID  string
 	TenantID string
 	Notice   string
+	// Reminder numbers a reminder (1, 2, …, MaxReminders); the last one says so.
+	Reminder int `json:",omitempty"`
 }
+
+// MaxReminders bounds the reminders one cycle sends: after this many the cycle waits in
+// silence (the dashboard still shows it overdue).
+const MaxReminders = 10
 
 // MarkInput records a running cycle's status and phase.
 type MarkInput struct {
@@ -128,6 +148,20 @@ type MarkInput struct {
 type SupersedeInput struct {
 	By     string // the newer cycle's ID
 	Period Period
+	// Cycle is the superseded cycle's ID: a cycle that is not it ignores the signal (a later
+	// cycle under the same workflow ID). Empty in signals sent before it existed.
+	Cycle string `json:",omitempty"`
+}
+
+// OrphanedCycle is a cycle whose record is open while its workflow has ended outside
+// workflow code (terminated, timed out, history limit); the reconciler closes it.
+type OrphanedCycle struct {
+	CycleID    string
+	TenantID   string
+	WorkflowID string
+	Kind       Kind
+	// Reason is how the workflow ended, as people read it.
+	Reason string
 }
 
 // DeadlineInput applies the approval deadline's action to a cycle's pending items.

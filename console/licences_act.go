@@ -29,9 +29,10 @@ func (c *Console) refreshLicences(g *gin.Context) {
 		"/tenants/"+g.Param("tenant")+"/cycles/"+started.RunID)
 }
 
-// syncLicences is "sync now": the approved updates of the open licence cycles are written
-// now, or a cycle is started that refreshes and writes as soon as its updates are decided
-// (the API's POST /publish with kind licence_sync).
+// syncLicences is "sync now": the open licence cycle writes its approved updates now, or —
+// none being open — a cycle is started that refreshes and writes as soon as its updates are
+// decided (the API's POST /publish with kind licence_sync). The message is what the cycle
+// answered.
 func (c *Console) syncLicences(g *gin.Context) {
 	back := "/tenants/" + g.Param("tenant") + "/licences"
 	res, err := c.Starter.SyncNow(g.Request.Context(), g.Param("tenant"), principal(g).Email)
@@ -39,16 +40,35 @@ func (c *Console) syncLicences(g *gin.Context) {
 		c.actionFailed(g, err, back)
 		return
 	}
-	if len(res.Signalled) > 0 {
-		c.audit(g, "licence_sync.sync_requested", "sync now requested for open licence cycles", map[string]any{"cycles": res.Signalled})
-		c.done(g, "ok", fmt.Sprintf("Sync now sent to %d open licence %s: approved updates are written to the PSA now.",
-			len(res.Signalled), pluralWord(len(res.Signalled), "cycle", "cycles")), back)
-		return
+	c.audit(g, "licence_sync.sync_requested",
+		fmt.Sprintf("sync now for licence cycle %s: %d approved update(s) pushed now, %d pending", res.WorkflowID, res.Pushing, res.Pending),
+		map[string]any{"cycle_id": res.CycleID, "workflow_id": res.WorkflowID, "outcome": res.Outcome, "started": res.Started,
+			"pushing": res.Pushing, "pending": res.Pending})
+	next := back
+	if res.CycleID != "" {
+		next = "/tenants/" + g.Param("tenant") + "/cycles/" + res.CycleID
 	}
-	c.audit(g, string(billing.LicenceSync)+".requested", string(billing.LicenceSync)+" of "+string(res.Started.Period)+" requested",
-		map[string]any{"workflow_id": res.Started.WorkflowID, "run_id": res.Started.RunID})
-	c.done(g, "ok", "No licence cycle was open, so a refresh started; its updates are written as soon as they are decided.",
-		"/tenants/"+g.Param("tenant")+"/cycles/"+res.Started.RunID)
+	c.done(g, "ok", syncedWords(res), next)
+}
+
+// syncedWords says what sync now made the licence cycle do.
+func syncedWords(res starter.Synced) string {
+	switch {
+	case res.Outcome == starter.OutcomeSignalled:
+		return "Sync now sent to the open licence cycle: its approved updates are written to the PSA now."
+	case res.Outcome == starter.OutcomeAccepted:
+		return "The licence cycle of " + string(res.Period) + " took the request; it writes its approved updates once its refresh ends."
+	case res.Started != nil && *res.Started:
+		return "No licence cycle was open, so a refresh of " + string(res.Period) + " started; its updates are written as soon as they are decided."
+	}
+	msg := fmt.Sprintf("%d approved %s written to the PSA now.", res.Pushing, pluralWord(res.Pushing, "update is being", "updates are being"))
+	if res.Pushing == 0 {
+		msg = "Nothing approved is waiting to be written."
+	}
+	if res.Pending > 0 {
+		msg += fmt.Sprintf(" %d %s for a decision.", res.Pending, pluralWord(res.Pending, "update still waits", "updates still wait"))
+	}
+	return msg
 }
 
 // saveLicenceSettings saves the refresh and sync schedules and the rounding.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/meterbridge/meterbridge/billing"
 	"github.com/meterbridge/meterbridge/console/form"
+	"github.com/meterbridge/meterbridge/starter"
 )
 
 // decidePending approves or removes the selected pending updates, or approves all of them,
@@ -28,16 +29,34 @@ func (c *Console) decidePending(g *gin.Context) {
 		c.actionFailed(g, err, back)
 		return
 	}
-	verb := "Removal"
-	if f.Approve {
-		verb = "Approval"
+	action := map[bool]string{true: "approved", false: "rejected"}[f.Approve]
+	cycles := make([]string, 0, len(res.Cycles))
+	for _, cy := range res.Cycles {
+		cycles = append(cycles, cy.CycleID)
 	}
-	c.audit(g, "pending."+map[bool]string{true: "approved", false: "rejected"}[f.Approve]+".requested",
-		strings.ToLower(verb)+" requested for pending updates", map[string]any{"count": res.Count, "cycles": res.Cycles, "all": f.All, "ids": f.IDs})
-	msg := fmt.Sprintf("%s of %d pending %s sent to %d %s; the list below shows them once the %s recorded it.",
-		verb, res.Count, pluralWord(res.Count, "update", "updates"), len(res.Cycles), pluralWord(len(res.Cycles), "cycle", "cycles"),
-		pluralWord(len(res.Cycles), "cycle has", "cycles have"))
-	c.done(g, "ok", msg, back)
+	c.audit(g, "pending."+action+".requested",
+		fmt.Sprintf("%s pending updates: %d approved, %d removed, %d already decided", action, res.Approved, res.Rejected, res.AlreadyDecided),
+		map[string]any{"approved": res.Approved, "rejected": res.Rejected, "already_decided": res.AlreadyDecided, "cycles": cycles, "all": f.All, "ids": f.IDs})
+	c.done(g, "ok", decidedWords(res, f.Approve), back)
+}
+
+// decidedWords says what a decision did, as the cycles answered it.
+func decidedWords(res starter.Decided, approve bool) string {
+	n, verb := res.Approved, "approved"
+	if !approve {
+		n, verb = res.Rejected, "removed"
+	}
+	msg := fmt.Sprintf("%d %s %s.", n, pluralWord(n, "update", "updates"), verb)
+	if res.AlreadyDecided > 0 {
+		msg += fmt.Sprintf(" %d had already been decided by someone else.", res.AlreadyDecided)
+	}
+	if !res.Settled() {
+		msg += " A cycle took the decision but had not applied it yet (it was busy pushing); the list shows it once it has."
+	}
+	if res.Pending > 0 {
+		msg += fmt.Sprintf(" %d still %s.", res.Pending, pluralWord(res.Pending, "waits", "wait"))
+	}
+	return msg
 }
 
 func pluralWord(n int, one, many string) string {

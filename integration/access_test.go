@@ -259,10 +259,12 @@ func newAccessWalk(t *testing.T) *accessWalk {
 		"POST /api/v1/tenants/:tenant/publish":         {ok: http.StatusConflict},
 		"POST /api/v1/tenants/:tenant/refresh":         {ok: http.StatusAccepted},
 		"GET /api/v1/tenants/:tenant/pending":          {ok: http.StatusOK},
-		"POST /api/v1/tenants/:tenant/pending/approve": {body: fmt.Sprintf(`{"ids": [%d]}`, w.victimItems[0]), ok: http.StatusAccepted},
-		"POST /api/v1/tenants/:tenant/pending/reject":  {body: fmt.Sprintf(`{"ids": [%d]}`, w.victimItems[1]), ok: http.StatusAccepted},
+		"POST /api/v1/tenants/:tenant/pending/approve": {body: fmt.Sprintf(`{"ids": [%d]}`, w.victimItems[0]), ok: http.StatusOK},
+		"POST /api/v1/tenants/:tenant/pending/reject":  {body: fmt.Sprintf(`{"ids": [%d]}`, w.victimItems[1]), ok: http.StatusOK},
 		"GET /api/v1/tenants/:tenant/cycles":           {ok: http.StatusOK},
 		"GET /api/v1/tenants/:tenant/cycles/:cycle":    {ok: http.StatusOK},
+		// The victim's cycle still waits (one update is left): cancelling it stops it.
+		"POST /api/v1/tenants/:tenant/cycles/:cycle/cancel": {body: `{"reason": "access walk"}`, ok: http.StatusOK},
 
 		"POST /api/v1/tokens":                {body: `{"role": "viewer", "tenant_id": "` + w.victim + `", "owner_email": "new@demo-msp.example"}`, ok: http.StatusCreated},
 		"GET /api/v1/tokens":                 {ok: http.StatusOK},

@@ -752,7 +752,7 @@ func TestDashboardFollowsARealPublish(t *testing.T) {
 	require.NotNil(t, d.LastRefreshAt)
 	require.Nil(t, d.LastSync)
 	require.Zero(t, d.Unmapped, "every backup client is mapped")
-	require.Equal(t, http.StatusAccepted, s.call("POST", s.tp+"/pending/approve", s.approverToken, map[string]any{"all": true}, nil))
+	require.Equal(t, http.StatusOK, s.call("POST", s.tp+"/pending/approve", s.approverToken, map[string]any{"all": true}, nil))
 	eventually(t, 60*time.Second, "the last sync on the dashboard", func() bool {
 		s.call("GET", s.tp+"/dashboard", s.viewerToken, nil, &d)
 		return d.LastSync != nil

@@ -63,12 +63,12 @@ func TestConsoleApproverPublishesApprovesTwoRemovesOneAndSeesTheOutcomes(t *test
 	}
 	require.Equal(t, "2 rows selected", b.text("[data-selected-count]"))
 	b.submit(`button[value=approve]`)
-	require.Contains(t, b.text(".flash-ok"), "Approval of 2 pending updates sent to 1 cycle")
+	require.Contains(t, b.text(".flash-ok"), "2 updates approved. 1 still waits.", "the cycle's answer")
 
 	b.waitFor(pending, "one row left", func() bool { return b.count(`input[type=checkbox][name=id]`) == 1 })
 	b.run(chromedp.Click(chromedp.CSS(`input[name=id][value="` + removeID + `"]`)))
 	b.submit(`button[value=reject]`)
-	require.Contains(t, b.text(".flash-ok"), "Removal of 1 pending update sent to 1 cycle")
+	require.Contains(t, b.text(".flash-ok"), "1 update removed.")
 
 	// The cycle finishes; the history lists it and opens to each client's outcome.
 	cycles, err := s.store.ListCycles(context.Background(), s.tenantID, 1)

@@ -166,16 +166,16 @@ func TestLicenceSyncRound(t *testing.T) {
 	nw, co, fa := byKey["Northwind Traders/server"], byKey["Contoso Ltd/desktop"], byKey["Fabrikam, Inc./desktop"]
 	require.Equal(t, "1", nw.Delta.Decimal.String())
 	require.Equal(t, "-2", fa.Delta.Decimal.String())
-	require.Equal(t, http.StatusAccepted, s.call("POST", s.tp+"/pending/approve", s.approverToken, map[string]any{"ids": []int64{nw.ID, co.ID}}, nil))
-	require.Equal(t, http.StatusAccepted, s.call("POST", s.tp+"/pending/reject", s.approverToken, map[string]any{"ids": []int64{fa.ID}}, nil))
+	require.Equal(t, http.StatusOK, s.call("POST", s.tp+"/pending/approve", s.approverToken, map[string]any{"ids": []int64{nw.ID, co.ID}}, nil))
+	require.Equal(t, http.StatusOK, s.call("POST", s.tp+"/pending/reject", s.approverToken, map[string]any{"ids": []int64{fa.ID}}, nil))
 	s.waitStatus(started.RunID, billing.AwaitingSync, 30*time.Second)
 	require.Zero(t, s.world.ConnectWise.Writes(cwemu.Additions, nw.Target.AdditionID), "approved updates wait for the sync")
 
-	var synced struct {
-		Signalled []string `json:"signalled"`
-	}
-	require.Equal(t, http.StatusAccepted, s.call("POST", s.tp+"/publish", s.approverToken, map[string]any{"kind": "licence_sync"}, &synced))
-	require.Equal(t, []string{started.RunID}, synced.Signalled)
+	var synced syncAnswer
+	require.Equal(t, http.StatusOK, s.call("POST", s.tp+"/publish", s.approverToken, map[string]any{"kind": "licence_sync"}, &synced))
+	require.Equal(t, started.RunID, synced.CycleID, "sync now joins the open licence cycle of the period")
+	require.Equal(t, 2, synced.Pushing)
+	require.Zero(t, synced.Pending)
 	c = s.waitCycle(started.RunID, 60*time.Second)
 	require.Equal(t, billing.Completed, c.Status, c.Error)
 	require.Equal(t, 2, c.Counts.Applied)
@@ -219,7 +219,7 @@ func TestNewerLicenceRefreshSupersedesAndCarriesApprovals(t *testing.T) {
 	s.call("GET", s.tp+"/pending", s.viewerToken, nil, &pending)
 	require.Len(t, pending.Pending, 3)
 	// Ann approves all three, but no sync happens before the next day's refresh.
-	require.Equal(t, http.StatusAccepted, s.call("POST", s.tp+"/pending/approve", s.approverToken, map[string]any{"all": true}, nil))
+	require.Equal(t, http.StatusOK, s.call("POST", s.tp+"/pending/approve", s.approverToken, map[string]any{"all": true}, nil))
 	s.waitStatus(first.RunID, billing.AwaitingSync, 30*time.Second)
 	// Overnight one count moves again: Fabrikam now has 11 desktops.
 	require.NoError(t, s.world.Licences.SetUnits("acc_1003", "desktop", decimal.NewFromInt(11)))
@@ -284,9 +284,9 @@ func TestLicenceSyncSetsAutotaskContractServiceUnits(t *testing.T) {
 		news[it.Item] = it.OldQty.Decimal.String() + "→" + it.NewQty.Decimal.String()
 	}
 	require.Equal(t, map[string]string{"server": "2→5", "desktop": "18→25", "cloud_gb": "75→251"}, news, "250.25 GB rounds up to 251 units")
-	require.Equal(t, http.StatusAccepted, s.call("POST", s.tp+"/pending/approve", s.approverToken, map[string]any{"all": true}, nil))
+	require.Equal(t, http.StatusOK, s.call("POST", s.tp+"/pending/approve", s.approverToken, map[string]any{"all": true}, nil))
 	s.waitStatus(started.RunID, billing.AwaitingSync, 30*time.Second)
-	require.Equal(t, http.StatusAccepted, s.call("POST", s.tp+"/publish", s.approverToken, map[string]any{"kind": "licence_sync"}, nil))
+	require.Equal(t, http.StatusOK, s.call("POST", s.tp+"/publish", s.approverToken, map[string]any{"kind": "licence_sync"}, nil))
 	c := s.waitCycle(started.RunID, 60*time.Second)
 	require.Equal(t, billing.Completed, c.Status, c.Error)
 	for cs, want := range map[int64]int64{atemu.DemoCSNorthwindServer: 5, atemu.DemoCSNorthwindDesktop: 25, atemu.DemoCSFabrikamBackup: 251} {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -156,7 +157,19 @@ func TestCancellingDuringPushRecordsOnlyAfterThePushStopped(t *testing.T) {
 	eventually(t, 30*time.Second, "the run to ask its push to stop", func() bool {
 		return s.historyHas(c.WorkflowID, "", enumspb.EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED)
 	})
+	// Give the activity a few heartbeats to learn of the cancellation while its write is in
+	// flight; it then finishes that write, records it and stops before the next item. (Had it
+	// not learned yet, it would push the page to the end and record it: the checks below hold
+	// either way.)
+	time.Sleep(3 * s.starter.HeartbeatTimeout)
 	s.cwWrites.open()
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, e := range history(t, s.temporal, c.WorkflowID, "").Events {
+				t.Logf("%d %s %v", e.GetEventId(), e.GetEventType(), e.GetEventTime().AsTime().Format("15:04:05.000"))
+			}
+		}
+	})
 
 	done := s.waitCycle(id, 60*time.Second)
 	written := 0
@@ -164,6 +177,7 @@ func TestCancellingDuringPushRecordsOnlyAfterThePushStopped(t *testing.T) {
 		written += s.world.ConnectWise.Writes(cwemu.Additions, cl.Target.AdditionID)
 	}
 	require.Positive(t, written, "the write in flight when the cancel came was not aborted")
+	t.Logf("%d of 3 written before the push stopped", written)
 	require.Equal(t, written, done.Counts.Applied, "the record holds every write the push made")
 	require.Equal(t, billing.Status("cancelled"), done.Status, done.Error)
 	require.Contains(t, done.Error, "cancelled")
@@ -323,7 +337,7 @@ func (s *stack) reconcile() {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	run, err := s.temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "reconcile-" + uuid.NewString(), TaskQueue: s.taskQueue},
-		"ReconcileCycles", map[string]any{})
+		workflows.ReconcileCycles, workflows.ReconcileInput{MinAge: time.Nanosecond})
 	require.NoError(s.t, err)
 	require.NoError(s.t, run.Get(ctx, nil))
 }
@@ -496,7 +510,7 @@ type syncAnswer struct {
 	CycleID    string `json:"cycle_id"`
 	WorkflowID string `json:"workflow_id"`
 	Period     string `json:"period"`
-	Started    bool   `json:"started"`
+	Started    *bool  `json:"started"`
 	Outcome    string `json:"outcome"`
 	Pushing    int    `json:"pushing"`
 	Pending    int    `json:"pending"`
@@ -513,8 +527,9 @@ func TestSyncNowStartsOrJoinsTheLicenceCycle(t *testing.T) {
 		return code, a
 	}
 	code, first := sync()
-	require.Contains(t, []int{http.StatusOK, http.StatusAccepted}, code)
-	require.True(t, first.Started)
+	require.Equal(t, http.StatusOK, code, "the demo refresh answers within the wait")
+	require.NotNil(t, first.Started)
+	require.True(t, *first.Started)
 	require.NotEmpty(t, first.CycleID)
 	require.Equal(t, workflows.LicenceSyncID(s.tenantID, billing.Period(first.Period)), first.WorkflowID)
 	s.waitStatus(first.CycleID, billing.AwaitingApproval, 30*time.Second)
@@ -528,7 +543,8 @@ func TestSyncNowStartsOrJoinsTheLicenceCycle(t *testing.T) {
 
 	code, second := sync()
 	require.Equal(t, http.StatusOK, code)
-	require.False(t, second.Started, "the open cycle is joined, not doubled")
+	require.NotNil(t, second.Started)
+	require.False(t, *second.Started, "the open cycle is joined, not doubled")
 	require.Equal(t, first.CycleID, second.CycleID)
 	require.Equal(t, 2, second.Pushing)
 	require.Equal(t, 1, second.Pending)
@@ -546,4 +562,95 @@ func TestSyncNowStartsOrJoinsTheLicenceCycle(t *testing.T) {
 	require.Equal(t, billing.Completed, c.Status, c.Error)
 	require.Equal(t, 2, c.Counts.Applied)
 	require.Equal(t, 1, c.Counts.Rejected)
+}
+
+// reminderSubjects counts the reminder e-mails received.
+func (s *stack) reminderSubjects() int {
+	n := 0
+	for _, m := range s.mail.Messages() {
+		if strings.Contains(m.Subject, "wait for approval") {
+			n++
+		}
+	}
+	return n
+}
+
+// Point 6 of issue 9 on the real server: a wait with many reminders continues as new before
+// its history grows large (here at 60 events), more than once; the runs carry the wait — the
+// same cycle, its reminders counted across runs and stopping at the bound — and an approval
+// sent to the workflow ID reaches the current run and pushes every quantity once.
+func TestLongApprovalWaitContinuesAsNewAndStillWorks(t *testing.T) {
+	s := newStack(t)
+	s.patchSettings(`{"settings": {"approval": {"reminder_hours": 24}}}`)
+	s.starter.ReminderEvery = 300 * time.Millisecond
+	s.starter.CycleMaxEvents = 60
+	s.startWorker()
+	ctx := context.Background()
+	id := s.publish(nil)
+	c := s.waitStatus(id, billing.AwaitingApproval, 30*time.Second)
+
+	eventually(t, 60*time.Second, "all the reminders", func() bool { return s.reminderSubjects() >= billing.MaxReminders })
+	d, err := s.temporal.DescribeWorkflowExecution(ctx, c.WorkflowID, "")
+	require.NoError(t, err)
+	current := d.GetWorkflowExecutionInfo().GetExecution().GetRunId()
+	require.NotEqual(t, id, current, "the wait continued as new")
+	require.Equal(t, id, d.GetWorkflowExecutionInfo().GetFirstRunId())
+	v, err := s.temporal.QueryWorkflow(ctx, c.WorkflowID, "", workflows.QueryProgress)
+	require.NoError(t, err)
+	var p workflows.Progress
+	require.NoError(t, v.Get(&p))
+	require.Equal(t, id, p.CycleID)
+	require.GreaterOrEqual(t, p.Run, 3, "continued as new more than once")
+	require.Equal(t, billing.MaxReminders, p.Reminders)
+	require.Equal(t, 3, p.Counts.Pending)
+	// No run grew past the cap by more than one wake-up's events.
+	for run := id; run != ""; {
+		h := history(t, s.temporal, c.WorkflowID, run)
+		require.Less(t, len(h.Events), 60+20, "run %s", run)
+		last := h.Events[len(h.Events)-1]
+		run = last.GetWorkflowExecutionContinuedAsNewEventAttributes().GetNewExecutionRunId()
+	}
+
+	var ans decisionAnswer
+	require.Equal(t, http.StatusOK, s.call("POST", s.tp+"/pending/approve", s.approverToken, map[string]any{"all": true}, &ans))
+	require.Equal(t, 3, ans.Approved)
+	done := s.waitCycle(id, 60*time.Second)
+	require.Equal(t, billing.Completed, done.Status, done.Error)
+	s.assertPublishedOnce()
+	require.Equal(t, billing.MaxReminders, s.reminderSubjects(), "reminders stop at the bound")
+}
+
+// The reconciler runs from its own Temporal Schedule, one per deployment (task queue): the
+// worker creates it at start (again harmlessly), it runs a pass every ReconcileEvery, one at
+// a time, and triggering it in the Web UI runs a pass now.
+func TestReconcilerScheduleRunsPasses(t *testing.T) {
+	s := newStack(t)
+	s.startWorker()
+	ctx := context.Background()
+	require.NoError(t, s.starter.EnsureReconcileSchedule(ctx))
+	require.NoError(t, s.starter.EnsureReconcileSchedule(ctx), "a second worker start finds it there")
+	h := s.temporal.ScheduleClient().GetHandle(ctx, workflows.ReconcileScheduleID(s.taskQueue))
+	t.Cleanup(func() { _ = h.Delete(context.Background()) })
+	d, err := h.Describe(ctx)
+	require.NoError(t, err)
+	require.Equal(t, enumspb.SCHEDULE_OVERLAP_POLICY_SKIP, d.Schedule.Policy.Overlap)
+	require.Len(t, d.Schedule.Spec.Intervals, 1)
+	require.Equal(t, starter.ReconcileEvery, d.Schedule.Spec.Intervals[0].Every)
+	action, ok := d.Schedule.Action.(*client.ScheduleWorkflowAction)
+	require.True(t, ok)
+	require.Equal(t, s.taskQueue, action.TaskQueue)
+
+	require.NoError(t, h.Trigger(ctx, client.ScheduleTriggerOptions{}))
+	var run client.ScheduleActionResult
+	eventually(t, 30*time.Second, "the triggered pass", func() bool {
+		d, err := h.Describe(ctx)
+		if err != nil || len(d.Info.RecentActions) == 0 {
+			return false
+		}
+		run = d.Info.RecentActions[0]
+		return true
+	})
+	var res workflows.ReconcileResult
+	require.NoError(t, s.temporal.GetWorkflow(ctx, run.StartWorkflowResult.WorkflowID, run.StartWorkflowResult.FirstExecutionRunID).Get(ctx, &res))
+	require.Empty(t, res.Closed)
 }

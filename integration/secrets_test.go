@@ -71,7 +71,7 @@ func TestNoSecretReachesHistoryLogsOrAnswers(t *testing.T) {
 	// 1. A publish cycle, approved and pushed.
 	run := s.publish(nil)
 	eventually(t, 30*time.Second, "pending updates", func() bool { return len(s.pendingOf(s.tenantID)) == 3 })
-	call("POST", s.tp+"/pending/approve", s.approverToken, map[string]any{"all": true}, http.StatusAccepted)
+	call("POST", s.tp+"/pending/approve", s.approverToken, map[string]any{"all": true}, http.StatusOK)
 	require.Equal(t, billing.Completed, s.waitCycle(run, 60*time.Second).Status)
 
 	// 2. The backup service refuses the key: the next cycle fails, and says why. Its

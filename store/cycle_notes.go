@@ -107,22 +107,9 @@ func (s *Store) FinishCycleWithNote(ctx context.Context, id string, status billi
 		if err := tx.QueryRow(ctx, `SELECT finished_at IS NULL FROM cycles WHERE id = $1 FOR UPDATE`, id).Scan(&open); err != nil {
 			return cycleNotFound(id, err)
 		}
-		counts, err := cycleCounts(ctx, tx, id)
-		if err != nil {
+		var err error
+		if out, err = finishCycle(ctx, tx, id, status, errMsg); err != nil {
 			return err
-		}
-		cj, _ := json.Marshal(counts)
-		out, err = scanCycle(tx.QueryRow(ctx, `
-			UPDATE cycles SET status = $2, phase = $3, error = $4, counts = $5, finished_at = COALESCE(finished_at, now())
-			WHERE id = $1 RETURNING `+cycleColumns, id, status, billing.PhaseDone, errMsg, cj))
-		if err != nil {
-			return err
-		}
-		if !ClaimKeptWhen(status) {
-			// Only this cycle's own claim: an already-published duplicate holds none.
-			if _, err := tx.Exec(ctx, `DELETE FROM period_claims WHERE cycle_id = $1`, id); err != nil {
-				return err
-			}
 		}
 		if !open || note == nil {
 			return nil
@@ -130,6 +117,47 @@ func (s *Store) FinishCycleWithNote(ctx context.Context, id string, status billi
 		return insertNote(ctx, tx, note(out))
 	})
 	return out, err
+}
+
+// finishCycle records a cycle's end inside tx (its row locked): a failed or cancelled cycle
+// first lets go of the updates it still held — pending and approved items become abandoned,
+// with the reason — then the final counts are stored, and the period claim is given back
+// unless the cycle published the period. Abandoning waits for a push of one of those items
+// that is under way (PushItem holds the item's row until its outcome is stored), so the
+// record counts every write that reached the PSA, and a push that comes later finds the item
+// abandoned and writes nothing.
+func finishCycle(ctx context.Context, tx pgx.Tx, id string, status billing.Status, errMsg string) (Cycle, error) {
+	if status == billing.Failed || status == billing.Cancelled {
+		why := "not pushed: the cycle failed"
+		if status == billing.Cancelled {
+			why = "not pushed: the cycle was cancelled"
+		}
+		if errMsg != "" {
+			why += " — " + errMsg
+		}
+		if _, err := tx.Exec(ctx, `UPDATE cycle_items SET state = 'abandoned', reason = $2
+			WHERE cycle_id = $1 AND state IN ('pending', 'approved')`, id, why); err != nil {
+			return Cycle{}, fmt.Errorf("abandon the updates of cycle %s: %w", id, err)
+		}
+	}
+	counts, err := cycleCounts(ctx, tx, id)
+	if err != nil {
+		return Cycle{}, err
+	}
+	cj, _ := json.Marshal(counts)
+	out, err := scanCycle(tx.QueryRow(ctx, `
+		UPDATE cycles SET status = $2, phase = $3, error = $4, counts = $5, finished_at = COALESCE(finished_at, now())
+		WHERE id = $1 RETURNING `+cycleColumns, id, status, billing.PhaseDone, errMsg, cj))
+	if err != nil {
+		return Cycle{}, err
+	}
+	if !ClaimKeptWhen(status) {
+		// Only this cycle's own claim: an already-published duplicate holds none.
+		if _, err := tx.Exec(ctx, `DELETE FROM period_claims WHERE cycle_id = $1`, id); err != nil {
+			return Cycle{}, err
+		}
+	}
+	return out, nil
 }
 
 func cycleNotFound(id string, err error) error {

@@ -92,9 +92,14 @@ func (s *Store) ClaimPeriod(ctx context.Context, tenantID string, kind billing.K
 	return holder, err
 }
 
-// SetCycleStatus records where a running cycle stands.
+// SetCycleStatus records where a running cycle stands; ErrNotFound when there is no such
+// cycle (a finished one is left as it is).
 func (s *Store) SetCycleStatus(ctx context.Context, id string, status billing.Status, phase billing.Phase) error {
-	_, err := s.pool.Exec(ctx, `UPDATE cycles SET status = $2, phase = $3 WHERE id = $1 AND finished_at IS NULL`, id, status, phase)
+	tag, err := s.pool.Exec(ctx, `UPDATE cycles SET status = $2, phase = $3 WHERE id = $1 AND finished_at IS NULL`, id, status, phase)
+	if err != nil || tag.RowsAffected() == 1 {
+		return err
+	}
+	_, err = s.CycleByID(ctx, id)
 	return err
 }
 

@@ -68,7 +68,11 @@ func (s *Store) InsertItems(ctx context.Context, items []Item) error {
 			it.CycleID, it.TenantID, it.Seq, it.AccountID, it.AccountName, it.Item, it.MappingID, target, it.TargetLabel,
 			it.OldQty, it.NewQty, it.Delta, it.State, it.Reason, it.DecidedBy, asOfDate(it.AsOf))
 	}
-	return s.pool.SendBatch(ctx, batch).Close()
+	err := s.pool.SendBatch(ctx, batch).Close()
+	if isForeignKeyViolation(err) {
+		return fmt.Errorf("cycle %s: %w", items[0].CycleID, ErrNotFound)
+	}
+	return err
 }
 
 // DecideItems moves pending items of a cycle to approved or rejected and returns how many

@@ -79,13 +79,17 @@ func (e *ResetRequiredError) Error() string {
 // OpenCyclesError refuses a switch of PSA kind while cycles that were built against the old
 // PSA have not finished: their updates name the old PSA's companies and additions.
 type OpenCyclesError struct {
-	From, To    string
-	WorkflowIDs []string
+	From, To string
+	Cycles   []Cycle
 }
 
 func (e *OpenCyclesError) Error() string {
-	return fmt.Sprintf("cannot switch the PSA from %s to %s while %d cycle(s) are open (%s); approve or reject their pending updates and let them finish first",
-		e.From, e.To, len(e.WorkflowIDs), strings.Join(e.WorkflowIDs, ", "))
+	ids := make([]string, len(e.Cycles))
+	for i, c := range e.Cycles {
+		ids[i] = c.WorkflowID
+	}
+	return fmt.Sprintf("cannot switch the PSA from %s to %s while %d cycle(s) are open (%s); cancel them (POST …/cycles/{cycle}/cancel) or let them finish first",
+		e.From, e.To, len(e.Cycles), strings.Join(ids, ", "))
 }
 
 // SetPSA stores a tenant's PSA credentials and kind in one transaction. Keeping the kind
@@ -121,10 +125,11 @@ func (s *Store) SetPSA(ctx context.Context, c PSAChange) (PSAChangeResult, error
 			if err != nil {
 				return err
 			}
-			if open, err := openCycleIDs(ctx, tx, c.TenantID); err != nil {
+			if open, err := queryCycles(ctx, tx, `SELECT `+cycleColumns+` FROM cycles WHERE tenant_id = $1 AND finished_at IS NULL
+				ORDER BY started_at, id`, c.TenantID); err != nil {
 				return err
 			} else if len(open) > 0 {
-				return &OpenCyclesError{From: from, To: c.Kind, WorkflowIDs: open}
+				return &OpenCyclesError{From: from, To: c.Kind, Cycles: open}
 			}
 			if !c.ConfirmReset {
 				var n int64
@@ -201,14 +206,6 @@ func missedPublish(ctx context.Context, tx pgx.Tx, t tenant.Tenant, after tenant
 		return nil, err
 	}
 	return &MissedPublish{Period: period, DueAt: due.UTC()}, nil
-}
-
-func openCycleIDs(ctx context.Context, tx pgx.Tx, tenantID string) ([]string, error) {
-	rows, err := tx.Query(ctx, `SELECT workflow_id FROM cycles WHERE tenant_id = $1 AND finished_at IS NULL ORDER BY started_at`, tenantID)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, pgx.RowTo[string])
 }
 
 // insertHistory is AddHistory inside a transaction.

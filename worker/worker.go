@@ -49,5 +49,6 @@ func Register(r interface {
 	r.RegisterWorkflow(workflows.BillingCycle)
 	r.RegisterWorkflow(workflows.ScheduledCycle)
 	r.RegisterWorkflow(workflows.MetricSnapshot)
+	r.RegisterWorkflow(workflows.ReconcileCycles)
 	r.RegisterActivity(acts)
 }

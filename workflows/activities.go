@@ -19,6 +19,11 @@ const (
 	ActivityMarkCycle     = "MarkCycle"
 	ActivityApplyDeadline = "ApplyDeadline"
 	ActivityOpenCycles    = "OpenCycles"
+	// ActivityDecideItems applies a decision and says what it did (the update handlers).
+	ActivityDecideItems = "DecideItems"
+	// ActivityFindOrphanedCycles and ActivityCloseOrphanedCycle are the reconciler's.
+	ActivityFindOrphanedCycles = "FindOrphanedCycles"
+	ActivityCloseOrphanedCycle = "CloseOrphanedCycle"
 
 	ActivityCheckScheduledRun = "CheckScheduledRun"
 
@@ -29,6 +34,7 @@ const (
 // ActivityNames lists every activity the workflows call.
 func ActivityNames() []string {
 	return []string{ActivityBeginCycle, ActivityRefreshPage, ActivityDecide, ActivityPushPage, ActivityFinishCycle, ActivityNotify, ActivityMarkCycle, ActivityApplyDeadline, ActivityOpenCycles,
+		ActivityDecideItems, ActivityFindOrphanedCycles, ActivityCloseOrphanedCycle,
 		ActivityCheckScheduledRun, ActivitySnapshotMetric, ActivityNoteSnapshotFailure}
 }
 
@@ -41,9 +47,26 @@ const (
 	ErrNotConfigured = "NotConfigured"
 	// ErrInvalid: the outside service rejected the whole request.
 	ErrInvalid = "InvalidRequest"
+	// ErrCycleNotFound: the cycle's record is not in PostgreSQL; retrying cannot bring it back.
+	ErrCycleNotFound = "CycleNotFound"
 )
 
-var nonRetryable = []string{ErrCredentials, ErrNotConfigured, ErrInvalid}
+var nonRetryable = []string{ErrCredentials, ErrNotConfigured, ErrInvalid, ErrCycleNotFound}
+
+// Error types of refused or failed updates; the API maps them to its answers.
+const (
+	// ErrPastApproval: the cycle no longer takes decisions or sync requests (it pushes its
+	// last updates, is finishing, was superseded or cancelled).
+	ErrPastApproval = "CyclePastApproval"
+	// ErrNotCancellable: the cycle cannot be cancelled now (it writes to the PSA, or it is
+	// finishing).
+	ErrNotCancellable = "CycleNotCancellable"
+	// ErrSignalsOnly: the run started before the cycle answered updates; the caller falls
+	// back to the signal of the same name.
+	ErrSignalsOnly = "CycleTakesSignalsOnly"
+	// ErrBadRequest: the update's input is malformed.
+	ErrBadRequest = "BadUpdateRequest"
+)
 
 // storeOptions suit activities that only touch PostgreSQL: quick, retried until the database
 // is back.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
@@ -31,6 +32,7 @@ type fakeCycle struct {
 	deadlines    []billing.DeadlineInput
 	// ruleApproves is how many pending items the deadline's rule approves.
 	ruleApproves int
+	refreshes    int
 }
 
 func (f *fakeCycle) register(env *testsuite.TestWorkflowEnvironment) {
@@ -48,6 +50,7 @@ func (f *fakeCycle) register(env *testsuite.TestWorkflowEnvironment) {
 	env.RegisterActivityWithOptions(func(_ context.Context, in billing.MarkInput) error { return nil }, activity.RegisterOptions{Name: ActivityMarkCycle})
 	page := 0
 	env.RegisterActivityWithOptions(func(_ context.Context, in billing.RefreshInput) (billing.RefreshResult, error) {
+		f.refreshes++
 		if f.refreshErr != nil {
 			return billing.RefreshResult{}, f.refreshErr
 		}
@@ -57,10 +60,10 @@ func (f *fakeCycle) register(env *testsuite.TestWorkflowEnvironment) {
 		f.approved += r.Counts.Approved
 		return r, nil
 	}, activity.RegisterOptions{Name: ActivityRefreshPage})
-	env.RegisterActivityWithOptions(func(_ context.Context, in billing.DecideInput) (billing.Counts, error) {
+	decide := func(in billing.DecideInput) billing.DecideResult {
 		if len(in.Decision.IDs) == 0 && !in.Decision.All {
 			// A counts-only call (reloading the stored counts): nothing is decided.
-			return billing.Counts{Pending: f.pending, Approved: f.approved}, nil
+			return billing.DecideResult{Counts: billing.Counts{Pending: f.pending, Approved: f.approved}}
 		}
 		f.decisions = append(f.decisions, in.Decision)
 		n := len(in.Decision.IDs)
@@ -71,8 +74,19 @@ func (f *fakeCycle) register(env *testsuite.TestWorkflowEnvironment) {
 		if in.Decision.Approve {
 			f.approved += n
 		}
-		return billing.Counts{Pending: f.pending, Approved: f.approved}, nil
+		already := 0
+		if !in.Decision.All {
+			already = len(in.Decision.IDs) - n
+		}
+		return billing.DecideResult{Changed: n, AlreadyDecided: already, Counts: billing.Counts{Pending: f.pending, Approved: f.approved}}
+	}
+	// Decide serves runs recorded before the cycle answered updates; DecideItems the others.
+	env.RegisterActivityWithOptions(func(_ context.Context, in billing.DecideInput) (billing.Counts, error) {
+		return decide(in).Counts, nil
 	}, activity.RegisterOptions{Name: ActivityDecide})
+	env.RegisterActivityWithOptions(func(_ context.Context, in billing.DecideInput) (billing.DecideResult, error) {
+		return decide(in), nil
+	}, activity.RegisterOptions{Name: ActivityDecideItems})
 	env.RegisterActivityWithOptions(func(_ context.Context, in billing.PushInput) (billing.PushResult, error) {
 		f.pushes++
 		n := min(f.approved, in.PageSize)
@@ -319,8 +333,8 @@ func TestSupersededLicenceCycleFinishesWithoutPushing(t *testing.T) {
 	require.Contains(t, res.Error, "superseded")
 }
 
-// Cancelling a cycle that waits for people ends the wait and records the cycle as failed,
-// instead of looping on cancelled timers.
+// Cancelling a cycle in Temporal while it waits for people ends the wait and records the
+// cycle as cancelled, instead of looping on cancelled timers.
 func TestCancellingAWaitingCycleRecordsIt(t *testing.T) {
 	for _, reminders := range []int{0, 24} {
 		env := newEnv(t)
@@ -329,7 +343,7 @@ func TestCancellingAWaitingCycleRecordsIt(t *testing.T) {
 		env.RegisterDelayedCallback(env.CancelWorkflow, 30*time.Hour)
 		env.ExecuteWorkflow(BillingCycle, manualInput)
 		require.True(t, env.IsWorkflowCompleted())
-		require.Equal(t, billing.Failed, f.finished.Status, "reminders every %d h", reminders)
+		require.Equal(t, billing.Cancelled, f.finished.Status, "reminders every %d h", reminders)
 		require.Contains(t, f.finished.Error, "cancelled")
 		require.Zero(t, f.pushes)
 	}
@@ -368,4 +382,17 @@ func TestLongApprovalWaitContinuesAsNew(t *testing.T) {
 	require.True(t, workflow.IsContinueAsNewError(err), "%v", err)
 	require.Zero(t, f.pushes)
 	require.Empty(t, f.finished.Status, "a continuing cycle is not recorded as ended")
+
+	var cont *workflow.ContinueAsNewError
+	require.True(t, errors.As(err, &cont))
+	var next CycleInput
+	require.NoError(t, converter.GetDefaultDataConverter().FromPayloads(cont.Input, &next))
+	require.NotNil(t, next.Resume, "the wait's state travels in the input")
+	st := next.Resume
+	require.Equal(t, 2, st.Progress.Counts.Pending)
+	// The suggestion is looked at when the wait wakes next: the reminder at 72 h.
+	require.Equal(t, 3, st.Progress.Reminders, "reminders at 24, 48 and 72 h")
+	require.Equal(t, st.Progress.WaitingSince.Add(96*time.Hour), st.NextReminderAt)
+	require.Equal(t, 24, st.Settings.ReminderHours)
+	require.Equal(t, manualInput.Period, next.Period)
 }

@@ -13,14 +13,33 @@ import (
 // TaskQueue is where meterbridge's workflows and activities run.
 const TaskQueue = "meterbridge"
 
-// Signals and queries of the billing cycle.
+// Updates of the billing cycle: what people ask for and need the outcome of. Each has a
+// validator, so a request the cycle cannot take is refused without a trace in its history,
+// and the answer says what the workflow did.
+const (
+	// UpdateApprove carries a billing.Decision approving pending items; it answers a
+	// DecisionAnswer.
+	UpdateApprove = "approve"
+	// UpdateReject carries a billing.Decision removing pending items; it answers a
+	// DecisionAnswer.
+	UpdateReject = "reject"
+	// UpdateSync carries a SyncRequest: push a licence cycle's approved updates now. It
+	// answers a SyncAnswer once the cycle has taken the request.
+	UpdateSync = "sync"
+	// UpdateCancel carries a CancelRequest: stop a cycle that waits. It answers a
+	// CancelAnswer once the cycle is recorded as cancelled.
+	UpdateCancel = "cancel"
+)
+
+// Signals and queries of the billing cycle. Approve, reject and sync signals are what the
+// API sent before the updates above; cycles keep serving them for runs that started then and
+// for the sync schedule (a workflow cannot send an update).
 const (
 	// SignalApprove carries a Decision approving pending items.
 	SignalApprove = "approve"
 	// SignalReject carries a Decision removing pending items.
 	SignalReject = "reject"
-	// SignalSync asks a licence cycle to push its approved updates now (the sync schedule,
-	// or "sync now").
+	// SignalSync asks a licence cycle to push its approved updates now (the sync schedule).
 	SignalSync = "sync"
 	// SignalSupersede tells a licence cycle that a newer refresh replaced its waiting items.
 	SignalSupersede = "supersede"
@@ -64,6 +83,15 @@ const (
 	WorkflowTypeScheduledCycle = "ScheduledCycle"
 	WorkflowTypeMetricSnapshot = "MetricSnapshot"
 )
+
+// ReconcileScheduleID names the schedule that runs ReconcileCycles for the deployment
+// working on taskQueue: each deployment reconciles its own database.
+func ReconcileScheduleID(taskQueue string) string {
+	if taskQueue == "" || taskQueue == TaskQueue {
+		return "reconcile-cycles"
+	}
+	return "reconcile-cycles/" + taskQueue
+}
 
 // MetricSnapshotID names the snapshot loop of a metric.
 func MetricSnapshotID(metricID string) string { return "metric-snapshot/" + metricID }

@@ -24,6 +24,7 @@ func TestRecordedHistoriesReplay(t *testing.T) {
 			r := worker.NewWorkflowReplayer()
 			r.RegisterWorkflow(BillingCycle)
 			r.RegisterWorkflow(ScheduledCycle)
+			r.RegisterWorkflow(ReconcileCycles)
 			for _, extra := range replayExtras {
 				r.RegisterWorkflow(extra)
 			}
