@@ -33,6 +33,7 @@ var requestTypes = map[string]func() any{
 	"createMetricRequest": func() any { return new(createMetricRequest) },
 	"patchMetricRequest":  func() any { return new(patchMetricRequest) },
 	"overrideRequest":     func() any { return new(overrideRequest) },
+	"cancelRequest":       func() any { return new(cancelRequest) },
 }
 
 func requestTypeNames() []string {

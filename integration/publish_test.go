@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -154,6 +155,11 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"period with sync now", "POST", s.tp + "/publish", `{"kind": "licence_sync", "period": "2026-01"}`, s.approverToken, 422, "validation_failed", "period"},
 		{"bad time zone", "PATCH", s.tp, `{"time_zone": "Mars/Olympus"}`, s.adminToken, 422, "validation_failed", "time_zone"},
 		{"bad schedule day", "PATCH", s.tp, `{"settings": {"publish": {"schedule": {"enabled": true, "cadence": "monthly", "day": "32"}}}}`, s.adminToken, 422, "validation_failed", "settings.publish.schedule.day"},
+		{"cancel an unknown cycle", "POST", s.tp + "/cycles/01a22978-a249-75fa-ac4b-1362166a1e12/cancel", "", s.approverToken, 404, "not_found", ""},
+		{"cancel a cycle that is no UUID", "POST", s.tp + "/cycles/nope/cancel", "", s.approverToken, 404, "not_found", ""},
+		{"cancel with a long reason", "POST", s.tp + "/cycles/01a22978-a249-75fa-ac4b-1362166a1e12/cancel", `{"reason": "` + strings.Repeat("x", 501) + `"}`, s.approverToken, 422, "validation_failed", "reason"},
+		{"cancel with an unknown field", "POST", s.tp + "/cycles/01a22978-a249-75fa-ac4b-1362166a1e12/cancel", `{"why": "x"}`, s.approverToken, 400, "unknown_field", "why"},
+		{"viewer cannot cancel", "POST", s.tp + "/cycles/01a22978-a249-75fa-ac4b-1362166a1e12/cancel", "", s.viewerToken, 403, "forbidden", ""},
 		{"no token", "POST", s.tp + "/publish", "", "", 401, "unauthorized", ""},
 		{"viewer cannot publish", "POST", s.tp + "/publish", "", s.viewerToken, 403, "forbidden", ""},
 	}
