@@ -362,11 +362,14 @@ func (s *Starter) Decide(ctx context.Context, tenantID string, d billing.Decisio
 			return out, ErrNothingPending
 		}
 		for _, it := range pending {
-			c, err := s.Store.GetCycle(ctx, tenantID, it.CycleID)
-			if err != nil {
-				return out, err
+			g, ok := byCycle[it.CycleID]
+			if !ok {
+				c, err := s.Store.CycleByID(ctx, it.CycleID)
+				if err != nil {
+					return out, err
+				}
+				g = add(c.ID, c.WorkflowID)
 			}
-			g := add(it.CycleID, c.WorkflowID)
 			g.pending = append(g.pending, it.ID)
 		}
 	} else {
