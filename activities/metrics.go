@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"time"
 
+	"go.temporal.io/sdk/temporal"
+
 	"github.com/meterbridge/meterbridge/scorecard"
 	"github.com/meterbridge/meterbridge/store"
+	"github.com/meterbridge/meterbridge/workflows"
 )
 
 // SnapshotMetric reads a metric's gauge and records it as the week's check-in. It is
@@ -16,8 +19,13 @@ import (
 // manual value is never replaced (the rule is in the store's SQL).
 func (a *Activities) SnapshotMetric(ctx context.Context, in scorecard.SnapshotInput) (scorecard.SnapshotResult, error) {
 	res := scorecard.SnapshotResult{Week: in.Week, Kind: in.Kind}
+	if _, err := a.Store.GetMetric(ctx, in.TenantID, in.MetricID); errors.Is(err, store.ErrNotFound) {
+		return res, metricGone(in)
+	} else if err != nil {
+		return res, fmt.Errorf("read metric %s: %w", in.MetricID, err)
+	}
 	if cur, err := a.Store.GetCheckin(ctx, in.MetricID, in.Week); err == nil && cur.Frozen {
-		res.Value, res.Source, res.Frozen, res.Skipped, res.At = cur.Value, cur.Source, true, scorecard.SkippedFrozen, cur.CapturedAt
+		res.Value, res.Source, res.Frozen, res.Skipped, res.At, res.FrozenAt = cur.Value, cur.Source, true, scorecard.SkippedFrozen, cur.CapturedAt, cur.FrozenAt
 		return res, nil
 	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return res, fmt.Errorf("read check-in %s of metric %s: %w", in.Week, in.MetricID, err)
@@ -34,16 +42,24 @@ func (a *Activities) SnapshotMetric(ctx context.Context, in scorecard.SnapshotIn
 		MetricID: in.MetricID, TenantID: in.TenantID, Week: in.Week, Value: reading.Value, ReadAt: time.Now().UTC(),
 		Kind: in.Kind, Final: in.Final, RequestedBy: in.RequestedBy,
 	})
+	if errors.Is(err, store.ErrNotFound) {
+		return res, metricGone(in) // deleted while the gauge was read
+	}
 	if err != nil {
 		return res, outsideError(fmt.Sprintf("record snapshot %s of metric %s", in.Week, in.MetricID), err)
 	}
-	res.Value, res.GaugeValue, res.Source, res.Frozen, res.At = c.Value, reading.Value, c.Source, c.Frozen, c.CapturedAt
+	res.Value, res.GaugeValue, res.Source, res.Frozen, res.At, res.FrozenAt = c.Value, reading.Value, c.Source, c.Frozen, c.CapturedAt, c.FrozenAt
 	if eff.AlreadyFrozen {
 		res.Skipped = scorecard.SkippedFrozen
 	}
 	a.log().Info("metric snapshot", "tenant", in.TenantID, "metric", in.MetricID, "week", in.Week, "kind", in.Kind,
 		"gauge_value", reading.Value, "value", c.Value, "source", c.Source, "frozen", c.Frozen)
 	return res, nil
+}
+
+// metricGone is the error of a snapshot whose metric was deleted: its loop ends.
+func metricGone(in scorecard.SnapshotInput) error {
+	return temporal.NewNonRetryableApplicationError(fmt.Sprintf("metric %s of tenant %s is no longer stored (deleted)", in.MetricID, in.TenantID), workflows.ErrMetricGone, nil)
 }
 
 // NoteSnapshotFailure records in the site history that a snapshot could not be taken, once

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -20,10 +22,12 @@ import (
 )
 
 type createMetricRequest struct {
-	Name       string `json:"name" binding:"required,max=100"`
-	OwnerEmail string `json:"owner_email" binding:"required,mailaddr"`
-	TimeZone   string `json:"time_zone" binding:"required,iana_tz"`
-	GaugeID    string `json:"gauge_id" binding:"required,max=200"`
+	Name string `json:"name" binding:"required,max=100"`
+	// OwnerEmail defaults to the caller's (the token owner's) e-mail.
+	OwnerEmail string `json:"owner_email" binding:"omitempty,mailaddr"`
+	// TimeZone defaults to the zone the caller's token carries, then the tenant's.
+	TimeZone string `json:"time_zone" binding:"omitempty,iana_tz"`
+	GaugeID  string `json:"gauge_id" binding:"required,max=200"`
 	// Schedule replaces the default (daily at 06:00 in time_zone).
 	Schedule *scorecard.Schedule `json:"schedule"`
 }
@@ -96,7 +100,7 @@ func (s *server) createMetric(c *gin.Context) {
 	}
 	m, err := s.starter.CreateMetric(c.Request.Context(), starter.NewMetric{
 		TenantID: tenantID, Name: req.Name, OwnerEmail: req.OwnerEmail, TimeZone: req.TimeZone,
-		GaugeID: req.GaugeID, Schedule: sched, CreatedBy: caller(c).Email,
+		GaugeID: req.GaugeID, Schedule: sched, CreatedBy: caller(c).Email, CreatorTokenID: caller(c).TokenID,
 	})
 	var notTold *starter.LoopNotToldError
 	if err != nil && !errors.As(err, &notTold) {
@@ -106,7 +110,10 @@ func (s *server) createMetric(c *gin.Context) {
 	c.Set(auditedKey, true) // the store wrote "metric.created" with the change
 	c.Header("Location", "/api/v1/tenants/"+tenantID+"/metrics/"+m.ID)
 	answer := gin.H{"metric": viewMetric(m, time.Now())}
-	if notTold != nil {
+	if notTold == nil {
+		answer["first_snapshot"] = gin.H{"status": "requested",
+			"message": "the snapshot loop reads the gauge now (retrying while the gauge service does not answer); GET …/checkins shows the value"}
+	} else {
 		// The metric is stored (a repeated request would make a second one); its loop starts
 		// when the worker next starts, or with the metric's next change.
 		logger(c).Warn("snapshot loop not started", "metric", m.ID, "err", notTold.Err)
@@ -219,8 +226,9 @@ func (s *server) patchMetric(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"metric": viewMetric(m, time.Now())})
 }
 
-// syncMetric is "sync now": 202 when the loop was asked, 429 with Retry-After inside the
-// 5-minute window after the last one.
+// syncMetric is "sync now": 200 with the week's check-in when the loop read the gauge, 202
+// when it took the request but is still reading; 409 week_frozen when the week is frozen;
+// 429 with Retry-After inside the 5-minute window after the last one.
 func (s *server) syncMetric(c *gin.Context) {
 	if err := rejectUnknownQuery(c); err != nil {
 		fail(c, err)
@@ -232,7 +240,77 @@ func (s *server) syncMetric(c *gin.Context) {
 		return
 	}
 	c.Set(auditedKey, true) // the starter wrote "metric.sync_requested"
-	c.JSON(http.StatusAccepted, started)
+	status := http.StatusOK
+	if started.Outcome == starter.SyncAccepted {
+		status = http.StatusAccepted
+	}
+	c.JSON(status, started)
+}
+
+type deleteMetricRequest struct {
+	// Confirm is the metric's name, typed again.
+	Confirm string `json:"confirm" binding:"max=200"`
+}
+
+// deleteMetric deletes a metric and its check-ins (admin; the body types the metric's name:
+// {"confirm": "<name>"}) and stops its snapshot loop. The site history keeps the record.
+func (s *server) deleteMetric(c *gin.Context) {
+	var req deleteMetricRequest
+	if err := bindOptionalJSON(c, &req); err != nil {
+		fail(c, err)
+		return
+	}
+	del, err := s.starter.DeleteMetric(c.Request.Context(), store.MetricDeletion{
+		TenantID: c.Param("tenant"), MetricID: c.Param("metric"), Confirm: req.Confirm, Actor: caller(c).Email,
+		Details: map[string]any{"request_id": requestID(c)},
+	})
+	if err != nil {
+		fail(c, metricError(err))
+		return
+	}
+	c.Set(auditedKey, true) // the store wrote "metric.deleted" with the change
+	s.adminAudit(c, "metric.deleted", del.Metric.TenantID, fmt.Sprintf("metric %q (%s) deleted with its %d check-ins", del.Metric.Name, del.Metric.ID, del.Checkins),
+		map[string]any{"metric_id": del.Metric.ID, "name": del.Metric.Name, "checkins": del.Checkins, "loop": del.Loop.Outcome})
+	answer := gin.H{"deleted": true, "metric": del.Metric, "checkins_deleted": del.Checkins, "loop": del.Loop}
+	if del.Loop.Outcome == starter.LoopNotTold {
+		answer["warning"] = gin.H{"code": "snapshot_loop_not_stopped", "message": del.Loop.Message}
+	}
+	c.JSON(http.StatusOK, answer)
+}
+
+// bindOptionalJSON is bindJSON for a body that may be left out (read as {}).
+func bindOptionalJSON(c *gin.Context, dst any) error {
+	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, MaxBodyBytes))
+	if err != nil {
+		return errBadRequest("invalid_body", "", "could not read the request body (at most %d bytes)", MaxBodyBytes)
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		body = []byte("{}")
+	}
+	if err := decodeStrict(body, dst); err != nil {
+		return err
+	}
+	return validate(dst)
+}
+
+// scorecard answers every metric of the tenant with its value of one week
+// (?week=current|previous|YYYY-Www; current by default): see store.Scorecard.
+func (s *server) scorecard(c *gin.Context) {
+	if err := rejectUnknownQuery(c, "week"); err != nil {
+		fail(c, err)
+		return
+	}
+	sel, err := scorecard.ParseWeekSelector(c.Query("week"))
+	if err != nil {
+		fail(c, errInvalid("week", "%v", err))
+		return
+	}
+	view, err := s.store.Scorecard(c.Request.Context(), c.Param("tenant"), sel, time.Now())
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, view)
 }
 
 func (s *server) listCheckins(c *gin.Context) {
@@ -389,6 +467,23 @@ func metricError(err error) error {
 		return errConflict("week_frozen", "the week is frozen; send \"override_frozen\": true to override it anyway (it is recorded in the site history)")
 	case errors.Is(err, store.ErrNotFound):
 		return errNotFound("metric or check-in")
+	}
+	var frozen *starter.WeekFrozenError
+	if errors.As(err, &frozen) {
+		e := errConflict("week_frozen", "%s", frozen.Error())
+		e.Extra = map[string]any{"week": frozen.Note.Week, "next_week_starts_at": frozen.Note.NextWeekStartsAt}
+		if !frozen.Note.FrozenAt.IsZero() {
+			e.Extra["frozen_at"] = frozen.Note.FrozenAt.UTC()
+		}
+		return e
+	}
+	var silent *starter.LoopNotAnsweringError
+	if errors.As(err, &silent) {
+		return &apiError{Status: http.StatusServiceUnavailable, Code: "snapshot_loop_not_answering", RetryAfter: 10 * time.Second, Message: silent.Error()}
+	}
+	var failed *starter.SnapshotFailedError
+	if errors.As(err, &failed) {
+		return &apiError{Status: http.StatusBadGateway, Code: "snapshot_failed", Message: failed.Error()}
 	}
 	var notTold *starter.LoopNotToldError
 	if errors.As(err, &notTold) {

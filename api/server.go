@@ -144,6 +144,9 @@ func routes() []route {
 		{"GET", "/api/v1/tenants/:tenant/metrics/:metric/checkins", store.RoleViewer, true, (*server).listCheckins},
 		{"PUT", "/api/v1/tenants/:tenant/metrics/:metric/checkins/:week", store.RoleApprover, true, (*server).putCheckin},
 		{"DELETE", "/api/v1/tenants/:tenant/metrics/:metric/checkins/:week", store.RoleApprover, true, (*server).deleteCheckin},
+		// Issue 11: deleting a metric (admin, typed confirmation) and the week's scorecard.
+		{"DELETE", "/api/v1/tenants/:tenant/metrics/:metric", store.RoleAdmin, true, (*server).deleteMetric},
+		{"GET", "/api/v1/tenants/:tenant/scorecard", store.RoleViewer, true, (*server).scorecard},
 	}
 }
 

@@ -20,6 +20,8 @@ type createTokenRequest struct {
 	TenantID   string `json:"tenant_id" binding:"omitempty,tenant_id"`
 	OwnerEmail string `json:"owner_email" binding:"required,mailaddr"`
 	Name       string `json:"name" binding:"max=100,single_line"`
+	// TimeZone is the owner's IANA zone: metrics they create without a zone take it.
+	TimeZone string `json:"time_zone" binding:"omitempty,iana_tz"`
 }
 
 // createdToken is the one answer that holds a token's secret.
@@ -53,13 +55,13 @@ func (s *server) createToken(c *gin.Context) {
 		}
 	}
 	tok, secret, err := s.store.CreateToken(c.Request.Context(), store.Token{
-		TenantID: req.TenantID, Role: req.Role, OwnerEmail: req.OwnerEmail, Name: req.Name, CreatedBy: caller(c).Email,
+		TenantID: req.TenantID, Role: req.Role, OwnerEmail: req.OwnerEmail, Name: req.Name, TimeZone: req.TimeZone, CreatedBy: caller(c).Email,
 	})
 	if err != nil {
 		fail(c, err)
 		return
 	}
-	details := map[string]any{"token_id": tok.ID, "token_role": tok.Role, "owner_email": tok.OwnerEmail, "name": tok.Name}
+	details := map[string]any{"token_id": tok.ID, "token_role": tok.Role, "owner_email": tok.OwnerEmail, "name": tok.Name, "time_zone": tok.TimeZone}
 	msg := tok.Role + " token for " + tok.OwnerEmail + " created"
 	s.adminAudit(c, "token.created", tok.TenantID, msg, details)
 	if tok.TenantID != "" {

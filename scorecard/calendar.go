@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -136,4 +137,60 @@ func localTime(y int, m time.Month, d, hh, mm int, loc *time.Location) time.Time
 // schedule that is Sunday 06:00; with a weekly schedule, every snapshot.
 func IsFinal(at time.Time, loc *time.Location, s Schedule) bool {
 	return WeekOf(NextSnapshot(at, loc, s), loc) != WeekOf(at, loc)
+}
+
+// Prev returns the week before.
+func (w Week) Prev() Week {
+	y, n := w.Monday().AddDate(0, 0, -7).ISOWeek()
+	return weekOf(y, n)
+}
+
+// Week selectors of the scorecard view: the week holding "now", the one before it, or an
+// ISO week by name.
+const (
+	SelectCurrent  = "current"
+	SelectPrevious = "previous"
+)
+
+// WeekSelector names the week a scorecard shows: Relative ("current" or "previous", read
+// against a clock and a zone by Resolve) or one ISO week.
+type WeekSelector struct {
+	Relative string
+	Week     Week
+}
+
+// ParseWeekSelector reads "current", "previous" (any case; "" means current) or an ISO week
+// such as "2026-W48".
+func ParseWeekSelector(s string) (WeekSelector, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "", SelectCurrent:
+		return WeekSelector{Relative: SelectCurrent}, nil
+	case SelectPrevious:
+		return WeekSelector{Relative: SelectPrevious}, nil
+	}
+	w, err := ParseWeek(s)
+	if err != nil {
+		return WeekSelector{}, fmt.Errorf("must be current, previous or an ISO week such as 2026-W48: %w", err)
+	}
+	return WeekSelector{Week: w}, nil
+}
+
+// Resolve returns the selected week: for "current" the ISO week holding now's local date in
+// loc, for "previous" the week before it, else the named week.
+func (s WeekSelector) Resolve(now time.Time, loc *time.Location) Week {
+	switch s.Relative {
+	case SelectCurrent:
+		return WeekOf(now, loc)
+	case SelectPrevious:
+		return WeekOf(now, loc).Prev()
+	}
+	return s.Week
+}
+
+// String is how the selector was asked for.
+func (s WeekSelector) String() string {
+	if s.Relative != "" {
+		return s.Relative
+	}
+	return string(s.Week)
 }

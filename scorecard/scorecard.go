@@ -39,6 +39,19 @@ const (
 	KindScheduled = "scheduled"
 	// KindSync is taken because a person asked for "sync now".
 	KindSync = "sync"
+	// KindFirst is a new metric's first reading, taken when its loop starts rather than at
+	// the schedule's next time (retried until the gauge answers or the schedule takes over).
+	KindFirst = "first"
+)
+
+// Where a metric's time zone came from when it was created.
+const (
+	// ZoneFromRequest: the request named it (or a later change set it).
+	ZoneFromRequest = "request"
+	// ZoneFromCreator: the creator's API token carries its owner's zone.
+	ZoneFromCreator = "creator"
+	// ZoneFromTenant: neither did; the tenant's zone.
+	ZoneFromTenant = "tenant"
 )
 
 // Schedule says when a metric's gauge is read, in the metric owner's time zone.
@@ -181,6 +194,8 @@ type SnapshotResult struct {
 	GaugeValue decimal.Decimal `json:"gauge_value"`
 	Source     string          `json:"source"`
 	Frozen     bool            `json:"frozen"`
+	// FrozenAt is when the week was frozen, when it is.
+	FrozenAt *time.Time `json:"frozen_at,omitempty"`
 	// Skipped is why nothing was written ("frozen"), empty when the snapshot was recorded.
 	Skipped string    `json:"skipped,omitempty"`
 	At      time.Time `json:"at"`
@@ -196,4 +211,13 @@ type FailureNote struct {
 	// At is the failed snapshot's time (scheduled, or when sync now ran): with the metric and
 	// kind it names the failure, so a retried note is written once.
 	At time.Time `json:"at,omitzero"`
+}
+
+// FrozenWeekNote says why a sync now was refused: the current week is frozen.
+type FrozenWeekNote struct {
+	Week     Week      `json:"week"`
+	FrozenAt time.Time `json:"frozen_at,omitzero"`
+	// NextWeekStartsAt is when the next week begins in the metric's zone: sync now reads the
+	// gauge again from then.
+	NextWeekStartsAt time.Time `json:"next_week_starts_at"`
 }

@@ -20,13 +20,17 @@ import (
 
 // NewMetric asks for a gauge-powered metric.
 type NewMetric struct {
-	TenantID   string
-	Name       string
+	TenantID string
+	Name     string
+	// OwnerEmail defaults to CreatedBy.
 	OwnerEmail string
-	TimeZone   string
-	GaugeID    string
-	Schedule   scorecard.Schedule
-	CreatedBy  string
+	// TimeZone, when empty, is the zone of the creator's token (CreatorTokenID), else the
+	// tenant's.
+	TimeZone       string
+	GaugeID        string
+	Schedule       scorecard.Schedule
+	CreatedBy      string
+	CreatorTokenID string
 }
 
 // LoopNotToldError means a metric change was stored, but its snapshot loop could not be
@@ -46,19 +50,53 @@ func (e *LoopNotToldError) Unwrap() error { return e.Err }
 
 // CreateMetric records a metric (with its site-history row), and once that is committed
 // starts its snapshot loop: signal-with-start on the metric's workflow ID, so a metric never
-// has two loops, and a loop never runs for a metric that is not stored. When the loop cannot
-// be started the metric is kept and a *LoopNotToldError is returned with it (and written to
-// the site history).
+// has two loops, and a loop never runs for a metric that is not stored. The new loop reads
+// the gauge at once (its first value), retrying while the gauge service is down. When the
+// loop cannot be started the metric is kept and a *LoopNotToldError is returned with it (and
+// written to the site history); the loop that the worker starts later takes the first
+// snapshot then.
 func (s *Starter) CreateMetric(ctx context.Context, req NewMetric) (store.Metric, error) {
+	zone, from, err := s.metricZone(ctx, req)
+	if err != nil {
+		return store.Metric{}, err
+	}
+	if req.OwnerEmail == "" {
+		req.OwnerEmail = req.CreatedBy
+	}
 	id := store.NewMetricID(req.TenantID)
 	m, err := s.Store.CreateMetric(ctx, store.Metric{
-		ID: id, TenantID: req.TenantID, Name: req.Name, OwnerEmail: req.OwnerEmail, TimeZone: req.TimeZone,
+		ID: id, TenantID: req.TenantID, Name: req.Name, OwnerEmail: req.OwnerEmail, TimeZone: zone, TimeZoneFrom: from,
 		GaugeID: req.GaugeID, Schedule: req.Schedule, WorkflowID: workflows.MetricSnapshotID(id), CreatedBy: req.CreatedBy,
 	})
 	if err != nil {
 		return m, err
 	}
 	return m, s.tellSchedule(ctx, m, req.CreatedBy, "started")
+}
+
+// metricZone picks a new metric's zone: the request's, else the one its creator's token
+// carries, else the tenant's.
+func (s *Starter) metricZone(ctx context.Context, req NewMetric) (string, string, error) {
+	if req.TimeZone != "" {
+		return req.TimeZone, scorecard.ZoneFromRequest, nil
+	}
+	if req.CreatorTokenID != "" {
+		tok, err := s.Store.GetToken(ctx, req.CreatorTokenID)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return "", "", fmt.Errorf("read the creator's token: %w", err)
+		}
+		if tok.TimeZone != "" {
+			return tok.TimeZone, scorecard.ZoneFromCreator, nil
+		}
+	}
+	t, err := s.Store.GetTenant(ctx, req.TenantID)
+	if err != nil {
+		return "", "", err
+	}
+	if err := tenant.ValidateTimeZone("time_zone", t.TimeZone); err != nil {
+		return "", "", &tenant.FieldError{Field: "time_zone", Reason: "is required: neither your token nor the tenant has a time zone"}
+	}
+	return t.TimeZone, scorecard.ZoneFromTenant, nil
 }
 
 // MetricChange is a change to a metric; nil fields stay as they are.
@@ -186,17 +224,50 @@ func (s *Starter) runningLoops(ctx context.Context) (map[string]bool, error) {
 	}
 }
 
-// SyncStarted says which loop was asked to sync.
+// Outcomes of a sync now.
+const (
+	// SyncDone: the loop read the gauge; Result holds the week's check-in.
+	SyncDone = "done"
+	// SyncAccepted: the loop took the request but had not finished it when the answer was
+	// due (the gauge is slow or being retried); the check-in follows.
+	SyncAccepted = "accepted"
+)
+
+// SyncStarted says what sync now did: the loop it asked, the week, and — when it finished
+// in time — the week's check-in after the reading.
 type SyncStarted struct {
 	WorkflowID  string    `json:"workflow_id"`
 	Week        string    `json:"week"`
 	RequestedAt time.Time `json:"requested_at"`
+	Outcome     string    `json:"outcome"`
+	// Result is the week's check-in after the sync (Outcome SyncDone).
+	Result *scorecard.SnapshotResult `json:"result,omitempty"`
 }
 
-// SyncMetric asks the metric's loop to snapshot the current week now. PostgreSQL admits at
-// most one request per scorecard.SyncWindow (a *store.SyncTooSoonError otherwise, with the
-// time left); the loop applies the same window to the admitted request's time, so a
-// duplicated or replayed signal never reads the gauge twice.
+// WeekFrozenError refuses a sync now: the metric's current week is frozen (its final
+// snapshot was taken); nothing was read and the 5-minute window is not used up.
+type WeekFrozenError struct {
+	MetricID string
+	Note     scorecard.FrozenWeekNote
+}
+
+func (e *WeekFrozenError) Error() string {
+	return fmt.Sprintf("%s is frozen: its final snapshot was taken, so sync now reads nothing until the next week begins (%s); to change %s anyway, override it (PUT …/checkins/%s with \"override_frozen\": true)",
+		e.Note.Week, e.Note.NextWeekStartsAt.UTC().Format(time.RFC3339), e.Note.Week, e.Note.Week)
+}
+
+// SnapshotFailedError means sync now ran but the gauge could not be read (the failure is in
+// the site history).
+type SnapshotFailedError struct{ Reason string }
+
+func (e *SnapshotFailedError) Error() string { return e.Reason }
+
+// SyncMetric asks the metric's loop to snapshot the current week now and answers what it
+// did. PostgreSQL admits at most one request per scorecard.SyncWindow (a
+// *store.SyncTooSoonError otherwise, with the time left); the request then goes to the loop
+// as the sync-now update (update-with-start: a loop that is not running is started), whose
+// validator refuses a frozen week (*WeekFrozenError) or a request inside the window the loop
+// knows. A refused request gives its PostgreSQL window back.
 func (s *Starter) SyncMetric(ctx context.Context, tenantID, id, actor string) (SyncStarted, error) {
 	m, err := s.Store.GetMetric(ctx, tenantID, id)
 	if err != nil {
@@ -206,19 +277,25 @@ func (s *Starter) SyncMetric(ctx context.Context, tenantID, id, actor string) (S
 	if err != nil {
 		return SyncStarted{}, err
 	}
-	if err := s.signalLoop(ctx, m, workflows.SignalSyncNow, scorecard.SyncRequest{RequestedBy: actor, RequestedAt: claim.At}); err != nil {
-		// The request did not reach the loop: give the window back so a retry is admitted.
+	var res scorecard.SnapshotResult
+	accepted, err := s.updateLoopWithStart(ctx, m, workflows.UpdateSyncNow, scorecard.SyncRequest{RequestedBy: actor, RequestedAt: claim.At}, &res)
+	if err != nil {
+		// Nothing was read: give the window back so a retry is admitted.
 		if rerr := s.Store.ReleaseSync(context.WithoutCancel(ctx), id, claim); rerr != nil {
 			slog.Default().Error("sync-now claim not released", "tenant", tenantID, "metric", id, "err", rerr)
 		}
-		return SyncStarted{}, err
+		return SyncStarted{}, s.loopError(m, err)
 	}
 	week := scorecard.WeekOf(claim.At, zoneOrUTC(m.TimeZone))
+	out := SyncStarted{WorkflowID: m.WorkflowID, Week: string(week), RequestedAt: claim.At, Outcome: SyncAccepted}
+	if !accepted {
+		out.Outcome, out.Result, out.Week = SyncDone, &res, string(res.Week)
+	}
 	if err := s.Store.AddHistory(ctx, tenantID, store.SeverityInfo, actor, "metric.sync_requested",
-		fmt.Sprintf("sync now of %q requested for %s", m.Name, week), map[string]any{"metric_id": id, "workflow_id": m.WorkflowID}); err != nil {
+		fmt.Sprintf("sync now of %q requested for %s", m.Name, out.Week), map[string]any{"metric_id": id, "workflow_id": m.WorkflowID, "outcome": out.Outcome}); err != nil {
 		slog.Default().Error("site history not written", "tenant", tenantID, "metric", id, "err", err)
 	}
-	return SyncStarted{WorkflowID: m.WorkflowID, Week: string(week), RequestedAt: claim.At}, nil
+	return out, nil
 }
 
 // CurrentWeek is the metric's week now, in its owner's zone.
@@ -279,9 +356,36 @@ func (s *Starter) weekNotAhead(m store.Metric, w scorecard.Week) error {
 // is not running. Signal-with-start is atomic on the workflow ID: however many requests race,
 // one loop runs per metric.
 func (s *Starter) signalLoop(ctx context.Context, m store.Metric, signal string, arg any) error {
+	in, err := s.loopInput(ctx, m, true)
+	if err != nil {
+		return err
+	}
+	if _, err := s.Temporal.SignalWithStartWorkflow(ctx, m.WorkflowID, signal, arg, s.loopOptions(m), workflows.MetricSnapshot, in); err != nil {
+		return fmt.Errorf("signal %s to %s: %w", signal, m.WorkflowID, err)
+	}
+	return nil
+}
+
+// loopInput is the input a metric's loop starts with (used only when it is not running).
+// With first set, a metric that has no gauge reading yet gets one at once: a new metric,
+// one created while Temporal was down, or one deleted meanwhile (whose loop then finds it
+// gone and ends at once).
+func (s *Starter) loopInput(ctx context.Context, m store.Metric, first bool) (workflows.MetricSnapshotInput, error) {
 	in := workflows.NewMetricSnapshotInput(m.ID, m.TenantID, m.GaugeID, m.TimeZone, m.Schedule)
 	in.MaxEventsBeforeContinueAsNew = s.SnapshotMaxEvents
-	opts := client.StartWorkflowOptions{
+	in.FirstSnapshotRetryMax = s.FirstSnapshotRetryMax
+	if first {
+		has, err := s.Store.MetricHasReading(ctx, m.ID)
+		if err != nil {
+			return in, fmt.Errorf("read metric %s: %w", m.ID, err)
+		}
+		in.State.FirstSnapshotPending = !has
+	}
+	return in, nil
+}
+
+func (s *Starter) loopOptions(m store.Metric) client.StartWorkflowOptions {
+	return client.StartWorkflowOptions{
 		ID:        m.WorkflowID,
 		TaskQueue: s.taskQueue(),
 		// A loop that ended (cancelled or terminated by ops) may be started again.
@@ -289,10 +393,6 @@ func (s *Starter) signalLoop(ctx context.Context, m store.Metric, signal string,
 		TypedSearchAttributes: temporal.NewSearchAttributes(workflows.TenantKey.ValueSet(m.TenantID)),
 		StaticSummary:         fmt.Sprintf("weekly check-ins of %q from gauge %s (%s)", m.Name, m.GaugeID, m.TenantID),
 	}
-	if _, err := s.Temporal.SignalWithStartWorkflow(ctx, m.WorkflowID, signal, arg, opts, workflows.MetricSnapshot, in); err != nil {
-		return fmt.Errorf("signal %s to %s: %w", signal, m.WorkflowID, err)
-	}
-	return nil
 }
 
 func scheduleChange(m store.Metric, actor string) scorecard.ScheduleChange {

@@ -45,6 +45,11 @@ type Starter struct {
 	// workflows.CycleInput.
 	ReminderEvery, DeadlineAfter time.Duration
 	CycleMaxEvents               int
+	// LoopAnswerWait bounds how long a metric request (sync now, delete) waits for its
+	// snapshot loop's answer (DefaultLoopAnswerWait when 0). FirstSnapshotRetryMax is handed
+	// to new metric snapshot loops (tests): see workflows.MetricSnapshotInput.
+	LoopAnswerWait        time.Duration
+	FirstSnapshotRetryMax time.Duration
 }
 
 func (s *Starter) taskQueue() string {

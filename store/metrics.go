@@ -16,20 +16,23 @@ import (
 
 // Metric is a scorecard metric powered by a gauge.
 type Metric struct {
-	ID         string             `json:"id"`
-	TenantID   string             `json:"tenant_id"`
-	Name       string             `json:"name"`
-	OwnerEmail string             `json:"owner_email"`
-	TimeZone   string             `json:"time_zone"`
-	GaugeID    string             `json:"gauge_id"`
-	Schedule   scorecard.Schedule `json:"schedule"`
-	WorkflowID string             `json:"workflow_id"`
-	LastSyncAt *time.Time         `json:"last_sync_at,omitempty"`
-	LastSyncBy string             `json:"last_sync_by,omitempty"`
-	CreatedAt  time.Time          `json:"created_at"`
-	CreatedBy  string             `json:"created_by"`
-	UpdatedAt  time.Time          `json:"updated_at"`
-	UpdatedBy  string             `json:"updated_by"`
+	ID         string `json:"id"`
+	TenantID   string `json:"tenant_id"`
+	Name       string `json:"name"`
+	OwnerEmail string `json:"owner_email"`
+	TimeZone   string `json:"time_zone"`
+	// TimeZoneFrom says where the zone came from when the metric was created:
+	// scorecard.ZoneFromRequest, ZoneFromCreator (the creator's token) or ZoneFromTenant.
+	TimeZoneFrom string             `json:"time_zone_from"`
+	GaugeID      string             `json:"gauge_id"`
+	Schedule     scorecard.Schedule `json:"schedule"`
+	WorkflowID   string             `json:"workflow_id"`
+	LastSyncAt   *time.Time         `json:"last_sync_at,omitempty"`
+	LastSyncBy   string             `json:"last_sync_by,omitempty"`
+	CreatedAt    time.Time          `json:"created_at"`
+	CreatedBy    string             `json:"created_by"`
+	UpdatedAt    time.Time          `json:"updated_at"`
+	UpdatedBy    string             `json:"updated_by"`
 }
 
 // Checkin is a metric's value for one ISO week.
@@ -83,13 +86,13 @@ func NewMetricID(tenantID string) string {
 
 const metricColumns = `id, tenant_id, name, owner_email, time_zone, gauge_id, schedule_cadence,
 	COALESCE(schedule_weekday, ''), schedule_time, workflow_id, last_sync_at, last_sync_by,
-	created_at, created_by, updated_at, updated_by`
+	created_at, created_by, updated_at, updated_by, time_zone_from`
 
 func scanMetric(row pgx.Row) (Metric, error) {
 	var m Metric
 	err := row.Scan(&m.ID, &m.TenantID, &m.Name, &m.OwnerEmail, &m.TimeZone, &m.GaugeID, &m.Schedule.Cadence,
 		&m.Schedule.Weekday, &m.Schedule.Time, &m.WorkflowID, &m.LastSyncAt, &m.LastSyncBy,
-		&m.CreatedAt, &m.CreatedBy, &m.UpdatedAt, &m.UpdatedBy)
+		&m.CreatedAt, &m.CreatedBy, &m.UpdatedAt, &m.UpdatedBy, &m.TimeZoneFrom)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return m, ErrNotFound
 	}
@@ -109,15 +112,18 @@ func nullable(s string) *string {
 // metric that is not stored.
 func (s *Store) CreateMetric(ctx context.Context, m Metric) (Metric, error) {
 	var out Metric
+	if m.TimeZoneFrom == "" {
+		m.TimeZoneFrom = scorecard.ZoneFromRequest
+	}
 	err := s.tx(ctx, func(tx pgx.Tx) error {
 		var err error
 		out, err = scanMetric(tx.QueryRow(ctx, `
 			INSERT INTO metrics (id, tenant_id, name, owner_email, time_zone, gauge_id, schedule_cadence, schedule_weekday,
-				schedule_time, workflow_id, created_by, updated_by)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)
+				schedule_time, workflow_id, created_by, updated_by, time_zone_from)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12)
 			RETURNING `+metricColumns,
 			m.ID, m.TenantID, m.Name, m.OwnerEmail, m.TimeZone, m.GaugeID, m.Schedule.Cadence, nullable(m.Schedule.Weekday),
-			m.Schedule.Time, m.WorkflowID, m.CreatedBy))
+			m.Schedule.Time, m.WorkflowID, m.CreatedBy, m.TimeZoneFrom))
 		switch {
 		case isUniqueViolation(err):
 			return fmt.Errorf("metric %q: %w", m.ID, ErrConflict)
@@ -126,11 +132,23 @@ func (s *Store) CreateMetric(ctx context.Context, m Metric) (Metric, error) {
 		case err != nil:
 			return err
 		}
-		msg := fmt.Sprintf("metric %q created from gauge %s, snapshots %s (%s)", out.Name, out.GaugeID, out.Schedule, out.TimeZone)
+		msg := fmt.Sprintf("metric %q created from gauge %s, snapshots %s (%s%s)", out.Name, out.GaugeID, out.Schedule, out.TimeZone, zoneFromWords(out.TimeZoneFrom))
 		return addHistoryTx(ctx, tx, out.TenantID, SeverityInfo, actorOr(m.CreatedBy), "metric.created", msg,
-			map[string]any{"metric_id": out.ID, "gauge_id": out.GaugeID, "schedule": out.Schedule, "time_zone": out.TimeZone, "workflow_id": out.WorkflowID})
+			map[string]any{"metric_id": out.ID, "gauge_id": out.GaugeID, "schedule": out.Schedule, "time_zone": out.TimeZone,
+				"time_zone_from": out.TimeZoneFrom, "workflow_id": out.WorkflowID})
 	})
 	return out, err
+}
+
+// zoneFromWords says where a new metric's zone came from, for its history row.
+func zoneFromWords(from string) string {
+	switch from {
+	case scorecard.ZoneFromCreator:
+		return ", the creator's zone"
+	case scorecard.ZoneFromTenant:
+		return ", the tenant's zone"
+	}
+	return ""
 }
 
 // GetMetric reads one metric of a tenant.
@@ -163,7 +181,8 @@ func (s *Store) UpdateMetric(ctx context.Context, tenantID, id, actor string, ch
 		}
 		after, err = scanMetric(tx.QueryRow(ctx, `
 			UPDATE metrics SET name = $3, time_zone = $4, schedule_cadence = $5, schedule_weekday = $6, schedule_time = $7,
-				updated_at = now(), updated_by = $8
+				updated_at = now(), updated_by = $8,
+				time_zone_from = CASE WHEN time_zone = $4 THEN time_zone_from ELSE 'request' END
 			WHERE tenant_id = $1 AND id = $2 RETURNING `+metricColumns,
 			tenantID, id, next.Name, next.TimeZone, next.Schedule.Cadence, nullable(next.Schedule.Weekday), next.Schedule.Time, actor))
 		if err != nil {
@@ -325,6 +344,9 @@ func (s *Store) RecordSnapshot(ctx context.Context, in Snapshot) (Checkin, Snaps
 			WHERE NOT c.frozen
 			RETURNING `+checkinColumns,
 			in.MetricID, in.TenantID, in.Week, in.Week.Monday(), in.Value, in.ReadAt.UTC(), in.Final))
+		if isForeignKeyViolation(err) {
+			return fmt.Errorf("metric %s (deleted meanwhile): %w", in.MetricID, ErrNotFound)
+		}
 		if errors.Is(err, ErrNotFound) {
 			// The conflict's WHERE refused: the week is frozen.
 			eff.AlreadyFrozen = true
@@ -350,6 +372,12 @@ func (s *Store) RecordSnapshot(ctx context.Context, in Snapshot) (Checkin, Snaps
 			eff.Closed = append(eff.Closed, scorecard.Week(w))
 		}
 		details := map[string]any{"metric_id": in.MetricID, "week": in.Week, "value": out.Value, "gauge_value": in.Value, "source": out.Source}
+		if in.Kind == scorecard.KindFirst {
+			if err := addHistoryTx(ctx, tx, in.TenantID, SeverityInfo, ActorAutomatic, "metric.first_value",
+				fmt.Sprintf("first value of %q read: %s for %s", name, in.Value, in.Week), details); err != nil {
+				return err
+			}
+		}
 		if in.Kind == scorecard.KindSync {
 			msg := fmt.Sprintf("sync now of %q read %s for %s", name, in.Value, in.Week)
 			if eff.KeptManual {

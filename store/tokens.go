@@ -12,6 +12,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+
+	"github.com/meterbridge/meterbridge/tenant"
 )
 
 // Token roles.
@@ -23,11 +25,14 @@ const (
 
 // Token is an API token without its secret.
 type Token struct {
-	ID         string     `json:"id"`
-	TenantID   string     `json:"tenant_id,omitempty"`
-	Role       string     `json:"role"`
-	OwnerEmail string     `json:"owner_email"`
-	Name       string     `json:"name"`
+	ID         string `json:"id"`
+	TenantID   string `json:"tenant_id,omitempty"`
+	Role       string `json:"role"`
+	OwnerEmail string `json:"owner_email"`
+	Name       string `json:"name"`
+	// TimeZone is the owner's IANA zone, when the token carries one: a metric the owner
+	// creates without naming a zone takes it.
+	TimeZone   string     `json:"time_zone,omitempty"`
 	CreatedAt  time.Time  `json:"created_at"`
 	CreatedBy  string     `json:"created_by"`
 	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
@@ -99,6 +104,11 @@ func ValidateToken(t Token) error {
 	if len(t.Name) > 100 {
 		return errors.New("name is longer than 100 characters")
 	}
+	if t.TimeZone != "" {
+		if err := tenant.ValidateTimeZone("time_zone", t.TimeZone); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -111,9 +121,9 @@ func (s *Store) insertToken(ctx context.Context, t Token, secret string) (Token,
 		tenantID = &t.TenantID
 	}
 	row := s.pool.QueryRow(ctx, `
-		INSERT INTO api_tokens (id, tenant_id, role, owner_email, name, secret_hash, created_by)
-		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING `+tokenColumns,
-		uuid.NewString(), tenantID, t.Role, strings.ToLower(t.OwnerEmail), t.Name, hashToken(secret), t.CreatedBy)
+		INSERT INTO api_tokens (id, tenant_id, role, owner_email, name, secret_hash, created_by, time_zone)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING `+tokenColumns,
+		uuid.NewString(), tenantID, t.Role, strings.ToLower(t.OwnerEmail), t.Name, hashToken(secret), t.CreatedBy, t.TimeZone)
 	tok, err := scanToken(row)
 	if isForeignKeyViolation(err) {
 		return Token{}, fmt.Errorf("tenant %q: %w", t.TenantID, ErrNotFound)
@@ -146,6 +156,14 @@ func (s *Store) ListTokens(ctx context.Context, tenantID string) ([]Token, error
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Token, error) { return scanToken(r) })
 }
 
+// GetToken reads one token (revoked ones too), never its secret.
+func (s *Store) GetToken(ctx context.Context, id string) (Token, error) {
+	if _, err := uuid.Parse(id); err != nil {
+		return Token{}, ErrNotFound
+	}
+	return scanToken(s.pool.QueryRow(ctx, `SELECT `+tokenColumns+` FROM api_tokens WHERE id = $1`, id))
+}
+
 // RevokeToken revokes a token; revoking twice keeps the first time.
 func (s *Store) RevokeToken(ctx context.Context, id string) (Token, error) {
 	if _, err := uuid.Parse(id); err != nil {
@@ -161,11 +179,11 @@ func (s *Store) RevokeToken(ctx context.Context, id string) (Token, error) {
 	return tok, err
 }
 
-const tokenColumns = `id::text, COALESCE(tenant_id, ''), role, owner_email, name, created_at, created_by, last_used_at, revoked_at`
+const tokenColumns = `id::text, COALESCE(tenant_id, ''), role, owner_email, name, created_at, created_by, last_used_at, revoked_at, time_zone`
 
 func scanToken(row pgx.Row) (Token, error) {
 	var t Token
-	err := row.Scan(&t.ID, &t.TenantID, &t.Role, &t.OwnerEmail, &t.Name, &t.CreatedAt, &t.CreatedBy, &t.LastUsedAt, &t.RevokedAt)
+	err := row.Scan(&t.ID, &t.TenantID, &t.Role, &t.OwnerEmail, &t.Name, &t.CreatedAt, &t.CreatedBy, &t.LastUsedAt, &t.RevokedAt, &t.TimeZone)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return t, ErrNotFound
 	}

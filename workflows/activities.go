@@ -51,7 +51,7 @@ const (
 	ErrCycleNotFound = "CycleNotFound"
 )
 
-var nonRetryable = []string{ErrCredentials, ErrNotConfigured, ErrInvalid, ErrCycleNotFound}
+var nonRetryable = []string{ErrCredentials, ErrNotConfigured, ErrInvalid, ErrCycleNotFound, ErrMetricGone}
 
 // Error types of refused or failed updates; the API maps them to its answers.
 const (
@@ -66,6 +66,22 @@ const (
 	ErrSignalsOnly = "CycleTakesSignalsOnly"
 	// ErrBadRequest: the update's input is malformed.
 	ErrBadRequest = "BadUpdateRequest"
+)
+
+// Error types of a metric's snapshot loop and its activity; the starter maps them to its
+// answers.
+const (
+	// ErrMetricGone: the metric is no longer stored (it was deleted); its loop ends.
+	ErrMetricGone = "MetricGone"
+	// ErrWeekFrozen: sync now refused, the current week is frozen (details: a
+	// scorecard.FrozenWeekNote).
+	ErrWeekFrozen = "WeekFrozen"
+	// ErrSyncTooSoon: sync now refused inside the window after the last one (details: the
+	// last scorecard.SyncRequest).
+	ErrSyncTooSoon = "SyncTooSoon"
+	// ErrSnapshotFailed: sync now ran but the gauge could not be read; the failure is in the
+	// site history.
+	ErrSnapshotFailed = "SnapshotFailed"
 )
 
 // storeOptions suit activities that only touch PostgreSQL: quick, retried until the database

@@ -34,6 +34,10 @@ type fakeScorecard struct {
 	weeks    map[scorecard.Week]*fakeCheckin
 	failures []scorecard.FailureNote
 	failNext error
+	// failFirst fails this many snapshots with a retryable error (the gauge service is down).
+	failFirst int
+	// gone answers every snapshot as the activity does for a deleted metric.
+	gone bool
 	// during runs inside a snapshot, while the workflow waits for it.
 	during func(scorecard.SnapshotInput)
 }
@@ -63,6 +67,13 @@ func (f *fakeScorecard) snapshot(_ context.Context, in scorecard.SnapshotInput) 
 		f.failNext = nil
 		return scorecard.SnapshotResult{}, err
 	}
+	if f.gone {
+		return scorecard.SnapshotResult{}, temporal.NewNonRetryableApplicationError("metric acme-m1 is no longer stored", ErrMetricGone, nil)
+	}
+	if f.failFirst > 0 {
+		f.failFirst--
+		return scorecard.SnapshotResult{}, temporal.NewApplicationError("gauges GET /v1/gauges/g_open_tickets: 503 Service Unavailable", "Unavailable")
+	}
 	c := f.weeks[in.Week]
 	if c != nil && c.frozen {
 		return scorecard.SnapshotResult{Week: in.Week, Kind: in.Kind, Value: c.value, Frozen: true, Skipped: scorecard.SkippedFrozen}, nil
@@ -78,11 +89,24 @@ func (f *fakeScorecard) snapshot(_ context.Context, in scorecard.SnapshotInput) 
 		c.value = v
 	}
 	c.frozen = in.Final
+	var frozenAt *time.Time
+	if c.frozen {
+		at := in.At
+		frozenAt = &at
+	}
 	src := scorecard.SourceGauge
 	if c.manual {
 		src = scorecard.SourceManual
 	}
-	return scorecard.SnapshotResult{Week: in.Week, Kind: in.Kind, Value: c.value, GaugeValue: v, Source: src, Frozen: c.frozen, At: in.At}, nil
+	return scorecard.SnapshotResult{Week: in.Week, Kind: in.Kind, Value: c.value, GaugeValue: v, Source: src, Frozen: c.frozen, FrozenAt: frozenAt, At: in.At}, nil
+}
+
+// freeze is what a person's frozen-week override or a late final snapshot leaves behind the
+// loop's back.
+func (f *fakeScorecard) freeze(week scorecard.Week, v string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.weeks[week] = &fakeCheckin{value: decimal.RequireFromString(v), gauge: decimal.RequireFromString(v), frozen: true}
 }
 
 // setManual is what the API's store write does before it signals the loop.

@@ -60,6 +60,18 @@ const (
 	QuerySnapshotState = "snapshot-state"
 )
 
+// Updates of a metric's snapshot loop: what people ask of it and need the outcome of. Their
+// validators refuse what the loop cannot do without a trace in its history.
+const (
+	// UpdateSyncNow carries a scorecard.SyncRequest: snapshot the current week now. It
+	// answers the scorecard.SnapshotResult, or fails with ErrWeekFrozen, ErrSyncTooSoon or
+	// ErrMetricGone. (The signal of the same name stays for callers that do not wait.)
+	UpdateSyncNow = "sync-now"
+	// UpdateStopLoop carries a StopLoopRequest: the metric was deleted, the loop ends (its
+	// workflow completes). It answers a LoopStopped once the loop has stopped.
+	UpdateStopLoop = "stop"
+)
+
 // BillingCycleID names the usage-publish cycle of a tenant and period.
 func BillingCycleID(tenantID string, period billing.Period) string {
 	return "billing-cycle/" + tenantID + "/" + string(period)

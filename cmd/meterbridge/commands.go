@@ -216,8 +216,14 @@ func runToken(ctx context.Context, args []string) error {
 		tenantID := fs.String("tenant", "", "tenant of an approver or viewer token")
 		email := fs.String("email", "", "owner e-mail, recorded as who acted")
 		name := fs.String("name", "", "a label for the token")
+		tz := fs.String("tz", "", "the owner's IANA time zone, such as Europe/Berlin (metrics they create without a zone take it)")
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
+		}
+		if *tz != "" {
+			if err := tenant.ValidateTimeZone("-tz", *tz); err != nil {
+				return err
+			}
 		}
 		switch *role {
 		case store.RoleAdmin:
@@ -239,7 +245,7 @@ func runToken(ctx context.Context, args []string) error {
 			return err
 		}
 		defer st.Close()
-		tok, secret, err := st.CreateToken(ctx, store.Token{TenantID: *tenantID, Role: *role, OwnerEmail: *email, Name: *name, CreatedBy: commandLineActor()})
+		tok, secret, err := st.CreateToken(ctx, store.Token{TenantID: *tenantID, Role: *role, OwnerEmail: *email, Name: *name, TimeZone: *tz, CreatedBy: commandLineActor()})
 		if err != nil {
 			return err
 		}
@@ -267,13 +273,13 @@ func runToken(ctx context.Context, args []string) error {
 			return json.NewEncoder(os.Stdout).Encode(toks)
 		}
 		w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(w, "ID\tROLE\tTENANT\tOWNER\tCREATED\tREVOKED")
+		fmt.Fprintln(w, "ID\tROLE\tTENANT\tOWNER\tZONE\tCREATED\tREVOKED")
 		for _, t := range toks {
 			revoked := ""
 			if t.RevokedAt != nil {
 				revoked = t.RevokedAt.Format("2006-01-02 15:04")
 			}
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Role, t.TenantID, t.OwnerEmail, t.CreatedAt.Format("2006-01-02 15:04"), revoked)
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Role, t.TenantID, t.OwnerEmail, t.TimeZone, t.CreatedAt.Format("2006-01-02 15:04"), revoked)
 		}
 		return w.Flush()
 	case "revoke":
