@@ -34,6 +34,7 @@ var requestTypes = map[string]func() any{
 	"patchMetricRequest":  func() any { return new(patchMetricRequest) },
 	"overrideRequest":     func() any { return new(overrideRequest) },
 	"cancelRequest":       func() any { return new(cancelRequest) },
+	"deleteMetricRequest": func() any { return new(deleteMetricRequest) },
 }
 
 func requestTypeNames() []string {

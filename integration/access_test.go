@@ -293,10 +293,13 @@ func newAccessWalk(t *testing.T) *accessWalk {
 		"GET /api/v1/tenants/:tenant/metrics":                           {ok: http.StatusOK},
 		"GET /api/v1/tenants/:tenant/metrics/:metric":                   {ok: http.StatusOK},
 		"PATCH /api/v1/tenants/:tenant/metrics/:metric":                 {body: `{"name": "Open tickets (renamed)"}`, ok: http.StatusOK},
-		"POST /api/v1/tenants/:tenant/metrics/:metric/sync":             {ok: http.StatusAccepted},
+		"POST /api/v1/tenants/:tenant/metrics/:metric/sync":             {ok: http.StatusOK},
 		"GET /api/v1/tenants/:tenant/metrics/:metric/checkins":          {ok: http.StatusOK},
 		"PUT /api/v1/tenants/:tenant/metrics/:metric/checkins/:week":    {body: `{"value": "12.5"}`, ok: http.StatusOK},
 		"DELETE /api/v1/tenants/:tenant/metrics/:metric/checkins/:week": {ok: http.StatusOK},
+		// The positive controls run in route order: the PATCH above renamed the metric.
+		"DELETE /api/v1/tenants/:tenant/metrics/:metric": {body: `{"confirm": "Open tickets (renamed)"}`, ok: http.StatusOK},
+		"GET /api/v1/tenants/:tenant/scorecard":          {query: "?week=current", ok: http.StatusOK},
 	}
 	return w
 }

@@ -116,9 +116,10 @@ func (s *stack) stopLoop(workflowID string) {
 	require.True(s.t, errors.As(err, &canceled), "the loop ends cancelled: %v", err)
 }
 
-// Link a metric, ask for sync now twice at once: one request is admitted (202) and the gauge
-// is read once into this week's check-in in PostgreSQL; the other gets 429 with Retry-After.
-// A sync-now signal sent straight to the workflow inside the window is ignored there too.
+// Link a metric (its loop reads the gauge once at once), then ask for sync now twice at
+// once: one request is admitted (200, with the value read) and the gauge is read once more
+// into this week's check-in in PostgreSQL; the other gets 429 with Retry-After. A sync-now
+// signal sent straight to the workflow inside the window is ignored there too.
 func TestMetricSyncNowReadsTheGaugeOnceAndRefusesInsideTheWindow(t *testing.T) {
 	s := newStack(t)
 	s.startWorker()
@@ -127,11 +128,12 @@ func TestMetricSyncNowReadsTheGaugeOnceAndRefusesInsideTheWindow(t *testing.T) {
 
 	m := s.createMetric("Australia/Brisbane", quietTime(t, "Australia/Brisbane", 0))
 	require.Equal(t, workflows.MetricSnapshotID(m.ID), m.WorkflowID)
-	eventually(t, 20*time.Second, "the snapshot loop to arm its timer", func() bool {
-		return !s.snapshotState(m.WorkflowID).NextSnapshotAt.IsZero()
+	eventually(t, 20*time.Second, "the snapshot loop's first value", func() bool {
+		st := s.snapshotState(m.WorkflowID)
+		return !st.NextSnapshotAt.IsZero() && st.Snapshots == 1
 	})
 	firstRun := s.runID(m.WorkflowID)
-	require.Zero(t, s.world.Gauges.Reads(gaemu.DemoGaugeOpenTickets), "linking reads nothing; the schedule or sync now does")
+	require.Equal(t, 1, s.world.Gauges.Reads(gaemu.DemoGaugeOpenTickets), "linking reads the gauge once: the first value")
 
 	// Two racing requests.
 	type answer struct {
@@ -150,10 +152,18 @@ func TestMetricSyncNowReadsTheGaugeOnceAndRefusesInsideTheWindow(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if answers[0].code != http.StatusAccepted {
+	if answers[0].code != http.StatusOK {
 		answers[0], answers[1] = answers[1], answers[0]
 	}
-	require.Equal(t, http.StatusAccepted, answers[0].code, "%s", answers[0].body)
+	require.Equal(t, http.StatusOK, answers[0].code, "%s", answers[0].body)
+	var synced struct {
+		Outcome string                   `json:"outcome"`
+		Week    scorecard.Week           `json:"week"`
+		Result  scorecard.SnapshotResult `json:"result"`
+	}
+	require.NoError(t, json.Unmarshal(answers[0].body, &synced))
+	require.Equal(t, "done", synced.Outcome)
+	require.True(t, synced.Result.GaugeValue.Equal(decimal.RequireFromString("42.5")), "the answer says what was read: %s", answers[0].body)
 	require.Equal(t, http.StatusTooManyRequests, answers[1].code, "%s", answers[1].body)
 	wait, err := strconv.Atoi(answers[1].header.Get("Retry-After"))
 	require.NoError(t, err, "Retry-After %q", answers[1].header.Get("Retry-After"))
@@ -182,8 +192,8 @@ func TestMetricSyncNowReadsTheGaugeOnceAndRefusesInsideTheWindow(t *testing.T) {
 	eventually(t, 20*time.Second, "the loop to judge the second sync", func() bool {
 		return s.snapshotState(m.WorkflowID).SyncsIgnored == 1
 	})
-	require.Equal(t, 1, s.world.Gauges.Reads(gaemu.DemoGaugeOpenTickets), "exactly one gauge read for the sync")
-	require.Equal(t, 1, s.world.Gauges.Counts().GaugeReads)
+	require.Equal(t, 2, s.world.Gauges.Reads(gaemu.DemoGaugeOpenTickets), "the first value, and exactly one gauge read for the sync")
+	require.Equal(t, 2, s.world.Gauges.Counts().GaugeReads)
 	require.Equal(t, firstRun, s.runID(m.WorkflowID), "signal-with-start reused the running loop")
 
 	// The API shows it.
@@ -247,6 +257,9 @@ func TestMetricBadInputChangesNothing(t *testing.T) {
 	s.startWorker()
 	m := s.createMetric("UTC", quietTime(t, "UTC", 0))
 	mp := s.tp + "/metrics/" + m.ID
+	eventually(t, 20*time.Second, "the metric's first value", func() bool { return s.snapshotState(m.WorkflowID).Snapshots == 1 })
+	before, err := s.store.ListCheckins(context.Background(), s.tenantID, m.ID, 0)
+	require.NoError(t, err)
 	good := `"name": "MRR", "owner_email": "o@demo-msp.example", "time_zone": "Europe/Berlin", "gauge_id": "g_mrr"`
 	cases := []struct {
 		name, method, path, body string
@@ -301,8 +314,8 @@ func TestMetricBadInputChangesNothing(t *testing.T) {
 	require.Equal(t, m.Schedule, ms[0].Schedule, "no request changed the schedule")
 	cs, err := s.store.ListCheckins(context.Background(), s.tenantID, m.ID, 0)
 	require.NoError(t, err)
-	require.Empty(t, cs, "no request wrote a check-in")
-	require.Zero(t, s.world.Gauges.Reads(gaemu.DemoGaugeOpenTickets))
+	require.Equal(t, before, cs, "no request wrote a check-in")
+	require.Equal(t, 1, s.world.Gauges.Reads(gaemu.DemoGaugeOpenTickets), "only the first value was read")
 	s.stopLoop(m.WorkflowID)
 }
 
@@ -319,13 +332,13 @@ func TestMetricSnapshotLoopContinuesAsNewOnTheServer(t *testing.T) {
 
 	m := s.createMetric("UTC", quietTime(t, "UTC", 0))
 	first := s.runID(m.WorkflowID)
-	require.Equal(t, http.StatusAccepted, s.call("POST", s.tp+"/metrics/"+m.ID+"/sync", s.approverToken, nil, nil))
+	require.Equal(t, http.StatusOK, s.call("POST", s.tp+"/metrics/"+m.ID+"/sync", s.approverToken, nil, nil))
 	loc := time.UTC
 	week := scorecard.WeekOf(time.Now(), loc)
 	require.Equal(t, http.StatusOK, s.call("PUT", s.tp+"/metrics/"+m.ID+"/checkins/"+string(week), s.approverToken, map[string]any{"value": 7}, nil))
-	eventually(t, 20*time.Second, "the sync and the override to reach the loop", func() bool {
+	eventually(t, 20*time.Second, "the first value, the sync and the override to reach the loop", func() bool {
 		st := s.snapshotState(m.WorkflowID)
-		return st.Snapshots == 1 && len(st.Overrides) == 1
+		return st.Snapshots == 2 && len(st.Overrides) == 1
 	})
 
 	// Each PATCH moves the snapshot time by a minute: the loop re-arms its timer.
@@ -353,7 +366,7 @@ func TestMetricSnapshotLoopContinuesAsNewOnTheServer(t *testing.T) {
 		return st.Schedule.Time == last
 	})
 	require.Equal(t, 2, st.Run)
-	require.Equal(t, 1, st.Snapshots, "the sync's snapshot is counted across runs")
+	require.Equal(t, 2, st.Snapshots, "the first value and the sync's snapshot are counted across runs")
 	require.Equal(t, "ann@demo-msp.example", st.LastSync.RequestedBy, "the 5-minute window is carried")
 	require.Len(t, st.Overrides, 1)
 	require.Equal(t, week, st.Overrides[0].Week)
@@ -388,14 +401,13 @@ func TestMetricSnapshotLoopContinuesAsNewOnTheServer(t *testing.T) {
 	// Still one loop for the metric, and the new run enforces the window it carried.
 	_, err := s.store.Pool().Exec(ctx, `UPDATE metrics SET last_sync_at = last_sync_at - interval '5 minutes' WHERE id = $1`, m.ID)
 	require.NoError(t, err)
-	require.Equal(t, http.StatusAccepted, s.call("POST", s.tp+"/metrics/"+m.ID+"/sync", s.approverToken, nil, nil))
-	eventually(t, 20*time.Second, "the new run to judge the sync", func() bool {
-		st := s.snapshotState(m.WorkflowID)
-		// The loop still holds the first sync's admitted time, which the rewound row forgot:
-		// it refuses, so a tampered or stale window never reads the gauge twice.
-		return st.SyncsIgnored == 1
-	})
-	require.Equal(t, 1, s.world.Gauges.Reads(gaemu.DemoGaugeOpenTickets))
+	// The loop still holds the first sync's admitted time, which the rewound row forgot: its
+	// validator refuses, so a tampered or stale window never reads the gauge twice, and the
+	// row's window is given back.
+	var e errorAnswer
+	require.Equal(t, http.StatusTooManyRequests, s.call("POST", s.tp+"/metrics/"+m.ID+"/sync", s.approverToken, nil, &e))
+	require.Equal(t, "sync_too_soon", e.Error.Code)
+	require.Equal(t, 2, s.world.Gauges.Reads(gaemu.DemoGaugeOpenTickets), "the first value and the first sync")
 
 	replaySnapshotAndKeep(t, h, "metric_snapshot_continue_as_new")
 	s.stopLoop(m.WorkflowID)

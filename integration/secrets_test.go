@@ -89,7 +89,11 @@ func TestNoSecretReachesHistoryLogsOrAnswers(t *testing.T) {
 	metric := call("POST", s.tp+"/metrics", s.approverToken, map[string]any{"name": "Open tickets", "owner_email": "ann@demo-msp.example",
 		"time_zone": "Europe/London", "gauge_id": gaemu.DemoGaugeOpenTickets}, http.StatusCreated)
 	metricID := metric["metric"].(map[string]any)["id"].(string)
-	call("POST", s.tp+"/metrics/"+metricID+"/sync", s.approverToken, nil, http.StatusAccepted)
+	eventually(t, 30*time.Second, "the metric's first value", func() bool {
+		cs, err := s.store.ListCheckins(context.Background(), s.tenantID, metricID, 0)
+		return err == nil && len(cs) == 1
+	})
+	call("POST", s.tp+"/metrics/"+metricID+"/sync", s.approverToken, nil, http.StatusOK)
 
 	// 4. Connection tests, with the stored credentials and with refused ones.
 	call("POST", s.tp+"/psa/test", s.approverToken, nil, http.StatusOK)
