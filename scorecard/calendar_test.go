@@ -170,3 +170,33 @@ func TestScheduleValidationNamesTheField(t *testing.T) {
 	_, err = LoadZone("Mars/Olympus")
 	require.Error(t, err)
 }
+
+// The scorecard's week selector: current and previous read against a clock in a zone (any
+// case), an ISO week by name; anything else names what is wrong.
+func TestWeekSelectorsResolveInTheirZone(t *testing.T) {
+	// Sunday 22:00 in New York is Monday 03:00 in London.
+	now := time.Date(2026, 11, 30, 3, 0, 0, 0, time.UTC)
+	cases := []struct {
+		in, zone string
+		want     Week
+	}{
+		{"", "Europe/London", "2026-W49"},
+		{"current", "Europe/London", "2026-W49"},
+		{"CURRENT", "America/New_York", "2026-W48"},
+		{"previous", "Europe/London", "2026-W48"},
+		{" Previous ", "America/New_York", "2026-W47"},
+		{"2026-W53", "Europe/London", "2026-W53"},
+	}
+	for _, tc := range cases {
+		sel, err := ParseWeekSelector(tc.in)
+		require.NoError(t, err, tc.in)
+		require.Equal(t, tc.want, sel.Resolve(now, zone(t, tc.zone)), "%q in %s", tc.in, tc.zone)
+	}
+	for _, bad := range []string{"banana", "next", "2026-48", "2027-W53", "2026-W00", "1969-W10"} {
+		_, err := ParseWeekSelector(bad)
+		require.Error(t, err, bad)
+		require.Contains(t, err.Error(), "current, previous or an ISO week", bad)
+	}
+	require.Equal(t, Week("2026-W53"), Week("2027-W01").Prev(), "across a 53-week year")
+	require.Equal(t, Week("2025-W52"), Week("2026-W01").Prev())
+}

@@ -2,15 +2,20 @@ package workflows
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/require"
+	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
+	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/meterbridge/meterbridge/scorecard"
 )
@@ -233,4 +238,28 @@ func TestFirstSnapshotStillPendingIsCarriedIntoTheNextRun(t *testing.T) {
 	require.True(t, next.State.FirstSnapshotPending)
 	require.Equal(t, 30*time.Second, next.FirstSnapshotRetryMax)
 	require.Empty(t, e.fake.failures, "stopped attempts are not a failure")
+}
+
+// The first snapshot is guarded with workflow.GetVersion: a loop that a newer API started
+// with a pending first snapshot, but that an older worker ran (and so never took it), still
+// replays on today's code. Without the guard its history — a timer where the code now
+// schedules an activity — would fail as non-deterministic.
+func TestLoopStartedWithAPendingFirstSnapshotByAnOlderWorkerReplays(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("testdata", "metric_snapshot_sync_v0.json"))
+	require.NoError(t, err)
+	var h historypb.History
+	require.NoError(t, protojson.Unmarshal(raw, &h))
+	started := h.Events[0].GetWorkflowExecutionStartedEventAttributes()
+	var in MetricSnapshotInput
+	dc := converter.GetDefaultDataConverter()
+	require.NoError(t, dc.FromPayloads(started.GetInput(), &in))
+	require.False(t, in.State.FirstSnapshotPending)
+	in.State.FirstSnapshotPending = true
+	payloads, err := dc.ToPayloads(in)
+	require.NoError(t, err)
+	started.Input = payloads
+
+	r := worker.NewWorkflowReplayer()
+	r.RegisterWorkflow(MetricSnapshot)
+	require.NoError(t, r.ReplayWorkflowHistory(nil, &h))
 }
