@@ -15,8 +15,8 @@ import (
 
 	"github.com/meterbridge/meterbridge/app"
 	"github.com/meterbridge/meterbridge/config"
-	gaemu "github.com/meterbridge/meterbridge/dev/emulators/gauges"
 	"github.com/meterbridge/meterbridge/dev/emulators/fault"
+	gaemu "github.com/meterbridge/meterbridge/dev/emulators/gauges"
 	"github.com/meterbridge/meterbridge/dev/testenv"
 	"github.com/meterbridge/meterbridge/scorecard"
 	"github.com/meterbridge/meterbridge/store"
