@@ -138,8 +138,9 @@ const (
 	LoopStopping = "stopping"
 	// LoopNotRunning: there was no loop to stop.
 	LoopNotRunning = "not_running"
-	// LoopNotTold: Temporal did not answer. The loop ends by itself at its next snapshot
-	// (which finds the metric gone), or when a worker next starts (Runtime.Reconcile).
+	// LoopNotTold: the loop did not answer (Temporal or its workers are down). It ends by
+	// itself at its next snapshot (which finds the metric gone), or when a worker next starts
+	// (Runtime.Reconcile).
 	LoopNotTold = "not_told"
 )
 
@@ -183,9 +184,9 @@ func (s *Starter) DeleteMetric(ctx context.Context, d store.MetricDeletion) (Met
 	default:
 		slog.Default().Warn("snapshot loop of a deleted metric not told to stop", "tenant", d.TenantID, "metric", d.MetricID, "err", err)
 		out.Loop.Outcome = LoopNotTold
-		out.Loop.Message = "Temporal did not answer; the loop ends by itself at its next snapshot (which finds the metric gone), or when a worker next starts"
+		out.Loop.Message = "the loop did not answer (Temporal or its workers are down); it ends by itself at its next snapshot, which finds the metric gone, or when a worker next starts"
 		if herr := s.Store.AddNote(context.WithoutCancel(ctx), store.Note{TenantID: d.TenantID, Severity: store.SeverityWarning, Actor: store.ActorAutomatic,
-			Action: "metric.loop_not_told", Message: fmt.Sprintf("the snapshot loop of deleted metric %q was not told to stop (Temporal did not answer); it ends at its next snapshot or when the worker next starts", del.Metric.Name),
+			Action: "metric.loop_not_told", Message: fmt.Sprintf("the snapshot loop of deleted metric %q was not told to stop (it did not answer); it ends at its next snapshot or when a worker next starts", del.Metric.Name),
 			Details: map[string]any{"metric_id": del.Metric.ID, "workflow_id": del.Metric.WorkflowID}}); herr != nil {
 			slog.Default().Error("site history not written", "tenant", d.TenantID, "metric", d.MetricID, "err", herr)
 		}
