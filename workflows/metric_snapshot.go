@@ -333,6 +333,10 @@ func (l *snapshotLoop) takeWith(ctx, actx workflow.Context, in scorecard.Snapsho
 		return res, err
 	}
 	l.st.LastError = reason(err)
+	if in.Kind == scorecard.KindFirst && !refusedForGood(err) {
+		// Attempts that could have gone on ended: the schedule's snapshot was due.
+		l.st.LastError = "the gauge did not answer before the schedule's own snapshot was due, which takes over: " + l.st.LastError
+	}
 	workflow.GetLogger(ctx).Error("snapshot failed", "metric", l.st.MetricID, "week", in.Week, "kind", in.Kind, "error", err)
 	note := scorecard.FailureNote{MetricID: in.MetricID, TenantID: in.TenantID, Week: in.Week, Kind: in.Kind, Error: l.st.LastError, At: in.At}
 	nctx := workflow.WithActivityOptions(actx, workflow.ActivityOptions{
@@ -355,6 +359,16 @@ func (l *snapshotLoop) succeeded(res scorecard.SnapshotResult) {
 			l.st.FrozenAt = *res.FrozenAt
 		}
 	}
+}
+
+// refusedForGood reports a failure that retrying cannot fix (as opposed to attempts that
+// ran out of time).
+func refusedForGood(err error) bool {
+	var appErr *temporal.ApplicationError
+	if temporal.IsTimeoutError(err) || !errors.As(err, &appErr) {
+		return false
+	}
+	return appErr.NonRetryable() || slices.Contains(nonRetryable, appErr.Type())
 }
 
 func isType(err error, errType string) bool {

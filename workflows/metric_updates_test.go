@@ -126,6 +126,8 @@ func TestFirstSnapshotGivesWayToTheScheduleWhenTheGaugeStaysDown(t *testing.T) {
 
 	require.Len(t, e.fake.failures, 1, "the first snapshot's end is recorded once")
 	require.Equal(t, scorecard.KindFirst, e.fake.failures[0].Kind)
+	require.Contains(t, e.fake.failures[0].Error, "the schedule's own snapshot was due")
+	require.Contains(t, e.fake.failures[0].Error, "503 Service Unavailable", "with the gauge's last answer")
 	require.Equal(t, 1, e.fake.reads, "06:00's snapshot read the gauge once it answered (after its own retries)")
 	scheduled := e.fake.callsOf(scorecard.KindScheduled)
 	require.Equal(t, time.Date(2026, 11, 24, 6, 0, 0, 0, time.UTC), scheduled[len(scheduled)-1].At)
