@@ -265,3 +265,24 @@ func TestLoopStartedWithAPendingFirstSnapshotByAnOlderWorkerReplays(t *testing.T
 	r.RegisterWorkflow(MetricSnapshot)
 	require.NoError(t, r.ReplayWorkflowHistory(nil, &h))
 }
+
+// A stop that arrives while a snapshot is being taken cancels it: the loop does not wait for
+// the gauge (which may take minutes when it is slow) before it ends.
+func TestStopUpdateCancelsTheSnapshotInFlight(t *testing.T) {
+	e := newSnapshotEnv(t, "UTC", time.Date(2026, 11, 23, 5, 0, 0, 0, time.UTC))
+	var stop updateOutcome
+	e.fake.during = func(in scorecard.SnapshotInput) {
+		e.UpdateWorkflow(UpdateStopLoop, "stop-1", &testsuite.TestUpdateCallback{
+			OnAccept:   func() {},
+			OnReject:   func(err error) { stop.rejected = err },
+			OnComplete: func(r any, err error) { stop.result, stop.err, stop.done = r, err, true },
+		}, StopLoopRequest{Actor: "admin@acme.example"})
+	}
+	e.ExecuteWorkflow(MetricSnapshot, newLoopInput(e, scorecard.DefaultSchedule()))
+	require.True(t, e.IsWorkflowCompleted())
+	require.NoError(t, e.GetWorkflowError())
+	require.NoError(t, stop.rejected)
+	require.True(t, stop.done)
+	require.NoError(t, stop.err)
+	require.Equal(t, 0, stop.result.(LoopStopped).Snapshots, "the snapshot in flight was cancelled, not counted")
+}
