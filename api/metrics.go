@@ -241,7 +241,7 @@ func (s *server) syncMetric(c *gin.Context) {
 	}
 	c.Set(auditedKey, true) // the starter wrote "metric.sync_requested"
 	status := http.StatusOK
-	if started.Outcome == starter.SyncAccepted {
+	if started.Outcome == starter.OutcomeAccepted {
 		status = http.StatusAccepted
 	}
 	c.JSON(status, started)
@@ -476,10 +476,6 @@ func metricError(err error) error {
 			e.Extra["frozen_at"] = frozen.Note.FrozenAt.UTC()
 		}
 		return e
-	}
-	var silent *starter.LoopNotAnsweringError
-	if errors.As(err, &silent) {
-		return &apiError{Status: http.StatusServiceUnavailable, Code: "snapshot_loop_not_answering", RetryAfter: 10 * time.Second, Message: silent.Error()}
 	}
 	var failed *starter.SnapshotFailedError
 	if errors.As(err, &failed) {

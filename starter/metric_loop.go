@@ -18,29 +18,8 @@ import (
 )
 
 // Asking a metric's snapshot loop and reporting what it did. An update is answered by the
-// workflow, so it needs a live worker: the starter waits LoopAnswerWait for the loop to take
-// the request and to finish it.
-
-// DefaultLoopAnswerWait is how long a request waits for its loop's answer.
-const DefaultLoopAnswerWait = 8 * time.Second
-
-// LoopNotAnsweringError means no worker took the request in time: nothing was confirmed.
-type LoopNotAnsweringError struct {
-	WorkflowID string
-	Waited     time.Duration
-}
-
-func (e *LoopNotAnsweringError) Error() string {
-	return fmt.Sprintf("the snapshot loop %s did not take the request within %s (no worker answered); nothing was read — check that meterbridge workers run, then repeat the request",
-		e.WorkflowID, e.Waited)
-}
-
-func (s *Starter) loopAnswerWait() time.Duration {
-	if s.LoopAnswerWait > 0 {
-		return s.LoopAnswerWait
-	}
-	return DefaultLoopAnswerWait
-}
+// workflow, so it needs a live worker: the starter waits UpdateWait for the loop to take the
+// request and to finish it (a *NoWorkerError when no worker took it).
 
 // updateLoopWithStart sends an update to a metric's loop, starting the loop first when it is
 // not running (update-with-start, atomic on the workflow ID), and decodes the answer into out.
@@ -54,7 +33,7 @@ func (s *Starter) updateLoopWithStart(ctx context.Context, m store.Metric, name 
 	opts := s.loopOptions(m)
 	opts.WorkflowIDConflictPolicy = enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING
 	op := s.Temporal.NewWithStartWorkflowOperation(opts, workflows.MetricSnapshot, in)
-	wait := s.loopAnswerWait()
+	wait := s.updateWait()
 	uctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	h, err := s.Temporal.UpdateWithStartWorkflow(uctx, client.UpdateWithStartWorkflowOptions{
@@ -70,7 +49,7 @@ func (s *Starter) updateLoopWithStart(ctx context.Context, m store.Metric, name 
 // updateLoop sends an update to a running loop; a loop that is not running answers
 // *serviceerror.NotFound.
 func (s *Starter) updateLoop(ctx context.Context, m store.Metric, name string, arg, out any) (accepted bool, err error) {
-	wait := s.loopAnswerWait()
+	wait := s.updateWait()
 	uctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	h, err := s.Temporal.UpdateWorkflow(uctx, client.UpdateWorkflowOptions{
@@ -84,7 +63,7 @@ func (s *Starter) updateLoop(ctx context.Context, m store.Metric, name string, a
 
 func (s *Starter) awaitAnswer(ctx, uctx context.Context, h client.WorkflowUpdateHandle, workflowID string, wait time.Duration, out any) (bool, error) {
 	if err := h.Get(uctx, out); err != nil {
-		if loopTimedOut(err) && ctx.Err() == nil {
+		if timedOut(err) && ctx.Err() == nil {
 			return true, nil // taken, still running
 		}
 		return false, s.loopUpdateError(ctx, workflowID, wait, err)
@@ -92,16 +71,9 @@ func (s *Starter) awaitAnswer(ctx, uctx context.Context, h client.WorkflowUpdate
 	return false, nil
 }
 
-// loopTimedOut reports an update call that ran out of its wait.
-func loopTimedOut(err error) bool {
-	var to *client.WorkflowUpdateServiceTimeoutOrCanceledError
-	var de *serviceerror.DeadlineExceeded
-	return errors.As(err, &to) || errors.As(err, &de) || errors.Is(err, context.DeadlineExceeded)
-}
-
 func (s *Starter) loopUpdateError(ctx context.Context, workflowID string, wait time.Duration, err error) error {
-	if loopTimedOut(err) && ctx.Err() == nil {
-		return &LoopNotAnsweringError{WorkflowID: workflowID, Waited: wait}
+	if timedOut(err) && ctx.Err() == nil {
+		return &NoWorkerError{WorkflowID: workflowID, Waited: wait}
 	}
 	return fmt.Errorf("update %s: %w", workflowID, err)
 }

@@ -224,23 +224,17 @@ func (s *Starter) runningLoops(ctx context.Context) (map[string]bool, error) {
 	}
 }
 
-// Outcomes of a sync now.
-const (
-	// SyncDone: the loop read the gauge; Result holds the week's check-in.
-	SyncDone = "done"
-	// SyncAccepted: the loop took the request but had not finished it when the answer was
-	// due (the gauge is slow or being retried); the check-in follows.
-	SyncAccepted = "accepted"
-)
-
 // SyncStarted says what sync now did: the loop it asked, the week, and — when it finished
 // in time — the week's check-in after the reading.
 type SyncStarted struct {
 	WorkflowID  string    `json:"workflow_id"`
 	Week        string    `json:"week"`
 	RequestedAt time.Time `json:"requested_at"`
-	Outcome     string    `json:"outcome"`
-	// Result is the week's check-in after the sync (Outcome SyncDone).
+	// Outcome is OutcomeDone (the loop read the gauge; Result holds the week's check-in) or
+	// OutcomeAccepted (the loop took the request but the gauge had not answered when the
+	// answer was due; the check-in follows).
+	Outcome string `json:"outcome"`
+	// Result is the week's check-in after the sync (OutcomeDone).
 	Result *scorecard.SnapshotResult `json:"result,omitempty"`
 }
 
@@ -287,9 +281,9 @@ func (s *Starter) SyncMetric(ctx context.Context, tenantID, id, actor string) (S
 		return SyncStarted{}, s.loopError(m, err)
 	}
 	week := scorecard.WeekOf(claim.At, zoneOrUTC(m.TimeZone))
-	out := SyncStarted{WorkflowID: m.WorkflowID, Week: string(week), RequestedAt: claim.At, Outcome: SyncAccepted}
+	out := SyncStarted{WorkflowID: m.WorkflowID, Week: string(week), RequestedAt: claim.At, Outcome: OutcomeAccepted}
 	if !accepted {
-		out.Outcome, out.Result, out.Week = SyncDone, &res, string(res.Week)
+		out.Outcome, out.Result, out.Week = OutcomeDone, &res, string(res.Week)
 	}
 	if err := s.Store.AddHistory(ctx, tenantID, store.SeverityInfo, actor, "metric.sync_requested",
 		fmt.Sprintf("sync now of %q requested for %s", m.Name, out.Week), map[string]any{"metric_id": id, "workflow_id": m.WorkflowID, "outcome": out.Outcome}); err != nil {

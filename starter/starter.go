@@ -38,17 +38,16 @@ type Starter struct {
 	// SnapshotMaxEvents makes new metric snapshot loops continue as new at this history
 	// length (tests); 0 leaves it to the server's suggestion.
 	SnapshotMaxEvents int
-	// UpdateWait bounds how long a request waits for a cycle to take and answer it
-	// (DefaultUpdateWait when 0); it must stay below the API's request timeout.
+	// UpdateWait bounds how long a request waits for a cycle or a metric's snapshot loop to
+	// take and answer it (DefaultUpdateWait when 0); it must stay below the API's request
+	// timeout.
 	UpdateWait time.Duration
 	// ReminderEvery, DeadlineAfter and CycleMaxEvents are handed to new cycles (tests): see
 	// workflows.CycleInput.
 	ReminderEvery, DeadlineAfter time.Duration
 	CycleMaxEvents               int
-	// LoopAnswerWait bounds how long a metric request (sync now, delete) waits for its
-	// snapshot loop's answer (DefaultLoopAnswerWait when 0). FirstSnapshotRetryMax is handed
-	// to new metric snapshot loops (tests): see workflows.MetricSnapshotInput.
-	LoopAnswerWait        time.Duration
+	// FirstSnapshotRetryMax is handed to new metric snapshot loops (tests): see
+	// workflows.MetricSnapshotInput.
 	FirstSnapshotRetryMax time.Duration
 }
 
