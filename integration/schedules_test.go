@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -311,4 +312,53 @@ func TestScheduleNextActionTimesAreExactlyThePublishingTimes(t *testing.T) {
 			equalTimes(t, runsBetween(daily, loc, y.from, y.to), s.matchingTimes(workflows.ActionRefresh, y.from, y.to), "daily around the skipped hour")
 		})
 	}
+}
+
+// Backfilling a past year runs the schedule as it would have run then, whenever the schedule
+// was synced: 28 February of a common year for "last", and, in Berlin, the hour after the
+// DST gap for a day-29 02:00 run when the clocks skipped 02:00 on the 29th (2020-03-29).
+// The server's own matching and a real backfill both show it.
+func TestBackfillOfAPastYearFiresOnItsCommonFebruaryAndItsDSTGap(t *testing.T) {
+	s := newStack(t)
+	s.startWorker()
+	s.patchSettings(`{"time_zone": "Europe/Berlin", "settings": {"approval": {"mode": "automatic"},
+		"publish": {"schedule": {"enabled": true, "cadence": "monthly", "day": "last", "hour": 18}},
+		"licences": {"refresh": {"enabled": true, "cadence": "monthly", "day": "29", "hour": 2}}}}`)
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	feb := time.Date(2025, 2, 1, 0, 0, 0, 0, berlin)
+	mar := time.Date(2020, 3, 1, 0, 0, 0, 0, berlin)
+	lastOfFeb := time.Date(2025, 2, 28, 18, 0, 0, 0, berlin)
+	afterGap := time.Date(2020, 3, 29, 3, 0, 0, 0, berlin)
+	equalTimes(t, []time.Time{lastOfFeb}, s.matchingTimes(workflows.ActionPublish, feb, feb.AddDate(0, 1, 0)), "February 2025")
+	equalTimes(t, []time.Time{afterGap}, s.matchingTimes(workflows.ActionRefresh, mar, mar.AddDate(0, 1, 0)), "March 2020")
+
+	ctx := context.Background()
+	require.NoError(t, s.starter.Backfill(ctx, s.tenantID, workflows.ActionPublish, feb, feb.AddDate(0, 1, 0)))
+	require.NoError(t, s.starter.Backfill(ctx, s.tenantID, workflows.ActionRefresh, mar, mar.AddDate(0, 1, 0)))
+	got := map[billing.Period]string{}
+	for _, r := range s.scheduledRuns(2) {
+		require.Equal(t, workflows.OutcomeStarted, r.Result.Outcome, "%s: %+v", r.WorkflowID, r.Result)
+		got[r.Result.Period] = r.WorkflowID
+	}
+	require.Contains(t, got, billing.Period("2025-02"))
+	require.Contains(t, got, billing.Period("2020-03"))
+	require.True(t, strings.HasSuffix(got["2025-02"], lastOfFeb.UTC().Format(time.RFC3339)), got["2025-02"])
+	require.True(t, strings.HasSuffix(got["2020-03"], afterGap.UTC().Format(time.RFC3339)), got["2020-03"])
+}
+
+// Where the clocks skip midnight (Santiago, 6 September 2026) a schedule at 00:00 fires on
+// that date right after the gap, at 01:00, on the server too: daily, and monthly on the 6th.
+func TestAMidnightScheduleFiresOnTheDateWhoseMidnightIsSkipped(t *testing.T) {
+	s := newStack(t)
+	s.patchSettings(`{"time_zone": "America/Santiago", "settings": {
+		"publish": {"schedule": {"enabled": true, "cadence": "monthly", "day": "6", "hour": 0}},
+		"licences": {"refresh": {"enabled": true, "cadence": "daily", "hour": 0}}}, "missed_period": "skip"}`)
+	santiago, _ := time.LoadLocation("America/Santiago")
+	// The server's window leaves out its start and takes in its end.
+	from, to := time.Date(2026, 9, 4, 12, 0, 0, 0, santiago), time.Date(2026, 9, 7, 12, 0, 0, 0, santiago)
+	skipped := time.Date(2026, 9, 6, 4, 0, 0, 0, time.UTC) // 01:00 -03, right after the gap
+	want := []time.Time{time.Date(2026, 9, 5, 0, 0, 0, 0, santiago), skipped, time.Date(2026, 9, 7, 0, 0, 0, 0, santiago)}
+	equalTimes(t, want, s.matchingTimes(workflows.ActionRefresh, from, to), "daily at 00:00")
+	sept := time.Date(2026, 9, 1, 12, 0, 0, 0, santiago)
+	equalTimes(t, []time.Time{skipped}, s.matchingTimes(workflows.ActionPublish, sept, sept.AddDate(0, 1, 0)), "monthly on the 6th at 00:00")
 }

@@ -63,17 +63,18 @@ func schedulesOf(t tenant.Tenant) map[string]tenant.Schedule {
 // runs are the times money moves: "last" is one calendar per month length (February 28 in
 // common years only), and an hour the zone's clocks skip on a run date gets a calendar at
 // the time right after the gap on exactly those dates (tenant.Schedule.Calendars). The
-// calendars reach to 2100, where Temporal's calendars end; they depend on the zone rules this
-// binary knows, which is why every worker start syncs them again (see SyncAllSchedules). The
+// calendars cover 2000 to 2100, every year Temporal's calendars can name, so backfills of past
+// periods fire where the schedule would have; they depend on the zone rules this binary
+// knows, which is why every worker start syncs them again (see SyncAllSchedules). The
 // one time no calendar can state exactly is the hour the clocks repeat when summer time ends:
 // the server fires it twice, and ScheduledCycle skips the second.
-func Spec(s tenant.Schedule, timeZone string, now time.Time) client.ScheduleSpec {
+func Spec(s tenant.Schedule, timeZone string) client.ScheduleSpec {
 	loc, err := time.LoadLocation(timeZone)
 	if err != nil {
 		loc = time.UTC
 	}
 	var cals []client.ScheduleCalendarSpec
-	for _, e := range s.Calendars(loc, now) {
+	for _, e := range s.Calendars(loc) {
 		cal := client.ScheduleCalendarSpec{
 			Second:     []client.ScheduleRange{{Start: 0}},
 			Minute:     []client.ScheduleRange{{Start: e.Minute}},
@@ -148,7 +149,7 @@ func (s *Starter) syncSchedule(ctx context.Context, t tenant.Tenant, action stri
 		}
 		_, err := s.Temporal.ScheduleClient().Create(ctx, client.ScheduleOptions{
 			ID:            id,
-			Spec:          Spec(sch, t.TimeZone, s.now()),
+			Spec:          Spec(sch, t.TimeZone),
 			Action:        s.action(t, action, sch),
 			Overlap:       overlap,
 			CatchupWindow: CatchupWindow,
@@ -166,7 +167,7 @@ func (s *Starter) syncSchedule(ctx context.Context, t tenant.Tenant, action stri
 	}
 	return h.Update(ctx, client.ScheduleUpdateOptions{DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
 		sc := in.Description.Schedule
-		spec := Spec(sch, t.TimeZone, s.now())
+		spec := Spec(sch, t.TimeZone)
 		sc.Spec = &spec
 		sc.Action = s.action(t, action, sch)
 		if sc.Policy == nil {

@@ -15,6 +15,30 @@ import (
 	"github.com/meterbridge/meterbridge/tenant"
 )
 
+// Santiago's clocks skip midnight on 6 September 2026; a publish on the 6th at 05:00 is still
+// that month's publish, due when the PSA is switched on the 3rd.
+func TestPSASwitchBeforeAPublishDayWhoseMidnightIsSkippedSaysTheMonthIsNotPublished(t *testing.T) {
+	ctx := context.Background()
+	s := testenv.Store(t, testenv.NewSecretBox())
+	seedPSATenant(t, s)
+	_, _, err := s.UpdateTenant(ctx, "acme", func(t *tenant.Tenant) error {
+		t.TimeZone = "America/Santiago"
+		t.Settings.Publish.Schedule = tenant.Schedule{Enabled: true, Cadence: tenant.Monthly, Day: "6", Hour: 5}
+		return nil
+	})
+	require.NoError(t, err)
+	santiago, _ := time.LoadLocation("America/Santiago")
+	now := time.Date(2026, 9, 3, 12, 0, 0, 0, santiago)
+	_, err = s.SetPSA(ctx, store.PSAChange{TenantID: "acme", Kind: "connectwise", Config: json.RawMessage(`{}`), Secret: json.RawMessage(`{"private_key":"k"}`), Actor: "admin@acme.example", Now: now})
+	require.NoError(t, err)
+	_, err = s.SetPSA(ctx, store.PSAChange{TenantID: "acme", Kind: "autotask", Config: json.RawMessage(`{}`), Secret: json.RawMessage(`{"secret":"s"}`), Now: now})
+	var reset *store.ResetRequiredError
+	require.True(t, errors.As(err, &reset), "%v", err)
+	require.NotNil(t, reset.MissedPublish, "the publish of the 6th is due")
+	require.Equal(t, billing.Period("2026-09"), reset.MissedPublish.Period)
+	require.True(t, reset.MissedPublish.DueAt.Equal(time.Date(2026, 9, 6, 5, 0, 0, 0, santiago)), "%s", reset.MissedPublish.DueAt)
+}
+
 // Switching the PSA turns the publish schedule off. Done before this month's publish day,
 // with the month not published, the month would be lost without a word: the confirmation
 // request says so, and the switch records it in the site history and its answer.

@@ -6,16 +6,34 @@ import (
 	"time"
 )
 
-// Matches reports whether the schedule runs on the local day of t (t already in the
-// tenant's zone). A monthly day the month lacks (31 in a 30-day month, 29–31 in a common
-// February) matches no day of that month; "last" matches the month's last day.
+// Dates. A run date is a calendar date (year, month, day) in the tenant's zone; it is
+// carried as a time.Time at UTC midnight and stepped in UTC. Local midnights are not
+// dates: where the clocks skip midnight (Santiago, Havana, Beirut spring forward at 00:00)
+// time.Date moves it to 23:00 of the day before, and a walk over local midnights never
+// reaches that date.
+
+// dateOf is the calendar date of t in t's own location.
+func dateOf(t time.Time) time.Time {
+	y, m, d := t.Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+}
+
+// daysIn is the number of days of a month.
+func daysIn(y int, m time.Month) int {
+	return time.Date(y, m+1, 0, 0, 0, 0, 0, time.UTC).Day()
+}
+
+// Matches reports whether the schedule runs on the date of t (read in t's own location: a
+// local time of the tenant's zone, or a date). A monthly day the month lacks (31 in a
+// 30-day month, 29–31 in a common February) matches no day of that month; "last" matches
+// the month's last day.
 func (s Schedule) Matches(local time.Time) bool {
 	switch s.Cadence {
 	case Daily:
 		return true
 	case Monthly:
 		if s.Day == LastDay {
-			return local.AddDate(0, 0, 1).Month() != local.Month()
+			return local.Day() == daysIn(local.Year(), local.Month())
 		}
 		return local.Day() == s.DayOfMonth()
 	}
@@ -27,15 +45,15 @@ func (s Schedule) Matches(local time.Time) bool {
 // the same wall time after the jump (03:00); an hour the clocks repeat runs the first time
 // it shows: RunAt's rules. Zero means the schedule never runs.
 func (s Schedule) Next(after time.Time, loc *time.Location) time.Time {
-	local := after.In(loc)
-	day := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, loc)
+	// From the day before: a run right after a gap late in the evening can fall on the
+	// next date.
+	start := dateOf(after.In(loc)).AddDate(0, 0, -1)
 	for i := 0; i < 430; i++ {
-		d := day.AddDate(0, 0, i)
+		d := start.AddDate(0, 0, i)
 		if !s.Matches(d) {
 			continue
 		}
-		run := s.RunAt(d)
-		if run.After(after) {
+		if run := s.runOn(d, loc); run.After(after) {
 			return run
 		}
 	}
@@ -58,11 +76,13 @@ func (s Schedule) NextInMonth(now time.Time, loc *time.Location) time.Time {
 // RunInMonth returns the monthly schedule's run time in the month of t (in loc), past or
 // still ahead; zero when the month has no run (day 31 in April).
 func (s Schedule) RunInMonth(t time.Time, loc *time.Location) time.Time {
+	if s.Cadence != Monthly {
+		return time.Time{}
+	}
 	l := t.In(loc)
-	first := time.Date(l.Year(), l.Month(), 1, 0, 0, 0, 0, loc)
-	for d := first; d.Month() == first.Month(); d = d.AddDate(0, 0, 1) {
-		if s.Cadence == Monthly && s.Matches(d) {
-			return s.RunAt(d)
+	for d := 1; d <= daysIn(l.Year(), l.Month()); d++ {
+		if date := time.Date(l.Year(), l.Month(), d, 0, 0, 0, 0, time.UTC); s.Matches(date) {
+			return s.runOn(date, loc)
 		}
 	}
 	return time.Time{}
@@ -70,23 +90,31 @@ func (s Schedule) RunInMonth(t time.Time, loc *time.Location) time.Time {
 
 // LastDayOfMonth returns the last day of the month of local.
 func LastDayOfMonth(local time.Time) int {
-	return time.Date(local.Year(), local.Month()+1, 0, 0, 0, 0, 0, local.Location()).Day()
+	return daysIn(local.Year(), local.Month())
 }
 
-// RunAt is the run time on the local day of d. A wall time the clocks skip (02:00 when they
-// jump from 02:00 to 03:00) runs right after the gap, by the gap's length later (03:00), so
-// the run happens instead of not at all. A wall time the clocks show twice (the hour they go
-// back) runs when Temporal's calendar fires it first: at the instant time.Date gives, the
-// later one in Berlin, the earlier one in New York, where the calendar then fires the later
-// one too (IsRepeatedRun).
+// RunAt is the run time on the local date of d (d a time in the tenant's zone). A wall time
+// the clocks skip (02:00 when they jump from 02:00 to 03:00) runs right after the gap, by
+// the gap's length later (03:00), so the run happens instead of not at all; where that would
+// be on the next date (the clocks skip the day's last hour, as in Nuuk at 23:00), it runs
+// right before the gap instead (22:00), so the run keeps its date and its period. A wall
+// time the clocks show twice (the hour they go back) runs when Temporal's calendar fires it
+// first: at the instant time.Date gives, the later one in Berlin, the earlier one in New
+// York, where the calendar then fires the later one too (IsRepeatedRun).
 func (s Schedule) RunAt(d time.Time) time.Time {
-	return wallTime(d.Year(), d.Month(), d.Day(), s.Hour, d.Location())
+	return s.runOn(dateOf(d), d.Location())
+}
+
+// runOn is the run time on a date, in loc.
+func (s Schedule) runOn(date time.Time, loc *time.Location) time.Time {
+	return wallTime(date.Year(), date.Month(), date.Day(), s.Hour, loc)
 }
 
 // wallTime is the instant the clocks of loc show y-m-d h:00 (time.Date's pick when they show
 // it twice), or, when they skip it, the instant it would be had the clocks not changed yet
-// (after the gap by as much). time.Date places a skipped wall time before the gap in some
-// zones (New York) and after it in others (Berlin).
+// (after the gap by as much) — unless that is on the next date, then the instant it would be
+// had they changed already (before the gap by as much). time.Date places a skipped wall time
+// before the gap in some zones (New York) and after it in others (Berlin).
 func wallTime(y int, m time.Month, d, h int, loc *time.Location) time.Time {
 	t := time.Date(y, m, d, h, 0, 0, 0, loc)
 	if t.Hour() == h && t.Day() == d {
@@ -99,7 +127,11 @@ func wallTime(y int, m time.Month, d, h int, loc *time.Location) time.Time {
 		change = end // t lies before it
 	}
 	_, before := change.Add(-time.Nanosecond).In(loc).Zone()
-	return naive.Add(-time.Duration(before) * time.Second).In(loc)
+	if run := naive.Add(-time.Duration(before) * time.Second).In(loc); run.Day() == d {
+		return run
+	}
+	_, after := change.In(loc).Zone()
+	return naive.Add(-time.Duration(after) * time.Second).In(loc)
 }
 
 // IsRunTime reports whether t is exactly one of the schedule's run times in loc.
@@ -139,9 +171,14 @@ func (s Schedule) String() string {
 	return what
 }
 
-// CalendarLastYear is the last year a Temporal Schedule's calendar reaches: the server stops
-// matching calendars after 2100.
-const CalendarLastYear = 2100
+// CalendarFirstYear and CalendarLastYear bound the years a Temporal Schedule's calendar can
+// name: the server refuses years before 2000 and stops matching calendars after 2100.
+// Calendars reach over all of them, not from the year they are built in: a schedule synced
+// in 2027 must still fire on 28 February 2026 when 2026 is backfilled.
+const (
+	CalendarFirstYear = 2000
+	CalendarLastYear  = 2100
+)
 
 // YearSpan is the years From, From+Step, … up to To.
 type YearSpan struct{ From, To, Step int }
@@ -157,23 +194,23 @@ type CalendarEntry struct {
 }
 
 // Calendars are the wall-clock calendars whose matching times are exactly the schedule's run
-// times (Next) from the year of from up to CalendarLastYear, for a scheduler that matches
+// times (Next) from CalendarFirstYear to CalendarLastYear, for a scheduler that matches
 // calendars literally: it fires a calendar day only if the month has it, never at a wall time
 // the clocks skip, and at a wall time they repeat where time.Date puts it, then also an hour
 // later if that was the earlier instant (ScheduledCycle skips that second firing: no
-// calendar can tell the two apart).
+// calendar can tell the two apart). They do not depend on when they are built, so a
+// backfill of any past period fires exactly where the schedule would have.
 //
 //   - A numeric day is one entry; months without that day (31 in April, 29 in a common
 //     February) have no such date, so nothing fires there.
 //   - "last" is one entry per month length: 31-day months on the 31st, 30-day months on the
 //     30th, February on the 29th (which only leap years have) and on the 28th in common years
-//     (listed as years, up to CalendarLastYear).
+//     (listed as years).
 //   - Where the run hour falls into a DST gap on a run date, the run happens right after the
 //     gap (RunAt): an entry at that later time for exactly those dates (listed as years, from
 //     the zone's rules as this binary knows them; the schedule sync rewrites them when a new
-//     binary brings new zone data).
-func (s Schedule) Calendars(loc *time.Location, from time.Time) []CalendarEntry {
-	first := from.In(loc).Year()
+//     binary brings new zone data). A skipped midnight is such a gap too.
+func (s Schedule) Calendars(loc *time.Location) []CalendarEntry {
 	var out []CalendarEntry
 	switch {
 	case s.Cadence == Daily:
@@ -185,10 +222,8 @@ func (s Schedule) Calendars(loc *time.Location, from time.Time) []CalendarEntry 
 			CalendarEntry{Months: []int{1, 3, 5, 7, 8, 10, 12}, Days: []int{31}, Hour: s.Hour, Comment: "last day of 31-day months"},
 			CalendarEntry{Months: []int{4, 6, 9, 11}, Days: []int{30}, Hour: s.Hour, Comment: "last day of 30-day months"},
 			CalendarEntry{Months: []int{2}, Days: []int{29}, Hour: s.Hour, Comment: "29 February: leap years only"},
+			CalendarEntry{Years: commonYears(CalendarFirstYear), Months: []int{2}, Days: []int{28}, Hour: s.Hour, Comment: "28 February in common years"},
 		)
-		if common := commonYears(first); len(common) > 0 {
-			out = append(out, CalendarEntry{Years: common, Months: []int{2}, Days: []int{28}, Hour: s.Hour, Comment: "28 February in common years"})
-		}
 	default:
 		day := s.DayOfMonth()
 		comment := fmt.Sprintf("day %d of every month", day)
@@ -197,7 +232,7 @@ func (s Schedule) Calendars(loc *time.Location, from time.Time) []CalendarEntry 
 		}
 		out = append(out, CalendarEntry{Days: []int{day}, Hour: s.Hour, Comment: comment})
 	}
-	return append(out, s.gapEntries(loc, first)...)
+	return append(out, s.gapEntries(loc, CalendarFirstYear)...)
 }
 
 // gapEntries lists, grouped by date and time, the run dates whose run hour the clocks skip.
@@ -209,7 +244,7 @@ func (s Schedule) gapEntries(loc *time.Location, firstYear int) []CalendarEntry 
 		if !s.Matches(d) {
 			continue
 		}
-		run := s.RunAt(d).In(loc)
+		run := s.runOn(d, loc).In(loc)
 		if run.Hour() == s.Hour && run.Minute() == 0 && run.Day() == d.Day() {
 			continue // on the hour as written: the main entry fires it
 		}
@@ -235,7 +270,7 @@ func (s Schedule) gapEntries(loc *time.Location, firstYear int) []CalendarEntry 
 	return out
 }
 
-// clockChangeDates returns the local dates (midnight), from 1 January of firstYear to 31
+// clockChangeDates returns the dates (see dateOf), from 1 January of firstYear to 31
 // December of lastYear, on which loc's clocks change, with the days either side (a change at
 // midnight belongs to both): the only dates a wall time can be skipped on. It compares the
 // zone's offset a week apart and then day by day within a week that changed (time.ZoneBounds
@@ -243,13 +278,13 @@ func (s Schedule) gapEntries(loc *time.Location, firstYear int) []CalendarEntry 
 // ends). Two changes within one week that cancel out would go unseen; no zone's rules have
 // them (Morocco's Ramadan pause, the shortest, lasts a month).
 func clockChangeDates(loc *time.Location, firstYear, lastYear int) []time.Time {
-	end := time.Date(lastYear+1, 1, 1, 0, 0, 0, 0, loc)
+	end := time.Date(lastYear+1, 1, 1, 0, 0, 0, 0, time.UTC)
 	seen := map[time.Time]bool{}
 	var out []time.Time
 	add := func(at time.Time) {
-		l := at.In(loc)
+		date := dateOf(at.In(loc))
 		for _, dd := range []int{-1, 0, 1} {
-			d := time.Date(l.Year(), l.Month(), l.Day()+dd, 0, 0, 0, 0, loc)
+			d := date.AddDate(0, 0, dd)
 			if d.Year() >= firstYear && d.Before(end) && !seen[d] {
 				seen[d] = true
 				out = append(out, d)
@@ -258,8 +293,9 @@ func clockChangeDates(loc *time.Location, firstYear, lastYear int) []time.Time {
 	}
 	const day, week = 24 * time.Hour, 7 * 24 * time.Hour
 	t := time.Date(firstYear, 1, 1, 12, 0, 0, 0, loc)
+	stop := time.Date(lastYear+1, 1, 1, 0, 0, 0, 0, loc)
 	_, off := t.Zone()
-	for ; t.Before(end); t = t.Add(week) {
+	for ; t.Before(stop); t = t.Add(week) {
 		if _, o := t.Add(week).Zone(); o == off {
 			continue
 		}

@@ -1,7 +1,12 @@
 package tenant
 
 import (
+	"archive/zip"
+	"fmt"
+	"os/exec"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -169,13 +174,58 @@ func literalFires(entries []CalendarEntry, loc *time.Location, from, to time.Tim
 	return out
 }
 
-// The calendars built for a schedule fire exactly at its run times, every year up to the
-// last year Temporal's calendars know: month lengths and leap years are calendar entries,
-// and the hour after a DST gap is an entry only on the dates the zone skips the run hour.
-// The one extra firing is the second showing of a repeated hour, which is a repeat.
+// runDates are the dates of [from, to) (both read as dates) the schedule runs on, by
+// calendar arithmetic alone: every date for a daily schedule, the matching day of each month
+// for a monthly one. It does not ask time.Date in the zone, so it does not share the blind
+// spot of code that walks local midnights (which skips a date whose midnight the clocks skip).
+func runDates(s Schedule, from, to time.Time) []time.Time {
+	var out []time.Time
+	for d := time.Date(from.Year(), from.Month(), from.Day(), 0, 0, 0, 0, time.UTC); d.Before(to); d = d.AddDate(0, 0, 1) {
+		last := d.AddDate(0, 0, 1).Day() == 1
+		switch {
+		case s.Cadence == Daily,
+			s.Day == LastDay && last,
+			s.Day != LastDay && fmt.Sprint(d.Day()) == s.Day:
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// onePerDate checks that the run times fall one on each of the dates (in loc): a run right
+// after a gap still lies on its date.
+func onePerDate(t *testing.T, what string, runs, dates []time.Time, loc *time.Location) {
+	t.Helper()
+	got := map[string]int{}
+	for _, at := range runs {
+		got[at.In(loc).Format(time.DateOnly)]++
+	}
+	for _, d := range dates {
+		if n := got[d.Format(time.DateOnly)]; n != 1 {
+			t.Errorf("%s: %d runs on %s, want 1", what, n, d.Format(time.DateOnly))
+		}
+		delete(got, d.Format(time.DateOnly))
+	}
+	for d, n := range got {
+		t.Errorf("%s: %d runs on %s, which is no run date", what, n, d)
+	}
+}
+
+// The calendars built for a schedule fire exactly at its run times, in every year Temporal's
+// calendars can name (from 2000, so backfills of past years fire too, to 2100): month lengths
+// and leap years are calendar entries, and the hour after a DST gap is an entry only on the
+// dates the zone skips the run hour. The one extra firing is the second showing of a repeated
+// hour, which is a repeat. Both the calendars and Next are also held against the run dates
+// counted without the zone, so a date neither of them reaches (a skipped midnight) fails.
 func TestCalendarsFireExactlyAtTheRunTimesUntil2100(t *testing.T) {
-	from := time.Date(2026, 11, 29, 21, 0, 0, 0, time.UTC)
-	to := time.Date(CalendarLastYear+1, 1, 1, 0, 0, 0, 0, time.UTC)
+	type span struct{ from, to time.Time }
+	monthlySpans := []span{{time.Date(CalendarFirstYear, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(CalendarLastYear+1, 1, 1, 0, 0, 0, 0, time.UTC)}}
+	// A dozen years of days is plenty: some past, some ahead, and the end of the zone tables.
+	dailySpans := []span{
+		{time.Date(CalendarFirstYear, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(CalendarFirstYear+3, 1, 1, 0, 0, 0, 0, time.UTC)},
+		{time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)},
+		{time.Date(2036, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2039, 1, 1, 0, 0, 0, 0, time.UTC)},
+	}
 	for _, tc := range []struct {
 		zone string
 		s    Schedule
@@ -190,8 +240,16 @@ func TestCalendarsFireExactlyAtTheRunTimesUntil2100(t *testing.T) {
 		{"Australia/Lord_Howe", monthly("5", 2)},
 		{"Europe/Berlin", Schedule{Enabled: true, Cadence: Daily, Hour: 2}},
 		{"America/New_York", Schedule{Enabled: true, Cadence: Daily, Hour: 2}},
+		// Santiago and Havana spring forward at midnight: 00:00 does not exist that day.
 		{"America/Santiago", Schedule{Enabled: true, Cadence: Daily, Hour: 0}},
+		{"America/Santiago", Schedule{Enabled: true, Cadence: Daily, Hour: 5}},
+		{"America/Santiago", monthly("6", 5)},
+		{"America/Santiago", monthly("6", 0)},
+		{"America/Havana", Schedule{Enabled: true, Cadence: Daily, Hour: 0}},
+		{"America/Havana", monthly("8", 0)},
 		{"Australia/Lord_Howe", Schedule{Enabled: true, Cadence: Daily, Hour: 2}},
+		// Nuuk skips 23:00 on the Saturday before the last Sunday of March.
+		{"America/Nuuk", Schedule{Enabled: true, Cadence: Daily, Hour: 23}},
 		// Morocco pauses its clocks for Ramadan: the dates move every year.
 		{"Africa/Casablanca", Schedule{Enabled: true, Cadence: Daily, Hour: 2}},
 		{"Africa/Casablanca", monthly(LastDay, 2)},
@@ -200,34 +258,143 @@ func TestCalendarsFireExactlyAtTheRunTimesUntil2100(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		end := to
+		spans := monthlySpans
 		if tc.s.Cadence == Daily {
-			end = from.AddDate(12, 0, 0) // a dozen years of days is plenty
+			spans = dailySpans
 		}
-		fires := literalFires(tc.s.Calendars(loc, from), loc, from, end)
-		var runs []time.Time
-		for at := tc.s.Next(from, loc); !at.IsZero() && at.Before(end); at = tc.s.Next(at, loc) {
-			runs = append(runs, at)
-		}
-		var extra []time.Time
-		for _, at := range fires {
-			if !slices.ContainsFunc(runs, at.Equal) {
-				extra = append(extra, at)
+		cals := tc.s.Calendars(loc)
+		for _, sp := range spans {
+			from, end := time.Date(sp.from.Year(), sp.from.Month(), sp.from.Day(), 0, 0, 0, 0, loc), time.Date(sp.to.Year(), sp.to.Month(), sp.to.Day(), 0, 0, 0, 0, loc)
+			fires := literalFires(cals, loc, from, end)
+			var runs []time.Time
+			for at := tc.s.Next(from.Add(-time.Second), loc); !at.IsZero() && at.Before(end); at = tc.s.Next(at, loc) {
+				runs = append(runs, at)
+			}
+			what := fmt.Sprintf("%s %s from %d", tc.zone, tc.s, sp.from.Year())
+			onePerDate(t, what+" (Next)", runs, runDates(tc.s, sp.from, sp.to), loc)
+			var extra []time.Time
+			for _, at := range fires {
+				if !slices.ContainsFunc(runs, at.Equal) {
+					extra = append(extra, at)
+				}
+			}
+			for _, at := range runs {
+				if !slices.ContainsFunc(fires, at.Equal) {
+					t.Errorf("%s: run %s is not fired by the calendars", what, at.In(loc))
+				}
+			}
+			for _, at := range extra {
+				if !tc.s.IsRepeatedRun(at, loc) {
+					t.Errorf("%s: the calendars fire at %s, which is no run", what, at.In(loc))
+				}
 			}
 		}
-		for _, at := range runs {
-			if !slices.ContainsFunc(fires, at.Equal) {
-				t.Errorf("%s %s: run %s is not fired by the calendars", tc.zone, tc.s, at.In(loc))
+	}
+}
+
+// Where the clocks skip midnight (Santiago on 6 September 2026, Havana on 8 March 2026) the
+// date still exists and still has its run: at 01:00, right after the gap, for a 00:00
+// schedule, and at the written hour for any other. A monthly run on that day is this
+// month's run, and still ahead before it.
+func TestRunsOnADateWhoseMidnightIsSkipped(t *testing.T) {
+	for _, tc := range []struct {
+		zone        string
+		s           Schedule
+		after, want string
+	}{
+		{"America/Santiago", Schedule{Enabled: true, Cadence: Daily, Hour: 0}, "2026-09-05 12:00", "2026-09-06 01:00 -03"},
+		{"America/Santiago", Schedule{Enabled: true, Cadence: Daily, Hour: 5}, "2026-09-05 12:00", "2026-09-06 05:00 -03"},
+		{"America/Santiago", monthly("6", 5), "2026-09-01 00:00", "2026-09-06 05:00 -03"},
+		{"America/Santiago", monthly("6", 0), "2026-09-01 00:00", "2026-09-06 01:00 -03"},
+		{"America/Havana", Schedule{Enabled: true, Cadence: Daily, Hour: 0}, "2026-03-07 12:00", "2026-03-08 01:00 CDT"},
+		{"America/Havana", monthly("8", 9), "2026-03-02 00:00", "2026-03-08 09:00 CDT"},
+	} {
+		loc, _ := time.LoadLocation(tc.zone)
+		after, err := time.ParseInLocation("2006-01-02 15:04", tc.after, loc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		const layout = "2006-01-02 15:04 MST"
+		if got := tc.s.Next(after, loc).In(loc).Format(layout); got != tc.want {
+			t.Errorf("%s %s: next after %s = %s, want %s", tc.zone, tc.s, tc.after, got, tc.want)
+		}
+		if tc.s.Cadence != Monthly {
+			continue
+		}
+		if got := tc.s.NextInMonth(after.Add(48*time.Hour), loc).In(loc).Format(layout); got != tc.want {
+			t.Errorf("%s %s: this month's next run two days later = %s, want %s", tc.zone, tc.s, got, tc.want)
+		}
+		if got := tc.s.RunInMonth(after, loc).In(loc).Format(layout); got != tc.want {
+			t.Errorf("%s %s: the month's run = %s, want %s", tc.zone, tc.s, got, tc.want)
+		}
+	}
+}
+
+// zoneNames lists every zone of the tz database Go carries (the zip time/tzdata embeds).
+func zoneNames(t *testing.T) []string {
+	t.Helper()
+	out, err := exec.Command("go", "env", "GOROOT").Output()
+	if err != nil {
+		t.Skipf("go env GOROOT: %v", err)
+	}
+	z, err := zip.OpenReader(filepath.Join(strings.TrimSpace(string(out)), "lib", "time", "zoneinfo.zip"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer z.Close()
+	var names []string
+	for _, f := range z.File {
+		if !strings.HasSuffix(f.Name, "/") {
+			names = append(names, f.Name)
+		}
+	}
+	if len(names) < 300 {
+		t.Fatalf("only %d zones in the tz database", len(names))
+	}
+	return names
+}
+
+// A daily schedule runs exactly once on every local date, at every hour, in every zone of
+// the tz database: a skipped hour (or midnight) runs right after the gap on the same date (or
+// right before it, when the gap ends the day), a repeated hour runs once. The dates looked
+// at are those around each of the zone's clock changes in three years around now, found
+// with time.ZoneBounds, plus the days between; dates are counted by calendar arithmetic.
+func TestDailyScheduleRunsOncePerLocalDateInEveryZone(t *testing.T) {
+	first, last := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2028, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, zone := range zoneNames(t) {
+		t.Run(zone, func(t *testing.T) {
+			loc, err := time.LoadLocation(zone)
+			if err != nil {
+				t.Fatal(err)
 			}
-		}
-		for _, at := range extra {
-			if !tc.s.IsRepeatedRun(at, loc) {
-				t.Errorf("%s %s: the calendars fire at %s, which is no run", tc.zone, tc.s, at.In(loc))
+			// Each clock change, with the days either side, and an ordinary day.
+			windows := [][2]time.Time{{first, first.AddDate(0, 0, 3)}}
+			for at := first; at.Before(last); {
+				_, end := at.In(loc).ZoneBounds()
+				if end.IsZero() || !end.After(at) {
+					break
+				}
+				if end.Before(last) {
+					d := dateOf(end.In(loc))
+					windows = append(windows, [2]time.Time{d.AddDate(0, 0, -2), d.AddDate(0, 0, 3)})
+				}
+				at = end
 			}
-		}
-		if len(runs) == 0 {
-			t.Errorf("%s %s: no runs", tc.zone, tc.s)
-		}
+			for hour := range 24 {
+				s := Schedule{Enabled: true, Cadence: Daily, Hour: hour}
+				for _, w := range windows {
+					// Runs from before the first date begins anywhere (offsets reach +14 h)
+					// to after the last ends (-12 h).
+					var runs []time.Time
+					for at := s.Next(w[0].Add(-15*time.Hour), loc); !at.IsZero() && at.Before(w[1].Add(12*time.Hour)); at = s.Next(at, loc) {
+						if d := dateOf(at.In(loc)); !d.Before(w[0]) && d.Before(w[1]) {
+							runs = append(runs, at)
+						}
+					}
+					onePerDate(t, fmt.Sprintf("daily at %02d:00 from %s", hour, w[0].Format(time.DateOnly)), runs, runDates(s, w[0], w[1]), loc)
+				}
+			}
+		})
 	}
 }
 
@@ -280,10 +447,8 @@ func TestRepeatedHourRunsWhenTheCalendarFiresItFirst(t *testing.T) {
 	}
 }
 
-// The schedule sync builds every tenant's calendars at each worker start: a daily schedule
-// walks every day up to 2100.
+// The schedule sync builds every tenant's calendars at each worker start, from 2000 to 2100.
 func BenchmarkCalendars(b *testing.B) {
-	from := time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC)
 	for _, tc := range []struct {
 		name string
 		zone string
@@ -297,7 +462,7 @@ func BenchmarkCalendars(b *testing.B) {
 		b.Run(tc.name, func(b *testing.B) {
 			var n int
 			for b.Loop() {
-				n = len(tc.s.Calendars(loc, from))
+				n = len(tc.s.Calendars(loc))
 			}
 			b.ReportMetric(float64(n), "entries")
 		})
