@@ -52,12 +52,20 @@ func (a *Activities) PushPage(ctx context.Context, in billing.PushInput) (billin
 			return res, err
 		}
 		ictx, cancel := itemContext(ctx)
-		out, pushed, err := a.Store.PushItem(ictx, it.ID, targetKey(in.TenantID, client.Kind(), it), func(ctx context.Context, it store.Item) (store.Outcome, error) {
-			applied, ref, err := a.pushItem(ctx, client, in, it, year, int(month))
+		out, pushed, err := a.Store.PushItem(ictx, it.ID, targetKey(in.TenantID, client.Kind(), it), func(ctx context.Context, it store.Item, after store.PublishedAfter) (store.Outcome, error) {
+			// The target's lock and a database connection are held while this runs: a
+			// rate limit ends the attempt instead of being waited out here, and the
+			// activity's retry honours the wait.
+			ctx = remote.WithoutWaits(ctx)
+			applied, ref, err := a.pushItem(ctx, client, in, it, after, year, int(month))
+			var notWritten *notWrittenError
 			if err != nil {
 				kind := remote.KindOf(err)
 				if kind != "" && !kind.ItemLevel() {
 					return store.Outcome{}, outsideError(fmt.Sprintf("push %s %s", it.AccountName, it.Item), err)
+				}
+				if errors.As(err, &notWritten) {
+					return store.Outcome{ItemID: it.ID, State: billing.ItemFailed, Reason: notWritten.reason}, nil
 				}
 				if kind == "" && !errors.As(err, new(*verifyError)) {
 					return store.Outcome{}, fmt.Errorf("push item %d: %w", it.ID, err)
@@ -115,9 +123,26 @@ func (e *verifyError) Error() string {
 	return fmt.Sprintf("the PSA holds %s after writing %s", e.got, e.want)
 }
 
-func (a *Activities) pushItem(ctx context.Context, client psa.Client, in billing.PushInput, it store.Item, year, month int) (decimal.Decimal, string, error) {
+// notWrittenError fails an item that meterbridge itself declined to write, with the reason
+// people read on it.
+type notWrittenError struct{ reason string }
+
+func (e *notWrittenError) Error() string { return e.reason }
+
+// pushItem writes one item. An older period is never written over a later one that is
+// already published to the same target (after): a ConnectWise addition and a Backup Stats
+// record hold one current value, so the item fails with the reason and nothing is written;
+// Autotask's units are dated, so the change is limited to the item's own days, up to the
+// first later period, which keeps what it holds.
+func (a *Activities) pushItem(ctx context.Context, client psa.Client, in billing.PushInput, it store.Item, after store.PublishedAfter, year, month int) (decimal.Decimal, string, error) {
 	want := it.NewQty.Decimal
 	if it.Target.ManagedID != "" {
+		if after.Any() {
+			return decimal.Zero, "", &notWrittenError{fmt.Sprintf(
+				"not written: Managed ID %s's Backup Stats record already holds %s, and it keeps one month, so writing %s would replace %s's numbers. "+
+					"If %s still needs recording, enter it in ConnectWise by hand",
+				it.Target.ManagedID, after.Newest, in.Period, after.Newest, in.Period)}
+		}
 		bw, ok := client.(psa.BackupStatsWriter)
 		if !ok {
 			return decimal.Zero, "", &remote.Error{Kind: remote.Invalid, Service: string(client.Kind()), Op: "write backup stats",
@@ -139,13 +164,39 @@ func (a *Activities) pushItem(ctx context.Context, client psa.Client, in billing
 	if it.AsOf != nil {
 		effective = *it.AsOf
 	}
-	applied, err := client.SetQuantity(ctx, psa.Change{
+	ch := psa.Change{
 		Target:    it.Target.Target,
 		Quantity:  want,
 		Effective: effective,
-		Until:     time.Date(effective.Year(), effective.Month(), 1, 0, 0, 0, 0, time.UTC).AddDate(0, 1, 0),
+		Until:     monthAfter(effective),
 		Marker:    fmt.Sprintf("meterbridge:%s:%s:%d", in.TenantID, in.Period, it.ID),
-	})
+	}
+	if after.Any() {
+		if !client.Kind().DatedQuantities() {
+			return decimal.Zero, "", &notWrittenError{fmt.Sprintf(
+				"not written: %s is already published to this addition, which holds one current quantity, so writing %s's %s would change what %s bills. "+
+					"If %s needs billing, add it by hand in ConnectWise (an agreement adjustment)",
+				after.Newest, in.Period, want, after.Newest, in.Period)}
+		}
+		// Only the item's own days change: up to the first later period published here,
+		// whose units (as they were before this change) every later day keeps.
+		if next := periodStart(after.Next); next.Before(ch.Until) {
+			ch.Until = next
+		}
+		if !ch.Until.After(effective) {
+			return decimal.Zero, "", &notWrittenError{fmt.Sprintf(
+				"not written: %s is already published to this contract service from %s, and %s's change would only apply from %s, so none of its days is left to bill",
+				after.Next, ch.Until.Format(time.DateOnly), in.Period, effective.Format(time.DateOnly))}
+		}
+		keep, err := a.Store.KeptUnits(ctx, in.TenantID, it.ID, ch.Until, func() (decimal.NullDecimal, error) {
+			return unitsOn(ctx, client, it.Target.Target, ch.Until)
+		})
+		if err != nil {
+			return decimal.Zero, "", fmt.Errorf("read the units %s holds from %s: %w", after.Next, ch.Until.Format(time.DateOnly), err)
+		}
+		ch.Keep = keep
+	}
+	applied, err := client.SetQuantity(ctx, ch)
 	if err != nil {
 		return decimal.Zero, "", err
 	}
@@ -153,4 +204,31 @@ func (a *Activities) pushItem(ctx context.Context, client psa.Client, in billing
 		return applied.Quantity, applied.Reference, &verifyError{want: want, got: applied.Quantity}
 	}
 	return applied.Quantity, applied.Reference, nil
+}
+
+// unitsOn reads a target's quantity in force on day d; not valid when nothing bills that day.
+func unitsOn(ctx context.Context, client psa.Client, t psa.Target, d time.Time) (decimal.NullDecimal, error) {
+	rs, err := client.ReadQuantities(ctx, []psa.Target{t}, d)
+	if err != nil {
+		return decimal.NullDecimal{}, err
+	}
+	for _, r := range rs {
+		switch {
+		case r.Target != t:
+		case r.Err != nil && remote.KindOf(r.Err) == remote.NotFound:
+			return decimal.NullDecimal{}, nil
+		case r.Err != nil:
+			return decimal.NullDecimal{}, r.Err
+		case !r.AsOf.IsZero() && !r.AsOf.Equal(d):
+			return decimal.NullDecimal{}, nil // billing only starts later
+		default:
+			return decimal.NewNullDecimal(r.Quantity), nil
+		}
+	}
+	return decimal.NullDecimal{}, fmt.Errorf("the PSA returned no reading of %d on %s", t.AdditionID, d.Format(time.DateOnly))
+}
+
+// monthAfter is the first day of the month after d's.
+func monthAfter(d time.Time) time.Time {
+	return time.Date(d.Year(), d.Month(), 1, 0, 0, 0, 0, time.UTC).AddDate(0, 1, 0)
 }

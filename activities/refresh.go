@@ -220,11 +220,16 @@ func (a *Activities) quantityItems(ctx context.Context, client psa.Client, t ten
 	return items, nil
 }
 
-// periodStart is the first day of the period's month (UTC midnight): the day a period's
-// quantities are read as of and its changes apply from. A daily licence period belongs to
-// its month too, so every refresh of a month bills the whole month at the latest count.
-// The PSA may move it later for a target that only starts billing inside the month.
+// periodStart is the first day of a period (UTC midnight): the day its quantities are read
+// as of and its changes apply from. A monthly period starts on the 1st; a daily licence
+// period (a daily refresh schedule) on its own day, so a seat added on the 20th is billed
+// from the 20th, as Autotask's dated adjustments intend. Either way the change holds to the
+// end of the period's month (see PushPage). The PSA may move the day later for a target that
+// only starts billing after it.
 func periodStart(p billing.Period) time.Time {
+	if d, err := time.Parse(time.DateOnly, string(p)); err == nil {
+		return d
+	}
 	year, month := p.YearMonth()
 	return time.Date(year, month, 1, 0, 0, 0, 0, time.UTC)
 }

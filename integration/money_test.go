@@ -187,9 +187,11 @@ func thisMonth(p billing.Period) (time.Time, time.Time) {
 // Staff adjust a contract service's units mid-month between meterbridge's refresh and its
 // push: the approved units must hold on every day of the month afterwards, not only until
 // the staff's adjustment (after which the customer would be billed their change on top).
+// A monthly period is read, and set, as of its 1st.
 func TestMidMonthAutotaskAdjustmentBetweenRefreshAndPushLeavesTheApprovedUnitsEveryDay(t *testing.T) {
 	s := newStack(t)
 	s.startWorker()
+	s.patchSettings(`{"settings": {"licences": {"refresh": {"cadence": "monthly", "day": "1"}}}}`)
 	s.useAutotask(
 		atMapping{"at-server", "acc_1001", "server", atemu.DemoCompanyNorthwind, atemu.DemoContractNorthwind, atemu.DemoCSNorthwindServer},
 		atMapping{"at-desktop", "acc_1001", "desktop", atemu.DemoCompanyNorthwind, atemu.DemoContractNorthwind, atemu.DemoCSNorthwindDesktop},
@@ -230,7 +232,7 @@ func TestAutotaskServiceStartingMidMonthIsBilledFromTheDayItStarts(t *testing.T)
 	s := newStack(t)
 	s.startWorker()
 	ctx := context.Background()
-	period := billing.DayOf(time.Now(), time.UTC)
+	period := billing.MonthOf(time.Now(), time.UTC)
 	first, next := thisMonth(period)
 	tenth := first.AddDate(0, 0, 9)
 	svc := s.world.Autotask.AddService("Cloud Backup GB", decimal.RequireFromString("0.12"))
@@ -258,6 +260,35 @@ func TestAutotaskServiceStartingMidMonthIsBilledFromTheDayItStarts(t *testing.T)
 	s.unitsEveryDay(cs, tenth, next, 251)
 	_, ok := s.world.Autotask.UnitsOn(cs, tenth.AddDate(0, 0, -1))
 	require.False(t, ok, "no units before the service started")
+}
+
+// A daily licence period (a daily refresh schedule) is read, and set, as of its own day: the
+// seat added on the 10th is billed from the 10th, not from the 1st, and the approved units
+// then hold on every later day of the month, whatever staff adjusted in between.
+func TestADailyPeriodIsBilledFromItsOwnDay(t *testing.T) {
+	s := newStack(t)
+	s.startWorker()
+	s.useAutotask(atMapping{"at-server", "acc_1001", "server", atemu.DemoCompanyNorthwind, atemu.DemoContractNorthwind, atemu.DemoCSNorthwindServer})
+	cs := atemu.DemoCSNorthwindServer
+	tenth := time.Date(2026, 6, 10, 0, 0, 0, 0, time.UTC)
+	first, next := thisMonth("2026-06-10")
+
+	id := s.startLicenceCycle("2026-06-10")
+	s.waitStatus(id, billing.AwaitingApproval, 30*time.Second)
+	items := s.items(id)
+	require.Len(t, items, 1)
+	require.NotNil(t, items[0].AsOf)
+	require.True(t, items[0].AsOf.Equal(tenth), "read as of %s, want the 10th", items[0].AsOf)
+
+	require.NoError(t, s.world.Autotask.AdjustUnits(cs, 3, tenth.AddDate(0, 0, 10))) // staff, on the 20th
+	s.decideAll(true)
+	s.waitStatus(id, billing.AwaitingSync, 30*time.Second)
+	c := s.syncLicences(id)
+	require.Equal(t, billing.Completed, c.Status, c.Error)
+
+	s.unitsEveryDay(cs, first, tenth, 2)
+	s.unitsEveryDay(cs, tenth, next, 5)
+	s.unitsEveryDay(cs, next, next.AddDate(0, 1, 0), 5)
 }
 
 // approvedCycle records a licence or usage cycle holding one approved item for target,

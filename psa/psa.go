@@ -25,6 +25,11 @@ const (
 // Valid reports whether k is a PSA meterbridge supports.
 func (k Kind) Valid() bool { return k == ConnectWise || k == Autotask }
 
+// DatedQuantities reports whether the PSA's quantities are dated, so a change can be limited
+// to a range of days (Change.Keep): Autotask's contract service units are; a ConnectWise
+// agreement addition holds one current quantity.
+func (k Kind) DatedQuantities() bool { return k == Autotask }
+
 // Target locates one billed quantity in a PSA.
 //   - ConnectWise: company → agreement → agreement addition.
 //   - Autotask: company → contract → contract service (its units live in ContractServiceUnits).
@@ -68,8 +73,15 @@ type Change struct {
 	// Until, when after Effective, is the first day the quantity no longer has to hold. A PSA
 	// with dated quantities makes every day from Effective up to Until hold Quantity, however
 	// other changes dated inside that range (a person adjusting units mid-month) left it; days
-	// from Until on move by the same difference as the last of them. Zero: Effective alone.
+	// from Until on move by the same difference as the last of them, unless Keep is set.
+	// Zero: Effective alone.
 	Until time.Time
+	// Keep, when valid, limits the change to [Effective, Until): afterwards the day Until
+	// (and so every later day) holds Keep — what it held before the change, read by the
+	// caller — and the read-back checks it too. It is how a past period is published after
+	// a later one without changing the later one. A PSA without dated quantities (see
+	// Kind.DatedQuantities) refuses it as Invalid.
+	Keep decimal.NullDecimal
 	// Marker identifies the change (tenant, period, item) so a write whose response was lost
 	// can be recognised before it is repeated. Clients store it where the PSA allows.
 	Marker string

@@ -124,8 +124,11 @@ func (s *Sender) do(ctx context.Context, r Request, decode ErrorDecoder) (*Respo
 			return nil, last
 		}
 		wait := backoff(p, attempt)
+		if last.Kind == RateLimited && !WaitsAllowed(ctx) {
+			return nil, last
+		}
 		if last.RetryAfter > 0 {
-			if last.RetryAfter > p.MaxRetryAfter {
+			if last.RetryAfter > p.MaxRetryAfter || !WaitsAllowed(ctx) {
 				return nil, last
 			}
 			wait = last.RetryAfter
@@ -231,6 +234,24 @@ func backoff(p Policy, attempt int) time.Duration {
 	// Full jitter on the upper half keeps retries from many workers apart.
 	half := d / 2
 	return half + time.Duration(rand.Int64N(int64(half)+1))
+}
+
+type noWaitsKey struct{}
+
+// WithoutWaits returns a context in which calls do not wait out the service: a rate limit
+// (429, a client-side budget used up) or a Retry-After ends the call at once with the error,
+// which carries the wait asked for. It is for callers that hold something others need while
+// they call — a PSA target's lock and a database connection — and retry later instead (a
+// Temporal activity's retry honours the wait). Short backoffs between retries of other
+// failures still happen.
+func WithoutWaits(ctx context.Context) context.Context {
+	return context.WithValue(ctx, noWaitsKey{}, true)
+}
+
+// WaitsAllowed reports whether calls in ctx may wait out a rate limit (see WithoutWaits).
+func WaitsAllowed(ctx context.Context) bool {
+	no, _ := ctx.Value(noWaitsKey{}).(bool)
+	return !no
 }
 
 // Sleep waits d, or until ctx ends and then returns ctx's error. Senders wait with it

@@ -15,13 +15,18 @@ import (
 
 // SupersedeOpenCycles marks the pending and approved items of the tenant's other open cycles
 // of a kind as superseded by cycleID, and returns those cycles so the caller can tell them.
-// Approvals stay recorded on the superseded items (decided_by) so the newer cycle can carry
-// an identical change's approval forward.
+// Only cycles that started before cycleID and bill a period not later than its own are
+// superseded: a refresh of a past period (a manual replay, a backfill) leaves the current
+// period's open cycle alone, which would otherwise end "completed", keep its claim, and
+// leave the current month unpublished for good. Approvals stay recorded on the superseded
+// items (decided_by) so the newer cycle can carry an identical change's approval forward.
 func (s *Store) SupersedeOpenCycles(ctx context.Context, tenantID string, kind billing.Kind, cycleID string) ([]Cycle, error) {
 	var out []Cycle
 	err := s.tx(ctx, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT `+cycleColumns+` FROM cycles
-			WHERE tenant_id = $1 AND kind = $2 AND id <> $3 AND finished_at IS NULL AND started_at <= (SELECT started_at FROM cycles WHERE id = $3)
+			WHERE tenant_id = $1 AND kind = $2 AND id <> $3 AND finished_at IS NULL
+				AND started_at <= (SELECT started_at FROM cycles WHERE id = $3)
+				AND meterbridge_period_start(period) <= (SELECT meterbridge_period_start(period) FROM cycles WHERE id = $3)
 			ORDER BY started_at FOR UPDATE`, tenantID, kind, cycleID)
 		if err != nil {
 			return err

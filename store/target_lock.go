@@ -8,6 +8,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/shopspring/decimal"
 
 	"github.com/meterbridge/meterbridge/billing"
 )
@@ -95,13 +97,27 @@ var ErrTargetBusy = errors.New("another push of the same PSA target is under way
 // session stopped answering.
 var errLockLost = errors.New("lost the database session holding the PSA target's lock")
 
+// PublishedAfter names the periods later than an item's own that are already published to
+// the item's PSA target: an item of the tenant (of any cycle and kind) that was applied to
+// it, or found already holding its number, for a period that starts later. Empty when none.
+// An older period must not be written over them (see activities.PushPage).
+type PublishedAfter struct {
+	// Next is the earliest of them, Newest the latest.
+	Next, Newest billing.Period
+}
+
+// Any reports whether a later period is published to the target.
+func (p PublishedAfter) Any() bool { return p.Newest != "" }
+
 // PushItem pushes one approved item while holding its PSA target's lock (targetKey names
 // the target: tenant, PSA and what in it is written) and the item's row. write gets the
-// item as it is now, and returns its outcome, which is stored before the locks are
-// released; a write error stores nothing (the item stays approved for a retry). pushed is
-// false, and write is not called, when the item is no longer approved: another attempt
-// pushed it, a newer refresh superseded it, or a person removed it.
-func (s *Store) PushItem(ctx context.Context, itemID int64, targetKey string, write func(context.Context, Item) (Outcome, error)) (out Outcome, pushed bool, err error) {
+// item as it is now and the later periods already published to its target (read under the
+// lock, so a push of a later period cannot slip in between), and returns its outcome, which
+// is stored before the locks are released; a write error stores nothing (the item stays
+// approved for a retry). pushed is false, and write is not called, when the item is no
+// longer approved: another attempt pushed it, a newer refresh superseded it, or a person
+// removed it.
+func (s *Store) PushItem(ctx context.Context, itemID int64, targetKey string, write func(context.Context, Item, PublishedAfter) (Outcome, error)) (out Outcome, pushed bool, err error) {
 	timings := s.pushLockTimings()
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
@@ -128,7 +144,9 @@ func (s *Store) PushItem(ctx context.Context, itemID int64, targetKey string, wr
 		fmt.Sprint(timings.Idle.Milliseconds()), fmt.Sprint(timings.Wait.Milliseconds()))
 	batch.Queue(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, "meterbridge/psa-target/"+targetKey)
 	batch.Queue(`SELECT `+itemColumns+` FROM cycle_items WHERE id = $1 FOR UPDATE`, itemID)
+	batch.Queue(publishedAfterSQL, itemID)
 	br := tx.SendBatch(ctx, batch)
+	var after PublishedAfter
 	it, err := func() (Item, error) {
 		defer br.Close()
 		if _, err := br.Exec(); err != nil {
@@ -141,7 +159,16 @@ func (s *Store) PushItem(ctx context.Context, itemID int64, targetKey string, wr
 			}
 			return Item{}, fmt.Errorf("lock PSA target %s: %w", targetKey, err)
 		}
-		return scanItem(br.QueryRow())
+		it, err := scanItem(br.QueryRow())
+		if err != nil {
+			return it, err
+		}
+		var next, newest pgtype.Text
+		if err := br.QueryRow().Scan(&next, &newest); err != nil {
+			return it, fmt.Errorf("read the periods published to PSA target %s: %w", targetKey, err)
+		}
+		after = PublishedAfter{Next: billing.Period(next.String), Newest: billing.Period(newest.String)}
+		return it, nil
 	}()
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Outcome{}, false, nil
@@ -158,7 +185,7 @@ func (s *Store) PushItem(ctx context.Context, itemID int64, targetKey string, wr
 	wctx, cancelLost := context.WithCancelCause(wctx)
 	defer cancelLost(nil)
 	stopPing := keepSessionAlive(wctx, tx, timings.Ping, cancelLost)
-	out, werr := write(wctx, it)
+	out, werr := write(wctx, it, after)
 	stopPing()
 	if werr != nil {
 		if cause := context.Cause(wctx); errors.Is(cause, errLockLost) {
@@ -181,6 +208,53 @@ func (s *Store) PushItem(ctx context.Context, itemID int64, targetKey string, wr
 		return Outcome{}, false, fmt.Errorf("record outcome of item %d: %w", it.ID, err)
 	}
 	return out, true, nil
+}
+
+// publishedAfterSQL finds, for an item ($1), the earliest and the latest period after its own
+// cycle's period that the tenant published to the same PSA target (meterbridge_target_key):
+// an item applied there, or found already holding its number (unchanged).
+const publishedAfterSQL = `
+	SELECT
+		(SELECT c.period FROM cycle_items i JOIN cycles c ON c.id = i.cycle_id
+			WHERE i.tenant_id = me.tenant_id AND i.state IN ('applied', 'unchanged')
+				AND meterbridge_target_key(i.target) = meterbridge_target_key(me.target)
+				AND meterbridge_period_start(c.period) > meterbridge_period_start(mc.period)
+			ORDER BY meterbridge_period_start(c.period), c.period LIMIT 1),
+		(SELECT c.period FROM cycle_items i JOIN cycles c ON c.id = i.cycle_id
+			WHERE i.tenant_id = me.tenant_id AND i.state IN ('applied', 'unchanged')
+				AND meterbridge_target_key(i.target) = meterbridge_target_key(me.target)
+				AND meterbridge_period_start(c.period) > meterbridge_period_start(mc.period)
+			ORDER BY meterbridge_period_start(c.period) DESC, c.period DESC LIMIT 1)
+	FROM cycle_items me JOIN cycles mc ON mc.id = me.cycle_id
+	WHERE me.id = $1`
+
+// KeptUnits returns the units a PSA target held on day `until` before an item's change was
+// first written (see PublishedAfter): read with read the first time it is asked for, and
+// from the record on every later attempt of the same item, whose first attempt may already
+// have written part of the change. Invalid false: nothing was billed that day.
+func (s *Store) KeptUnits(ctx context.Context, tenantID string, itemID int64, until time.Time, read func() (decimal.NullDecimal, error)) (decimal.NullDecimal, error) {
+	day := asOfDate(&until)
+	var units decimal.NullDecimal
+	err := s.pool.QueryRow(ctx, `SELECT units FROM push_kept_units WHERE item_id = $1 AND until = $2`, itemID, day).Scan(&units)
+	if err == nil {
+		return units, nil
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return units, err
+	}
+	if units, err = read(); err != nil {
+		return units, err
+	}
+	// Of two attempts reading at once (one a stale attempt that lost the lock), the first
+	// record stands.
+	err = s.pool.QueryRow(ctx, `
+		WITH ins AS (
+			INSERT INTO push_kept_units (tenant_id, item_id, until, units) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (item_id, until) DO NOTHING RETURNING units
+		)
+		SELECT units FROM ins UNION ALL SELECT units FROM push_kept_units WHERE item_id = $2 AND until = $3 LIMIT 1`,
+		tenantID, itemID, day, units).Scan(&units)
+	return units, err
 }
 
 // keepSessionAlive pings the transaction's session every `every`, so the server's

@@ -12,6 +12,7 @@ import (
 
 	"github.com/meterbridge/meterbridge/billing"
 	"github.com/meterbridge/meterbridge/dev/testenv"
+	"github.com/meterbridge/meterbridge/psa"
 	"github.com/meterbridge/meterbridge/store"
 	"github.com/meterbridge/meterbridge/tenant"
 )
@@ -39,13 +40,13 @@ func approvedItems(t testing.TB, s *store.Store, n int) []int64 {
 	return ids
 }
 
-func applied(_ context.Context, it store.Item) (store.Outcome, error) {
+func applied(_ context.Context, it store.Item, _ store.PublishedAfter) (store.Outcome, error) {
 	return store.Outcome{ItemID: it.ID, State: billing.Applied, AppliedQty: it.NewQty}, nil
 }
 
 // blockingWrite is a write that says when it started and then hangs until its context ends.
-func blockingWrite(started chan<- struct{}) func(context.Context, store.Item) (store.Outcome, error) {
-	return func(ctx context.Context, _ store.Item) (store.Outcome, error) {
+func blockingWrite(started chan<- struct{}) func(context.Context, store.Item, store.PublishedAfter) (store.Outcome, error) {
+	return func(ctx context.Context, _ store.Item, _ store.PublishedAfter) (store.Outcome, error) {
 		close(started)
 		<-ctx.Done()
 		return store.Outcome{}, context.Cause(ctx)
@@ -58,7 +59,7 @@ type pushResult struct {
 	err    error
 }
 
-func pushAsync(s *store.Store, itemID int64, key string, write func(context.Context, store.Item) (store.Outcome, error)) <-chan pushResult {
+func pushAsync(s *store.Store, itemID int64, key string, write func(context.Context, store.Item, store.PublishedAfter) (store.Outcome, error)) <-chan pushResult {
 	ch := make(chan pushResult, 1)
 	go func() {
 		out, pushed, err := s.PushItem(context.Background(), itemID, key, write)
@@ -76,7 +77,7 @@ func TestAnItemPushedByAnotherAttemptIsNotWrittenAgain(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, pushed)
 	require.Equal(t, billing.Applied, out.State)
-	_, pushed, err = s.PushItem(ctx, item, "acme/autotask/target/9", func(context.Context, store.Item) (store.Outcome, error) {
+	_, pushed, err = s.PushItem(ctx, item, "acme/autotask/target/9", func(context.Context, store.Item, store.PublishedAfter) (store.Outcome, error) {
 		t.Fatal("an applied item was written again")
 		return store.Outcome{}, nil
 	})
@@ -89,7 +90,7 @@ func TestAFailedWriteRecordsNothingAndReleasesTheTarget(t *testing.T) {
 	newTenant(t, s, "acme")
 	ctx := context.Background()
 	item := approvedItems(t, s, 1)[0]
-	_, _, err := s.PushItem(ctx, item, "acme/autotask/target/9", func(context.Context, store.Item) (store.Outcome, error) {
+	_, _, err := s.PushItem(ctx, item, "acme/autotask/target/9", func(context.Context, store.Item, store.PublishedAfter) (store.Outcome, error) {
 		return store.Outcome{}, errors.New("PSA unavailable")
 	})
 	require.ErrorContains(t, err, "PSA unavailable")
@@ -178,4 +179,62 @@ func benchItems(b *testing.B) (*store.Store, []int64) {
 		b.Fatal(err)
 	}
 	return s, approvedItems(b, s, b.N)
+}
+
+// publishedItem records a cycle of a period with one item for target in state.
+func publishedItem(t *testing.T, s *store.Store, period billing.Period, target store.ItemTarget, state billing.ItemState) int64 {
+	t.Helper()
+	ctx := context.Background()
+	id := uuid.NewString()
+	_, _, err := s.CreateCycle(ctx, store.Cycle{ID: id, TenantID: "acme", Kind: billing.LicenceSync, Period: period, Mode: "licences",
+		Trigger: billing.Manual, WorkflowID: "w"})
+	require.NoError(t, err)
+	require.NoError(t, s.InsertItems(ctx, []store.Item{{CycleID: id, TenantID: "acme", AccountID: "acc", Item: "server", Target: target,
+		NewQty: decimal.NewNullDecimal(decimal.NewFromInt(5)), State: state, DecidedBy: "ann@example.com"}}))
+	items, err := s.CycleItems(ctx, "acme", id)
+	require.NoError(t, err)
+	return items[0].ID
+}
+
+// Under the target's lock a push learns which later periods are already published to the
+// same target — applied, or found already holding their number — by any cycle: periods
+// compare by their first day (a month by its 1st, a day by itself), other targets and
+// updates that were not written do not count, and a Managed ID matches whatever its case.
+func TestAPushSeesTheLaterPeriodsPublishedToItsTarget(t *testing.T) {
+	s := testenv.Store(t, nil)
+	newTenant(t, s, "acme")
+	x := store.ItemTarget{Target: psa.Target{CompanyID: 1, AgreementID: 2, AdditionID: 3}}
+	xNoCompany := store.ItemTarget{Target: psa.Target{AgreementID: 2, AdditionID: 3}}
+	y := store.ItemTarget{Target: psa.Target{CompanyID: 1, AgreementID: 2, AdditionID: 4}}
+	publishedItem(t, s, "2026-07", x, billing.Applied)
+	publishedItem(t, s, "2026-07-20", xNoCompany, billing.Unchanged)
+	publishedItem(t, s, "2026-09", x, billing.ItemFailed)
+	publishedItem(t, s, "2026-10", x, billing.Rejected)
+	publishedItem(t, s, "2026-11", y, billing.Applied)
+	publishedItem(t, s, "2026-08", store.ItemTarget{ManagedID: "contoso"}, billing.Applied)
+
+	for _, tc := range []struct {
+		period billing.Period
+		target store.ItemTarget
+		want   store.PublishedAfter
+	}{
+		{"2026-06", x, store.PublishedAfter{Next: "2026-07", Newest: "2026-07-20"}},
+		{"2026-06-30", xNoCompany, store.PublishedAfter{Next: "2026-07", Newest: "2026-07-20"}},
+		{"2026-07-01", x, store.PublishedAfter{Next: "2026-07-20", Newest: "2026-07-20"}},
+		{"2026-07-25", x, store.PublishedAfter{}},
+		{"2026-08", x, store.PublishedAfter{}},
+		{"2026-06", y, store.PublishedAfter{Next: "2026-11", Newest: "2026-11"}},
+		{"2026-07", store.ItemTarget{ManagedID: "Contoso"}, store.PublishedAfter{Next: "2026-08", Newest: "2026-08"}},
+	} {
+		item := publishedItem(t, s, tc.period, tc.target, billing.Approved)
+		var got store.PublishedAfter
+		_, pushed, err := s.PushItem(context.Background(), item, "acme/test", func(ctx context.Context, it store.Item, after store.PublishedAfter) (store.Outcome, error) {
+			got = after
+			return applied(ctx, it, after)
+		})
+		require.NoError(t, err)
+		require.True(t, pushed)
+		require.Equal(t, tc.want, got, "%s on %+v", tc.period, tc.target)
+		require.Equal(t, tc.want.Any(), got.Any())
+	}
 }

@@ -1,13 +1,16 @@
 package autotask
 
 import (
+	"errors"
 	"testing"
 	"time"
 
 	"github.com/shopspring/decimal"
 
 	emu "github.com/meterbridge/meterbridge/dev/emulators/autotask"
+	"github.com/meterbridge/meterbridge/dev/emulators/fault"
 	"github.com/meterbridge/meterbridge/psa"
+	"github.com/meterbridge/meterbridge/remote"
 )
 
 func monthOf(t time.Time) (first, next time.Time) {
@@ -105,4 +108,69 @@ func TestServiceStartingMidMonthIsReadAndSetFromItsFirstDay(t *testing.T) {
 	if err != nil || got[0].Err == nil {
 		t.Errorf("service of next month read as of this month = %+v, %v; want a NotFound reading", got, err)
 	}
+}
+
+// A past month is set after the next one was: with Keep, only the past month's days change,
+// and the next month keeps the units it held (one more adjustment on its first day); reading
+// back covers that day too, and a repeat creates nothing.
+func TestSetQuantityWithKeepChangesOnlyItsOwnDays(t *testing.T) {
+	e := newTestEnv(t, emu.Options{}, nil)
+	tg := e.target(t, 5)
+	first, next := monthOf(time.Now().UTC())
+	if err := e.emu.AdjustUnits(tg.AdditionID, 10, next); err != nil { // next month: 15
+		t.Fatal(err)
+	}
+	ch := psa.Change{Target: tg, Quantity: decimal.NewFromInt(12), Effective: first, Until: next, Keep: decimal.NewNullDecimal(decimal.NewFromInt(15))}
+	applied, err := e.client.SetQuantity(testCtx(t), ch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !applied.Quantity.Equal(decimal.NewFromInt(12)) {
+		t.Errorf("applied %s, want 12", applied.Quantity)
+	}
+	e.unitsEveryDay(t, tg.AdditionID, first, next, 12)
+	e.unitsEveryDay(t, tg.AdditionID, next, next.AddDate(0, 2, 0), 15)
+	refs, err := ParseReferences(applied.Reference)
+	if err != nil || len(refs) != 2 || refs[0].UnitChange != 7 || !refs[0].Effective.Equal(first) ||
+		refs[1].UnitChange != -7 || !refs[1].Effective.Equal(next) {
+		t.Fatalf("references %q (%v), want +7 on the 1st and -7 on the next month's 1st", applied.Reference, err)
+	}
+	if again, err := e.client.SetQuantity(testCtx(t), ch); err != nil || again.Reference != "" {
+		t.Errorf("repeat = %+v, %v; want no new adjustment", again, err)
+	}
+	bad := ch
+	bad.Until = first
+	if _, err := e.client.SetQuantity(testCtx(t), bad); remote.KindOf(err) != remote.Invalid {
+		t.Errorf("a kept change with nothing before Until: %v, want Invalid", err)
+	}
+}
+
+// A push holds its PSA target's lock while it writes: in a context without waits a rate
+// limit ends SetQuantity at once with the wait Autotask asked for, instead of sleeping it
+// out inside the lock (the activity's retry honours it).
+func TestARateLimitedAdjustmentIsNotWaitedOutInsideALock(t *testing.T) {
+	e := newTestEnv(t, emu.Options{}, nil)
+	clock := &fakeClock{t: time.Now()}
+	e.client.sleep = clock.sleep
+	e.client.sender.Sleep = clock.sleep
+	e.client.creates.Sleep = clock.sleep
+	tg := e.target(t, 5)
+	first, next := monthOf(time.Now().UTC())
+	ctx := remote.WithoutWaits(testCtx(t))
+	for _, path := range []string{"/atservicesrest/v1.0/ContractServiceAdjustments", "/atservicesrest/v1.0/ContractServiceUnits"} {
+		e.emu.Faults().Set(fault.Settings{Burst429: 1, RetryAfterSeconds: 20, PathPrefix: path})
+		_, err := e.client.SetQuantity(ctx, psa.Change{Target: tg, Quantity: decimal.NewFromInt(9), Effective: first, Until: next})
+		var re *remote.Error
+		if !errors.As(err, &re) || re.Kind != remote.RateLimited || re.RetryAfter != 20*time.Second {
+			t.Fatalf("%s: err = %#v, want RateLimited after 20s", path, err)
+		}
+		if s := clock.sleeps(); len(s) != 0 {
+			t.Fatalf("%s: slept %v inside the lock", path, s)
+		}
+	}
+	e.emu.Faults().Set(fault.Settings{})
+	if _, err := e.client.SetQuantity(ctx, psa.Change{Target: tg, Quantity: decimal.NewFromInt(9), Effective: first, Until: next}); err != nil {
+		t.Fatal(err)
+	}
+	e.unitsEveryDay(t, tg.AdditionID, first, next, 9)
 }

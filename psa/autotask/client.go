@@ -183,7 +183,7 @@ func (c *Client) admit(ctx context.Context, op string) error {
 		if d == 0 {
 			break
 		}
-		if d > c.sender.Policy.MaxRetryAfter {
+		if d > c.sender.Policy.MaxRetryAfter || !remote.WaitsAllowed(ctx) {
 			return c.budgetError(op, d)
 		}
 		if err := c.sleep(ctx, d); err != nil {

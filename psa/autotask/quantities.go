@@ -143,9 +143,11 @@ func checkTarget(t psa.Target, found bool, row ContractServiceUnit, contract *Co
 // splits the period it falls in. So the change is one adjustment of the difference on
 // Effective, plus one more on each later day inside the range where the units stepped
 // (someone adjusted them mid-month): afterwards every day of the range holds the quantity,
-// and later periods keep the steps dated after Until. Days that already hold it get no
-// adjustment; an unchanged range creates nothing. psa.Applied.Reference lists every
-// adjustment created, for Reverse.
+// and later periods keep the steps dated after Until. With ch.Keep, one more adjustment on
+// Until brings that day back to Keep, so every later day holds what it held before: the
+// change stays inside [Effective, Until), and reading back covers Until too. Days that
+// already hold what they should get no adjustment; an unchanged range creates nothing.
+// psa.Applied.Reference lists every adjustment created, for Reverse.
 //
 // Autotask adjustments have no free-text field, so ch.Marker is not stored; a lost response
 // is recognised by reading the units back instead.
@@ -172,11 +174,24 @@ func (c *Client) SetQuantity(ctx context.Context, ch psa.Change) (psa.Applied, e
 	if !ch.Effective.IsZero() {
 		from = day(ch.Effective)
 	}
+	var keep *int64
+	if ch.Keep.Valid {
+		k := ch.Keep.Decimal
+		switch {
+		case !day(ch.Until).After(from):
+			return psa.Applied{}, invalid(op, "until", fmt.Sprintf("a change kept before %s must start before it (it starts %s)",
+				day(ch.Until).Format(time.DateOnly), from.Format(time.DateOnly)))
+		case k.IsNegative() || !k.Equal(k.Truncate(0)) || k.GreaterThan(decimal.NewFromInt(math.MaxInt32)):
+			return psa.Applied{}, invalid(op, "keep", fmt.Sprintf("%s is not a number of units Autotask can hold", k))
+		}
+		n := k.IntPart()
+		keep = &n
+	}
 	cs, err := c.contractServiceOf(ctx, t)
 	if err != nil {
 		return psa.Applied{}, err
 	}
-	return c.setUnits(ctx, cs, from, day(ch.Until), q.IntPart())
+	return c.setUnits(ctx, cs, from, day(ch.Until), q.IntPart(), keep)
 }
 
 // contractServiceOf reads the target's contract service and checks it hangs where the target
@@ -210,15 +225,25 @@ func (c *Client) contractServiceOf(ctx context.Context, t psa.Target) (ContractS
 const maxAdjustmentDays = 31
 
 // setUnits adjusts cs so that `want` units are in force on every day from `from` up to
-// `until` (from alone when until is not after it), and reads them back. It walks the days
-// the units may step on — from, and each units row starting inside the range — in order;
-// at the first that does not hold `want` it posts the difference dated that day, and reads
-// again. Reading after every post is also how a create whose response was lost is found to
-// have landed: a day is never posted to twice on a guess.
-func (c *Client) setUnits(ctx context.Context, cs ContractService, from, until time.Time, want int64) (psa.Applied, error) {
+// `until` (from alone when until is not after it) — and, with keep, `*keep` units on the
+// day until itself — and reads them back. It walks the days the units may step on — from,
+// and each units row starting inside the range, then until — in order; at the first that
+// does not hold what it should it posts the difference dated that day, and reads again.
+// Reading after every post is also how a create whose response was lost is found to have
+// landed: a day is never posted to twice on a guess.
+//
+// A rate limit (429, or the hourly threshold used up) ends the call with the RateLimited
+// error and its Retry-After instead of a wait: the caller holds the target's lock, and the
+// retry of its activity honours the wait and finds what was done so far in the units.
+func (c *Client) setUnits(ctx context.Context, cs ContractService, from, until time.Time, want int64, keep *int64) (psa.Applied, error) {
 	op := fmt.Sprintf("adjust units of contract service %d", cs.ID)
 	if !until.After(from) {
 		until = from.AddDate(0, 0, 1)
+		keep = nil
+	}
+	readUntil := until
+	if keep != nil {
+		readUntil = until.AddDate(0, 0, 1)
 	}
 	var (
 		refs     []AdjustmentRef
@@ -229,7 +254,7 @@ func (c *Client) setUnits(ctx context.Context, cs ContractService, from, until t
 	)
 	applied := func() psa.Applied { return psa.Applied{Reference: joinReferences(refs)} }
 	for {
-		rows, err := c.UnitRowsBetween(ctx, []int64{cs.ID}, from, until)
+		rows, err := c.UnitRowsBetween(ctx, []int64{cs.ID}, from, readUntil)
 		if err != nil {
 			switch {
 			case unknown != nil:
@@ -240,7 +265,7 @@ func (c *Client) setUnits(ctx context.Context, cs ContractService, from, until t
 			}
 			return psa.Applied{}, err
 		}
-		at, have, err := firstMismatch(op, cs.ID, rows[cs.ID], from, until, want)
+		at, have, should, err := firstMismatch(op, cs.ID, rows[cs.ID], from, until, want, keep)
 		if err != nil {
 			return applied(), err
 		}
@@ -262,10 +287,10 @@ func (c *Client) setUnits(ctx context.Context, cs ContractService, from, until t
 			back.Quantity = decimal.NewFromInt(have)
 			return back, &remote.Error{Kind: remote.Unavailable, Service: service, Op: op,
 				Message: fmt.Sprintf("adjustment created, but units read back as %d on %s, want %d (changed by someone else meanwhile?)",
-					have, at.Format(time.DateOnly), want)}
+					have, at.Format(time.DateOnly), should)}
 		}
 		ref := AdjustmentRef{ContractID: cs.ContractID, ContractServiceID: cs.ID, ServiceID: cs.ServiceID,
-			UnitChange: want - have, Effective: at, From: have, To: want}
+			UnitChange: should - have, Effective: at, From: have, To: should}
 		id, err := c.CreateContractServiceAdjustment(ctx, ContractServiceAdjustment{
 			ContractID: cs.ContractID, ContractServiceID: cs.ID, ServiceID: cs.ServiceID,
 			UnitChange: ref.UnitChange, EffectiveDate: DateTime{at},
@@ -278,12 +303,13 @@ func (c *Client) setUnits(ctx context.Context, cs ContractService, from, until t
 		}
 		lastErr = err
 		retryable := remote.KindOf(err).Retryable()
-		if !retryable && !outcomeUnknown(err) {
+		if (!retryable && !outcomeUnknown(err)) || remote.KindOf(err) == remote.RateLimited {
+			// Refused, or refused for now (a 429 was not carried out): nothing landed.
 			return applied(), err
 		}
 		failures++
 		if retryable && failures < maxCreateAttempts {
-			wait, ok := c.createWait(err, failures)
+			wait, ok := c.createWait(ctx, err, failures)
 			if !ok {
 				return applied(), err
 			}
@@ -297,10 +323,11 @@ func (c *Client) setUnits(ctx context.Context, cs ContractService, from, until t
 }
 
 // firstMismatch returns the first day in [from, until) on which the rows do not hold want —
-// trying from and each row's start inside the range, where the units can step — and the
-// units held that day; a zero day when every day holds want. No row covering from is
-// NotFound: the contract service is not billed on the day the change applies from.
-func firstMismatch(op string, csID int64, rows []ContractServiceUnit, from, until time.Time, want int64) (time.Time, int64, error) {
+// trying from and each row's start inside the range, where the units can step — or, with
+// keep, the day until when it does not hold *keep; with the units held that day and the
+// units it should hold. A zero day when every day holds what it should. No row covering from
+// is NotFound: the contract service is not billed on the day the change applies from.
+func firstMismatch(op string, csID int64, rows []ContractServiceUnit, from, until time.Time, want int64, keep *int64) (at time.Time, have, should int64, err error) {
 	days := []time.Time{from}
 	for _, r := range rows {
 		if s := day(r.StartDate.Time); s.After(from) && s.Before(until) {
@@ -309,23 +336,30 @@ func firstMismatch(op string, csID int64, rows []ContractServiceUnit, from, unti
 	}
 	slices.SortFunc(days, func(a, b time.Time) int { return a.Compare(b) })
 	days = slices.Compact(days)
+	if keep != nil {
+		days = append(days, until)
+	}
 	for i, d := range days {
+		should := want
+		if keep != nil && d.Equal(until) {
+			should = *keep
+		}
 		row, ok := inForce(rows, d)
 		if !ok {
 			if i == 0 {
-				return time.Time{}, 0, notFound(op, noUnitsMessage(csID, from))
+				return time.Time{}, 0, 0, notFound(op, noUnitsMessage(csID, from))
 			}
 			continue
 		}
 		units, err := wholeUnits(op, row.Units)
 		if err != nil {
-			return time.Time{}, 0, err
+			return time.Time{}, 0, 0, err
 		}
-		if units != want {
-			return d, units, nil
+		if units != should {
+			return d, units, should, nil
 		}
 	}
-	return time.Time{}, 0, nil
+	return time.Time{}, 0, 0, nil
 }
 
 // outcomeUnknown reports whether a failed create may still have been carried out: no
@@ -345,12 +379,15 @@ func outcomeUnknown(err error) bool {
 	}
 }
 
-// createWait is how long to wait before looking again after a retryable create failure.
-func (c *Client) createWait(err error, attempt int) (time.Duration, bool) {
+// createWait is how long to wait before looking again after a retryable create failure;
+// false when the service asked for a wait longer than a short backoff (a Retry-After), or
+// for any wait in a context that must not wait out the service (remote.WithoutWaits): the
+// call then ends, and the next one reads the units before it posts anything.
+func (c *Client) createWait(ctx context.Context, err error, attempt int) (time.Duration, bool) {
 	p := c.sender.Policy
 	var re *remote.Error
 	if errors.As(err, &re) && re.RetryAfter > 0 {
-		return re.RetryAfter, re.RetryAfter <= p.MaxRetryAfter
+		return re.RetryAfter, re.RetryAfter <= p.MaxDelay && remote.WaitsAllowed(ctx)
 	}
 	d := p.BaseDelay << (attempt - 1)
 	if d <= 0 || d > p.MaxDelay {
@@ -411,7 +448,7 @@ func (c *Client) reverse(ctx context.Context, ref AdjustmentRef) (psa.Applied, e
 	case ref.From:
 		return psa.Applied{Quantity: decimal.NewFromInt(units)}, nil
 	case ref.To:
-		return c.setUnits(ctx, cs, ref.Effective, time.Time{}, ref.From)
+		return c.setUnits(ctx, cs, ref.Effective, time.Time{}, ref.From, nil)
 	default:
 		return psa.Applied{}, invalid(op, "reference", fmt.Sprintf(
 			"contract service %d holds %d units on %s, neither the adjustment's result (%d) nor its start (%d); it changed since and must be reversed by hand",

@@ -276,8 +276,11 @@ func createOnce[T any](ctx context.Context, c *Client, r apiRequest, find func(c
 		if p.MaxDelay > 0 && wait > p.MaxDelay {
 			wait = p.MaxDelay
 		}
+		if re.Kind == remote.RateLimited && !remote.WaitsAllowed(ctx) {
+			return zero, err // not taken; the caller retries later
+		}
 		if re.RetryAfter > 0 {
-			if re.RetryAfter > p.MaxRetryAfter {
+			if re.RetryAfter > p.MaxRetryAfter || !remote.WaitsAllowed(ctx) {
 				return zero, err
 			}
 			wait = re.RetryAfter

@@ -263,6 +263,18 @@ func TestSetQuantityDoesNotWriteWhenAlreadyThere(t *testing.T) {
 	assert.Zero(t, st.Writes)
 }
 
+// An addition holds one current quantity: a change limited to days before a later period
+// (psa.Change.Keep) cannot be made, so it is refused before anything is sent.
+func TestAChangeLimitedToPastDaysIsRefused(t *testing.T) {
+	e := demoEnv(t)
+	target := psa.Target{CompanyID: cwemu.DemoCompanyFabrikam, AgreementID: cwemu.DemoAgreementFabrikam, AdditionID: cwemu.DemoAdditionFabrikamBackup}
+	_, err := e.good.SetQuantity(testCtx(t), psa.Change{Target: target, Quantity: decimal.RequireFromString("80"),
+		Effective: time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC), Until: time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC),
+		Keep: decimal.NewNullDecimal(decimal.RequireFromString("75.25"))})
+	require.Equal(t, remote.Invalid, remote.KindOf(err), "%v", err)
+	assert.Empty(t, e.requests("/additions"), "nothing sent")
+}
+
 func TestFieldsAndOrderByShapeTheRows(t *testing.T) {
 	e := demoEnv(t)
 	items, err := e.good.ListCatalogItems(testCtx(t), ListOptions{Fields: []string{"id", "identifier"}, OrderBy: Order{Field: "identifier", Desc: true}})

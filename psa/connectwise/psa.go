@@ -145,6 +145,10 @@ func (c *Client) SetQuantity(ctx context.Context, ch psa.Change) (psa.Applied, e
 	t := ch.Target
 	path := itemPath(additionsPath(t.AgreementID), t.AdditionID)
 	op := http.MethodPatch + " " + path
+	if ch.Keep.Valid {
+		return psa.Applied{}, invalid(op, "quantity", "an agreement addition holds one current quantity: a change cannot be limited to days before %s",
+			ch.Until.Format("2006-01-02"))
+	}
 	if _, err := c.billableAddition(ctx, t); err != nil {
 		return psa.Applied{}, err
 	}
