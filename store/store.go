@@ -38,6 +38,9 @@ type Store struct {
 	box  *secrets.Box
 	// lockTimings bound PushItem's PSA target locks (DefaultPushLockTimings when zero).
 	lockTimings PushLockTimings
+	// pushSlots bounds the pushes that hold (or wait for) a PSA target's lock, each with a
+	// pooled connection and an open transaction, to half the pool (see PushItem).
+	pushSlots chan struct{}
 }
 
 // Open connects a pool. box seals and opens credentials; it may be nil for processes that
@@ -64,7 +67,7 @@ func Open(ctx context.Context, url string, box *secrets.Box) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("connect to postgres at %s: %w", cfg.ConnConfig.Host, err)
 	}
-	return &Store{pool: pool, box: box}, nil
+	return &Store{pool: pool, box: box, pushSlots: make(chan struct{}, max(1, cfg.MaxConns/2))}, nil
 }
 
 // Close closes the pool.

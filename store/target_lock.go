@@ -42,11 +42,23 @@ import (
 //     idle; a goroutine pings it every Ping. A worker that is gone or frozen stops pinging,
 //     and the server ends the session — and the lock — after Idle.
 //   - TCP keepalives on the session, so a peer that vanished is noticed even mid-statement.
-//   - A ping that fails means the lock may be gone: the write's context is cancelled at
-//     once, so a worker that lost its lock stops before its next request.
 //   - MaxHold bounds one item's push, and lock_timeout (Wait) bounds the wait for a lock
 //     (the attempt then fails as retryable, its activity retries with backoff), so a target
-//     is never wedged by a push that does not end.
+//     is never wedged by a push that does not end. Wait and MaxHold together fit inside the
+//     push activity's StartToClose, so MaxHold is what ends a push that hangs.
+//
+// What keeps a holder from writing after it lost the lock: the server may end the session
+// when its pings stop arriving — the path to PostgreSQL went silent, so a ping blocks rather
+// than fails — and another push then takes the lock. So each ping has its own deadline,
+// (Idle−Ping)/2, and the write's context is cancelled (errLockLost) as soon as a ping fails
+// or times out, and in any case once the last answered ping was sent Idle−Ping ago: before
+// the server could have ended the session, the holder stops before its next PSA request.
+//
+// What keeps pushes from starving other work: a push holds a pooled connection and an open
+// transaction while it talks to the PSA and while it waits for a held target. At most half
+// the pool's connections are held by pushes (pushSlots; the others wait without one), and a
+// PSA's rate limit is not waited out under the lock (the write's caller returns it, and the
+// activity's retry honours Retry-After), so the rest of the product keeps its database.
 //
 // What it cannot do: a request already on the wire when the connection is lost may still
 // land after another worker took the lock. Absolute writes and read-backs keep that rare
@@ -60,9 +72,11 @@ type PushLockTimings struct {
 	MaxHold time.Duration // how long one item's push may take
 }
 
-// DefaultPushLockTimings: an item's push normally takes seconds; Autotask's Retry-After
-// waits and a few adjustments can stretch it to minutes.
-var DefaultPushLockTimings = PushLockTimings{Ping: 5 * time.Second, Idle: 30 * time.Second, Wait: 2 * time.Minute, MaxHold: 15 * time.Minute}
+// DefaultPushLockTimings: an item's push normally takes seconds (rate limits are not waited
+// out under the lock); a few Autotask adjustments with read-backs and short 5xx backoffs
+// take well under MaxHold. Wait+MaxHold (7 minutes) is less than the push activity's
+// StartToClose (workflows.OutsideStartToClose, 10 minutes), so MaxHold can end a push.
+var DefaultPushLockTimings = PushLockTimings{Ping: 5 * time.Second, Idle: 30 * time.Second, Wait: 2 * time.Minute, MaxHold: 5 * time.Minute}
 
 // SetPushLockTimings changes the timings (tests shorten them); zero fields keep the default.
 func (s *Store) SetPushLockTimings(t PushLockTimings) {
@@ -78,6 +92,9 @@ func (s *Store) SetPushLockTimings(t PushLockTimings) {
 	}
 	if t.MaxHold > 0 {
 		d.MaxHold = t.MaxHold
+	}
+	if d.Idle <= d.Ping {
+		d.Idle = 3 * d.Ping // a ping must come well inside the idle timeout
 	}
 	s.lockTimings = d
 }
@@ -119,6 +136,12 @@ func (p PublishedAfter) Any() bool { return p.Newest != "" }
 // removed it.
 func (s *Store) PushItem(ctx context.Context, itemID int64, targetKey string, write func(context.Context, Item, PublishedAfter) (Outcome, error)) (out Outcome, pushed bool, err error) {
 	timings := s.pushLockTimings()
+	select {
+	case s.pushSlots <- struct{}{}:
+		defer func() { <-s.pushSlots }()
+	case <-ctx.Done():
+		return Outcome{}, false, fmt.Errorf("wait for a free push slot: %w", context.Cause(ctx))
+	}
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return Outcome{}, false, err
@@ -145,6 +168,8 @@ func (s *Store) PushItem(ctx context.Context, itemID int64, targetKey string, wr
 	batch.Queue(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, "meterbridge/psa-target/"+targetKey)
 	batch.Queue(`SELECT `+itemColumns+` FROM cycle_items WHERE id = $1 FOR UPDATE`, itemID)
 	batch.Queue(publishedAfterSQL, itemID)
+	// The server's idle clock starts when the batch ends, after this.
+	sent := time.Now()
 	br := tx.SendBatch(ctx, batch)
 	var after PublishedAfter
 	it, err := func() (Item, error) {
@@ -184,7 +209,7 @@ func (s *Store) PushItem(ctx context.Context, itemID int64, targetKey string, wr
 	defer cancel()
 	wctx, cancelLost := context.WithCancelCause(wctx)
 	defer cancelLost(nil)
-	stopPing := keepSessionAlive(wctx, tx, timings.Ping, cancelLost)
+	stopPing := keepSessionAlive(wctx, tx, timings, sent, cancelLost)
 	out, werr := write(wctx, it, after)
 	stopPing()
 	if werr != nil {
@@ -257,28 +282,44 @@ func (s *Store) KeptUnits(ctx context.Context, tenantID string, itemID int64, un
 	return units, err
 }
 
-// keepSessionAlive pings the transaction's session every `every`, so the server's
-// idle-in-transaction timeout ends it only when this worker is gone; a failed ping cancels
-// the write with errLockLost. The returned function stops the pings and waits for the last
-// one, so the transaction is free for the caller again.
-func keepSessionAlive(ctx context.Context, tx pgx.Tx, every time.Duration, lost context.CancelCauseFunc) func() {
+// keepSessionAlive pings the transaction's session every t.Ping, so the server's
+// idle-in-transaction timeout ends it only when this worker is gone, and cancels the write
+// with errLockLost when the lock may be gone: a ping failed or did not answer within its
+// deadline, or the last answered ping (the lock itself, sent at `since`, at first) was sent
+// t.Idle−t.Ping ago — the server could end the session t.Idle after it. The returned
+// function stops the pings and waits for the last one, so the transaction is free for the
+// caller again.
+func keepSessionAlive(ctx context.Context, tx pgx.Tx, t PushLockTimings, since time.Time, lost context.CancelCauseFunc) func() {
+	lease := t.Idle - t.Ping
+	pingTimeout := lease / 2
+	watchdog := time.AfterFunc(time.Until(since.Add(lease)), func() {
+		lost(fmt.Errorf("%w: no ping answered for %v (the server ends a silent session after %v)", errLockLost, lease, t.Idle))
+	})
 	done := make(chan struct{})
 	stopped := make(chan struct{})
 	go func() {
 		defer close(stopped)
-		t := time.NewTicker(every)
-		defer t.Stop()
+		defer watchdog.Stop()
+		tick := time.NewTicker(t.Ping)
+		defer tick.Stop()
 		for {
 			select {
 			case <-done:
 				return
 			case <-ctx.Done():
 				return
-			case <-t.C:
-				if _, err := tx.Exec(ctx, `SELECT 1`); err != nil && ctx.Err() == nil {
-					lost(fmt.Errorf("%w: %w", errLockLost, err))
+			case <-tick.C:
+				at := time.Now()
+				pctx, cancel := context.WithTimeout(ctx, pingTimeout)
+				_, err := tx.Exec(pctx, `SELECT 1`)
+				cancel()
+				if err != nil {
+					if ctx.Err() == nil {
+						lost(fmt.Errorf("%w: %w", errLockLost, err))
+					}
 					return
 				}
+				watchdog.Reset(time.Until(at.Add(lease)))
 			}
 		}
 	}()

@@ -98,6 +98,10 @@ func storeOptions(ctx workflow.Context) workflow.Context {
 	})
 }
 
+// OutsideStartToClose bounds one attempt of a page of PSA or vendor calls (a push page
+// included): the PSA target lock's Wait and MaxHold fit inside it (store.PushLockTimings).
+const OutsideStartToClose = 10 * time.Minute
+
 // outsideOptions suit activities that call PSA or vendor APIs page by page. The client
 // already retries quick 429/5xx inside one attempt; what reaches here is a longer outage or
 // a long Retry-After (the activity passes it on as the next retry delay). Heartbeats let a
@@ -107,7 +111,7 @@ func outsideOptions(ctx workflow.Context, heartbeat time.Duration) workflow.Cont
 		heartbeat = time.Minute
 	}
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout:    10 * time.Minute,
+		StartToCloseTimeout:    OutsideStartToClose,
 		ScheduleToCloseTimeout: 6 * time.Hour,
 		HeartbeatTimeout:       heartbeat,
 		RetryPolicy: &temporal.RetryPolicy{
