@@ -49,6 +49,9 @@ type Activities struct {
 	Logger   *slog.Logger
 	// Workflows lets the reconciler see which cycles' workflows ended outside workflow code.
 	Workflows CycleWorkflows
+	// Schedules syncs a tenant's Temporal Schedules when a scheduled run finds them stale
+	// (nil: they are left to the next settings change or worker start).
+	Schedules ScheduleSyncer
 }
 
 func (a *Activities) log() *slog.Logger {

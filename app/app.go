@@ -135,7 +135,8 @@ func (r *Runtime) Activities() *activities.Activities {
 			Addr: r.Config.SMTP.Addr, Username: r.Config.SMTP.Username, Password: r.Config.SMTP.Password,
 			From: r.Config.SMTP.From, TLS: r.Config.SMTP.TLS, Timeout: r.Config.SMTP.Timeout,
 		}, r.Outbound),
-		Logger: r.Logger,
+		Logger:    r.Logger,
+		Schedules: r.Starter(),
 	}
 }
 
@@ -150,7 +151,7 @@ func (r *Runtime) RunWorker(ctx context.Context, opts worker.Options) error {
 	if opts.TaskQueue == "" {
 		opts.TaskQueue = r.Config.TaskQueue
 	}
-	w := worker.New(r.Temporal, r.Activities(), opts)
+	w := worker.New(r.Temporal, r.activitiesOn(opts.TaskQueue), opts)
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
@@ -190,7 +191,16 @@ func (r *Runtime) NewWorker(opts worker.Options) sdkworker.Worker {
 	if opts.TaskQueue == "" {
 		opts.TaskQueue = r.Config.TaskQueue
 	}
-	return worker.New(r.Temporal, r.Activities(), opts)
+	return worker.New(r.Temporal, r.activitiesOn(opts.TaskQueue), opts)
+}
+
+// activitiesOn is Activities for a worker on taskQueue: schedules it syncs start their runs there.
+func (r *Runtime) activitiesOn(taskQueue string) *activities.Activities {
+	acts := r.Activities()
+	st := r.Starter()
+	st.TaskQueue = taskQueue
+	acts.Schedules = st
+	return acts
 }
 
 // APIHandler builds the HTTP API with the console on the same engine: one access.Guard

@@ -132,6 +132,7 @@ func newStack(t *testing.T) *stack {
 	}
 	s.starter = &starter.Starter{Temporal: s.temporal, Store: s.store, TaskQueue: s.taskQueue}
 	s.acts.Workflows = s.starter
+	s.acts.Schedules = s.starter
 	// The API serves the console on the same engine, as the production process does.
 	s.clock = &testClock{}
 	guard := access.NewGuard(s.store, 1000, 0)

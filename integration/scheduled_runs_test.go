@@ -308,3 +308,76 @@ func TestTurningThePublishScheduleOffBeforeItsDayNeedsAChoice(t *testing.T) {
 	})
 	require.Equal(t, billing.Period("2026-11"), cycles[0].Period)
 }
+
+// publishRunsOn says whether the Temporal Schedule's next publishing times fall on day.
+func (s *stack) publishRunsOn(day int, loc *time.Location) bool {
+	s.t.Helper()
+	runs := s.serverRuns(workflows.ActionPublish)
+	for _, at := range runs {
+		if at.In(loc).Day() != day {
+			return false
+		}
+	}
+	return len(runs) > 0
+}
+
+// A PATCH moves the publish day from the 20th to the 10th while Temporal is unreachable: it
+// answers 503 and nobody retries, so Temporal still fires on the 20th. That run must not be
+// the month's end: it syncs the tenant's schedules (the 10th from now on) and, as the 10th
+// has passed and the month is not published, publishes the month now.
+func TestAStaleScheduleIsSyncedByItsRunAndTheMonthIsNotLost(t *testing.T) {
+	s := newStack(t)
+	s.startWorker()
+	london, _ := time.LoadLocation("Europe/London")
+	s.patchSettings(`{"settings": {"approval": {"mode": "automatic"}, "publish": {"schedule": {"enabled": true, "cadence": "monthly", "day": "20", "hour": 6}}}}`)
+
+	var e errorAnswer
+	code := s.callAt(s.deadTemporalAPI(), "PATCH", s.tp, s.adminToken, json.RawMessage(`{"settings": {"publish": {"schedule": {"day": "10"}}}}`), &e)
+	require.Equal(t, http.StatusServiceUnavailable, code, "%+v", e)
+	require.True(t, s.publishRunsOn(20, london), "Temporal still holds the 20th")
+
+	// March's run on the 20th, as the stale schedule fires it.
+	march := time.Date(2026, 3, 1, 0, 0, 0, 0, london)
+	ctx := context.Background()
+	require.NoError(t, s.starter.Backfill(ctx, s.tenantID, workflows.ActionPublish, march, march.AddDate(0, 1, 0)))
+	runs := s.scheduledRuns(1)
+	require.Equal(t, workflows.OutcomeStarted, runs[0].Result.Outcome, "%+v", runs[0].Result)
+	require.Equal(t, billing.Period("2026-03"), runs[0].Result.Period)
+	require.True(t, s.publishRunsOn(10, london), "the run synced the schedule: it fires on the 10th from now on")
+
+	cycles, err := s.store.ListCycles(ctx, s.tenantID, 0)
+	require.NoError(t, err)
+	require.Len(t, cycles, 1)
+	c := s.waitCycle(cycles[0].ID, 60*time.Second)
+	require.Equal(t, billing.Completed, c.Status, c.Error)
+	require.Equal(t, billing.Automatic, c.Trigger)
+	caught := s.historyOf("schedule.catch_up")
+	require.Len(t, caught, 1)
+	require.Contains(t, caught[0].Message, "its run of 2026-03 (Tue 10 Mar 2026 06:00 GMT) has passed")
+	require.Empty(t, s.historyOf("schedule.skipped"))
+}
+
+// The schedule fired on the 20th while no worker ran; before one returned, an admin moved the
+// day to the 10th (Temporal reachable). The run that waited is no run of the new schedule,
+// and the new schedule's run of that month has passed: skipping it would lose the month, so
+// it publishes the month when the worker returns.
+func TestARunThatWaitedForAWorkerWhileThePublishDayMovedStillPublishesTheMonth(t *testing.T) {
+	s := newStack(t)
+	london, _ := time.LoadLocation("Europe/London")
+	s.patchSettings(`{"settings": {"approval": {"mode": "automatic"}, "publish": {"schedule": {"enabled": true, "cadence": "monthly", "day": "20", "hour": 6}}}}`)
+	march := time.Date(2026, 3, 1, 0, 0, 0, 0, london)
+	ctx := context.Background()
+	require.NoError(t, s.starter.Backfill(ctx, s.tenantID, workflows.ActionPublish, march, march.AddDate(0, 1, 0)))
+	s.patchSettings(`{"settings": {"publish": {"schedule": {"day": "10"}}}, "missed_period": "skip"}`)
+
+	s.startWorker()
+	runs := s.scheduledRuns(1)
+	require.Equal(t, workflows.OutcomeStarted, runs[0].Result.Outcome, "%+v", runs[0].Result)
+	require.Equal(t, billing.Period("2026-03"), runs[0].Result.Period)
+	cycles, err := s.store.ListCycles(ctx, s.tenantID, 0)
+	require.NoError(t, err)
+	require.Len(t, cycles, 1)
+	c := s.waitCycle(cycles[0].ID, 60*time.Second)
+	require.Equal(t, billing.Completed, c.Status, c.Error)
+	require.Equal(t, billing.Period("2026-03"), c.Period)
+}

@@ -149,6 +149,19 @@ func (s *Store) PeriodPublisher(ctx context.Context, tenantID string, kind billi
 	return periodPublisher(ctx, s.pool, tenantID, kind, period)
 }
 
+// PublishSkipped reports whether a decision was recorded to leave a period's automatic
+// publish undone: a "schedule.publish_period" site-history row of the period (written in the
+// transaction of the change that made the decision) with outcome "skipped" — a settings
+// change sent with "missed_period": "skip" (starter.NoticeSkipped), or a PSA switch that
+// turned the schedule off before the month's run.
+func (s *Store) PublishSkipped(ctx context.Context, tenantID string, period billing.Period) (bool, error) {
+	var skipped bool
+	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM site_history
+		WHERE tenant_id = $1 AND action = 'schedule.publish_period' AND details->>'period' = $2 AND details->>'outcome' = 'skipped')`,
+		tenantID, period).Scan(&skipped)
+	return skipped, err
+}
+
 type querier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }

@@ -101,6 +101,12 @@ type RunCheck struct {
 	// Schedule and TimeZone are the tenant's settings now; the run uses them.
 	Schedule tenant.Schedule
 	TimeZone string
+	// CatchUp says why a run the settings no longer hold goes ahead anyway: the schedule
+	// changed since it was planned, and the new schedule's run of the same period has
+	// passed (or the period has none) while the period is not published — skipping would
+	// lose it. The activity decides it (it knows the time and the claims); Skip is then
+	// empty and the run publishes the period.
+	CatchUp string `json:",omitempty"`
 }
 
 // ScheduleOf returns the schedule of an action in a tenant's settings.
