@@ -187,7 +187,7 @@ func endWords(c store.Cycle, why string) string {
 		msg += " — " + why
 	}
 	if c.Trigger != billing.Manual && c.Status != billing.AlreadyPublished && !store.ClaimKeptWhen(c.Status) {
-		msg += fmt.Sprintf("; %s is not published, so the next automatic run of it publishes it", c.Period)
+		msg += "; " + notPublishedWords(c)
 	}
 	return msg
 }
@@ -208,6 +208,19 @@ func cycleError(what string, err error) error {
 		return temporal.NewNonRetryableApplicationError(what+": the cycle's record does not exist", workflows.ErrCycleNotFound, err)
 	}
 	return fmt.Errorf("%s: %w", what, err)
+}
+
+// notPublishedWords says what people should do about the period of an automatic cycle that
+// ended without publishing it. Its claim is given back, but a schedule does not run that
+// period again (a monthly one fires once a month), and once a later period is published an
+// older one is no longer written over it (ConnectWise refuses it; see PushPage).
+func notPublishedWords(c store.Cycle) string {
+	if c.Kind == billing.LicenceSync {
+		return fmt.Sprintf(`%s is not synced, and no automatic run of it comes again: refresh it now (POST /refresh {"period": %q}), approve and sync it, before a later period is synced — an older period is not written over a newer one`,
+			c.Period, c.Period)
+	}
+	return fmt.Sprintf(`%s is not published, and no automatic run of it comes again: publish it now (Publish now, POST /publish {"period": %q}, or Trigger on the schedule while it is still %s) before a later period is published — an older period is not written over a newer one`,
+		c.Period, c.Period, c.Period)
 }
 
 func (a *Activities) tenant(ctx context.Context, id string) (tenant.Tenant, error) {
