@@ -148,6 +148,10 @@ type ScheduleChange struct {
 	Schedule  Schedule `json:"schedule"`
 	TimeZone  string   `json:"time_zone"`
 	ChangedBy string   `json:"changed_by"`
+	// Revision is the metric's revision the schedule comes from (0 from senders before
+	// revisions): the loop ignores a change older than the one it holds, so of two signals
+	// that cross, the newer schedule wins whichever arrives last.
+	Revision int64 `json:"revision,omitempty"`
 }
 
 // OverrideNote tells the loop that a person set or cleared a week's manual value. The

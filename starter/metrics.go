@@ -366,6 +366,7 @@ func (s *Starter) signalLoop(ctx context.Context, m store.Metric, signal string,
 // gone and ends at once).
 func (s *Starter) loopInput(ctx context.Context, m store.Metric, first bool) (workflows.MetricSnapshotInput, error) {
 	in := workflows.NewMetricSnapshotInput(m.ID, m.TenantID, m.GaugeID, m.TimeZone, m.Schedule)
+	in.State.ScheduleRevision = m.Revision
 	in.MaxEventsBeforeContinueAsNew = s.SnapshotMaxEvents
 	in.FirstSnapshotRetryMax = s.FirstSnapshotRetryMax
 	if first {
@@ -390,7 +391,7 @@ func (s *Starter) loopOptions(m store.Metric) client.StartWorkflowOptions {
 }
 
 func scheduleChange(m store.Metric, actor string) scorecard.ScheduleChange {
-	return scorecard.ScheduleChange{Schedule: m.Schedule, TimeZone: m.TimeZone, ChangedBy: actor}
+	return scorecard.ScheduleChange{Schedule: m.Schedule, TimeZone: m.TimeZone, ChangedBy: actor, Revision: m.Revision}
 }
 
 func zoneOrUTC(name string) *time.Location {

@@ -33,6 +33,9 @@ type Metric struct {
 	CreatedBy    string             `json:"created_by"`
 	UpdatedAt    time.Time          `json:"updated_at"`
 	UpdatedBy    string             `json:"updated_by"`
+	// Revision counts the metric's changes (1 when created); the snapshot loop ignores a
+	// schedule older than the one it holds.
+	Revision int64 `json:"-"`
 }
 
 // Checkin is a metric's value for one ISO week.
@@ -86,13 +89,13 @@ func NewMetricID(tenantID string) string {
 
 const metricColumns = `id, tenant_id, name, owner_email, time_zone, gauge_id, schedule_cadence,
 	COALESCE(schedule_weekday, ''), schedule_time, workflow_id, last_sync_at, last_sync_by,
-	created_at, created_by, updated_at, updated_by, time_zone_from`
+	created_at, created_by, updated_at, updated_by, time_zone_from, revision`
 
 func scanMetric(row pgx.Row) (Metric, error) {
 	var m Metric
 	err := row.Scan(&m.ID, &m.TenantID, &m.Name, &m.OwnerEmail, &m.TimeZone, &m.GaugeID, &m.Schedule.Cadence,
 		&m.Schedule.Weekday, &m.Schedule.Time, &m.WorkflowID, &m.LastSyncAt, &m.LastSyncBy,
-		&m.CreatedAt, &m.CreatedBy, &m.UpdatedAt, &m.UpdatedBy, &m.TimeZoneFrom)
+		&m.CreatedAt, &m.CreatedBy, &m.UpdatedAt, &m.UpdatedBy, &m.TimeZoneFrom, &m.Revision)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return m, ErrNotFound
 	}
@@ -181,7 +184,7 @@ func (s *Store) UpdateMetric(ctx context.Context, tenantID, id, actor string, ch
 		}
 		after, err = scanMetric(tx.QueryRow(ctx, `
 			UPDATE metrics SET name = $3, time_zone = $4, schedule_cadence = $5, schedule_weekday = $6, schedule_time = $7,
-				updated_at = now(), updated_by = $8,
+				updated_at = now(), updated_by = $8, revision = revision + 1,
 				time_zone_from = CASE WHEN time_zone = $4 THEN time_zone_from ELSE 'request' END
 			WHERE tenant_id = $1 AND id = $2 RETURNING `+metricColumns,
 			tenantID, id, next.Name, next.TimeZone, next.Schedule.Cadence, nullable(next.Schedule.Weekday), next.Schedule.Time, actor))

@@ -245,3 +245,34 @@ func TestSyncClaimAdmitsOneOfTwoRacingRequests(t *testing.T) {
 	_, err = s.ClaimSync(ctx, "other", m.ID, "x@other.example", scorecard.SyncWindow)
 	require.ErrorIs(t, err, store.ErrNotFound)
 }
+
+// Each change of a metric raises its revision, also when two changes race: the loop is sent
+// the revision with the schedule, and keeps the newest.
+func TestEachMetricChangeRaisesItsRevision(t *testing.T) {
+	s := testenv.Store(t, nil)
+	m := newMetric(t, s, "acme")
+	require.Equal(t, int64(1), m.Revision)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	revs := make([]int64, 2)
+	for i, at := range []string{"07:00", "08:00"} {
+		wg.Go(func() {
+			after, err := s.UpdateMetric(ctx, "acme", m.ID, "ann@acme.example", func(m *store.Metric) error {
+				m.Schedule = scorecard.Schedule{Cadence: scorecard.Daily, Time: at}
+				return nil
+			})
+			require.NoError(t, err)
+			revs[i] = after.Revision
+		})
+	}
+	wg.Wait()
+	require.ElementsMatch(t, []int64{2, 3}, revs)
+	got, err := s.GetMetric(ctx, "acme", m.ID)
+	require.NoError(t, err)
+	require.Equal(t, int64(3), got.Revision)
+	want := map[int64]string{2: "07:00", 3: "08:00"}
+	if revs[0] == 3 {
+		want = map[int64]string{2: "08:00", 3: "07:00"}
+	}
+	require.Equal(t, want[3], got.Schedule.Time, "the change with the highest revision is the one stored")
+}

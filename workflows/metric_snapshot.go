@@ -37,6 +37,8 @@ type SnapshotState struct {
 	GaugeID  string
 	TimeZone string
 	Schedule scorecard.Schedule
+	// ScheduleRevision is the metric revision Schedule and TimeZone came from (0: unknown).
+	ScheduleRevision int64 `json:",omitempty"`
 	// NextSnapshotAt is when the armed timer fires (UTC).
 	NextSnapshotAt time.Time
 	// LastScheduledAt is the scheduled time of the last timer snapshot taken.
@@ -432,8 +434,16 @@ func (l *snapshotLoop) startFirstSnapshot(ctx workflow.Context) {
 }
 
 // applySchedule takes a new schedule or time zone. The API validated both; a signal that
-// does not validate is logged and ignored rather than breaking the loop.
+// does not validate is logged and ignored rather than breaking the loop. So is one older
+// than the schedule the loop holds: signals can cross (two changes at once, a worker's
+// reconciliation racing a change), and the newer one must win whichever comes last. A
+// signal without a revision (sent before revisions existed) is taken as it comes.
 func (l *snapshotLoop) applySchedule(ctx workflow.Context, ch scorecard.ScheduleChange) {
+	if ch.Revision > 0 && ch.Revision < l.st.ScheduleRevision {
+		workflow.GetLogger(ctx).Info("older schedule change ignored", "metric", l.st.MetricID,
+			"revision", ch.Revision, "holding", l.st.ScheduleRevision)
+		return
+	}
 	loc, err := scorecard.LoadZone(ch.TimeZone)
 	if err == nil {
 		err = ch.Schedule.Validate("schedule")
@@ -443,6 +453,7 @@ func (l *snapshotLoop) applySchedule(ctx workflow.Context, ch scorecard.Schedule
 		return
 	}
 	l.loc, l.st.TimeZone, l.st.Schedule = loc, ch.TimeZone, ch.Schedule
+	l.st.ScheduleRevision = max(l.st.ScheduleRevision, ch.Revision)
 	// The caller re-arms its timer when this moves the next snapshot.
 	l.st.NextSnapshotAt = scorecard.NextSnapshot(workflow.Now(ctx), l.loc, l.st.Schedule)
 }

@@ -377,6 +377,31 @@ func TestScheduleChangeMidWeekReArmsTheTimer(t *testing.T) {
 	require.True(t, e.fake.week("2026-W48").frozen, "a weekly snapshot is its week's last")
 }
 
+// Two schedule changes cross on their way to the loop (two PATCHes at once, or the worker's
+// reconciliation racing one): the newer schedule must hold, whichever signal comes last.
+func TestAnOlderScheduleChangeArrivingLastIsIgnored(t *testing.T) {
+	berlin := mustZone(t, "Europe/Berlin")
+	e := newSnapshotEnv(t, "Europe/Berlin", time.Date(2026, 11, 23, 5, 0, 0, 0, berlin))
+	newer := scorecard.ScheduleChange{Schedule: scorecard.Schedule{Cadence: scorecard.Daily, Time: "09:00"}, TimeZone: "Europe/Berlin", Revision: 3}
+	older := scorecard.ScheduleChange{Schedule: scorecard.Schedule{Cadence: scorecard.Daily, Time: "07:00"}, TimeZone: "Europe/Berlin", Revision: 2}
+	e.at(e.local(2026, 11, 23, 12, 0), func() {
+		e.SignalWorkflow(SignalSetSchedule, newer)
+		e.SignalWorkflow(SignalSetSchedule, older)
+	})
+	e.at(e.local(2026, 11, 23, 12, 1), func() {
+		st := e.state()
+		require.Equal(t, "09:00", st.Schedule.Time, "the older change came last")
+		require.Equal(t, int64(3), st.ScheduleRevision)
+		require.Equal(t, e.local(2026, 11, 24, 9, 0), st.NextSnapshotAt.In(berlin))
+		// A signal without a revision (an older sender) is taken as before.
+		e.SignalWorkflow(SignalSetSchedule, scorecard.ScheduleChange{Schedule: scorecard.Schedule{Cadence: scorecard.Daily, Time: "10:00"}, TimeZone: "Europe/Berlin"})
+	})
+	e.at(e.local(2026, 11, 23, 12, 2), func() {
+		require.Equal(t, "10:00", e.state().Schedule.Time)
+	})
+	e.run(scorecard.DefaultSchedule(), e.local(2026, 11, 23, 13, 0))
+}
+
 func TestSnapshotFailureIsRecordedAndTheLoopGoesOn(t *testing.T) {
 	e := newSnapshotEnv(t, "UTC", time.Date(2026, 11, 23, 5, 0, 0, 0, time.UTC))
 	e.fake.failNext = temporal.NewNonRetryableApplicationError("gauges GET /v1/gauges/{id}: not found", ErrInvalid, nil)
