@@ -381,3 +381,31 @@ func TestARunThatWaitedForAWorkerWhileThePublishDayMovedStillPublishesTheMonth(t
 	require.Equal(t, billing.Completed, c.Status, c.Error)
 	require.Equal(t, billing.Period("2026-03"), c.Period)
 }
+
+// Santiago's clocks skip midnight on 6 September 2026. On the 3rd the publish day is the 6th
+// at 05:00, still ahead; moving it to the 2nd moves this month's run into the past while the
+// month is due, so the month is published now — the 6th must count as this month's run.
+func TestMovingThePublishDayPastADateWhoseMidnightIsSkippedPublishesTheMonth(t *testing.T) {
+	s := newStack(t)
+	s.startWorker()
+	santiago, _ := time.LoadLocation("America/Santiago")
+	s.starter.Now = func() time.Time { return time.Date(2026, 9, 3, 12, 0, 0, 0, santiago) }
+
+	a, code, e := s.patchTenant(`{"time_zone": "America/Santiago", "settings": {"approval": {"mode": "automatic"}, "publish": {"schedule": {"enabled": true, "cadence": "monthly", "day": "6", "hour": 5}}}}`)
+	require.Equal(t, http.StatusOK, code, "%+v", e)
+	require.Equal(t, starter.NoticeWillPublish, a.PublishPeriod.Outcome, a.PublishPeriod.Message)
+	require.True(t, a.PublishPeriod.NextRunAt.Equal(time.Date(2026, 9, 6, 5, 0, 0, 0, santiago)), "%s", a.PublishPeriod.NextRunAt)
+
+	a, code, e = s.patchTenant(`{"settings": {"publish": {"schedule": {"day": "2"}}}}`)
+	require.Equal(t, http.StatusOK, code, "%+v", e)
+	require.Equal(t, starter.NoticePublishingNow, a.PublishPeriod.Outcome, a.PublishPeriod.Message)
+	require.Equal(t, billing.Period("2026-09"), a.PublishPeriod.Period)
+	require.True(t, a.PublishPeriod.DueAt.Equal(time.Date(2026, 9, 6, 5, 0, 0, 0, santiago)))
+	ctx := context.Background()
+	var cycles []store.Cycle
+	eventually(t, 60*time.Second, "September's publish", func() bool {
+		cycles, _ = s.store.ListCycles(ctx, s.tenantID, 0)
+		return len(cycles) == 1 && cycles[0].Status.Final()
+	})
+	require.Equal(t, billing.Period("2026-09"), cycles[0].Period)
+}
