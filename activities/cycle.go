@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"go.temporal.io/sdk/temporal"
 
@@ -20,15 +21,18 @@ func (a *Activities) BeginCycle(ctx context.Context, in billing.BeginInput) (bil
 	if err != nil {
 		return billing.BeginResult{}, outsideError("load tenant "+in.TenantID, err)
 	}
+	// Each job has its own approval: usage publishes by default approve themselves, licence
+	// syncs wait for a person.
+	appr := t.Settings.ApprovalFor(string(in.Kind))
 	res := billing.BeginResult{
 		Mode:     t.Settings.Publish.Mode,
 		TimeZone: t.TimeZone,
 		Approval: billing.ApprovalPolicy{
-			Mode: t.Settings.Approval.Mode, MaxUnits: t.Settings.Approval.MaxUnits, MaxPercent: t.Settings.Approval.MaxPercent,
+			Mode: appr.Mode, MaxUnits: appr.MaxUnits, MaxPercent: appr.MaxPercent,
 		},
-		ReminderHours:  t.Settings.Approval.ReminderHours,
-		DeadlineHours:  t.Settings.Approval.DeadlineHours,
-		DeadlineAction: t.Settings.Approval.DeadlineAction,
+		ReminderHours:  appr.ReminderHours,
+		DeadlineHours:  appr.DeadlineHours,
+		DeadlineAction: appr.DeadlineAction,
 	}
 	if in.Kind == billing.LicenceSync {
 		res.Mode = "licences"
@@ -36,16 +40,24 @@ func (a *Activities) BeginCycle(ctx context.Context, in billing.BeginInput) (bil
 	// The cycle and its "started" row are written together, once.
 	_, _, err = a.Store.CreateCycleWithNote(ctx, store.Cycle{
 		ID: in.CycleID, TenantID: in.TenantID, Kind: in.Kind, Period: in.Period, Mode: res.Mode,
-		Trigger: in.Trigger, StartedBy: in.StartedBy, WorkflowID: in.WorkflowID,
+		Trigger: in.Trigger, StartedBy: in.StartedBy, WorkflowID: in.WorkflowID, Clients: in.Clients,
 	}, func(c store.Cycle) store.Note {
+		details := map[string]any{"cycle_id": in.CycleID, "workflow_id": in.WorkflowID, "period": in.Period}
+		of := ""
+		if len(in.Clients) > 0 {
+			of = " for client(s) " + strings.Join(in.Clients, ", ")
+			details["clients"] = in.Clients
+		}
 		return store.Note{TenantID: in.TenantID, Severity: store.SeverityInfo, Actor: c.StartedByLabel(), Action: string(in.Kind) + ".started",
-			Message: fmt.Sprintf("%s of %s started by %s (%s mode)", kindWords(in.Kind), in.Period, c.StartedByLabel(), res.Mode),
-			Details: map[string]any{"cycle_id": in.CycleID, "workflow_id": in.WorkflowID, "period": in.Period}}
+			Message: fmt.Sprintf("%s of %s%s started by %s (%s mode)", kindWords(in.Kind), in.Period, of, c.StartedByLabel(), res.Mode),
+			Details: details}
 	})
 	if err != nil {
 		return res, fmt.Errorf("record cycle: %w", err)
 	}
-	if in.Trigger != billing.Manual {
+	// A publish of some clients publishes them, not the period: it never claims it (and the
+	// starter starts one only by hand).
+	if in.Trigger != billing.Manual && len(in.Clients) == 0 {
 		holder, err := a.Store.ClaimPeriod(ctx, in.TenantID, in.Kind, in.Period, in.CycleID)
 		if err != nil {
 			return res, fmt.Errorf("claim period %s: %w", in.Period, err)
@@ -182,6 +194,9 @@ func endWords(c store.Cycle, why string) string {
 		kindWords(c.Kind), c.Period, statusWords(c.Status), c.Counts.Applied, c.Counts.Unchanged, c.Counts.Rejected, c.Counts.Failed)
 	if c.Counts.Abandoned > 0 {
 		msg += fmt.Sprintf(", %d not pushed", c.Counts.Abandoned)
+	}
+	if n := c.Counts.Unmapped + c.Counts.Excluded; n > 0 {
+		msg += fmt.Sprintf(", %d not published (%d unmapped, %d excluded)", n, c.Counts.Unmapped, c.Counts.Excluded)
 	}
 	if why != "" {
 		msg += " — " + why

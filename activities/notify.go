@@ -124,6 +124,12 @@ func composeNotice(tenantName string, loc *time.Location, in billing.NotifyInput
 	if c.Counts.Abandoned > 0 {
 		fmt.Fprintf(&b, "Not pushed: %d (the cycle ended before pushing them)\n", c.Counts.Abandoned)
 	}
+	if n := c.Counts.Unmapped + c.Counts.Excluded; n > 0 {
+		fmt.Fprintf(&b, "Not published: %d (%d unmapped, %d excluded)\n", n, c.Counts.Unmapped, c.Counts.Excluded)
+	}
+	if len(c.Clients) > 0 {
+		fmt.Fprintf(&b, "Clients:    %s only\n", strings.Join(c.Clients, ", "))
+	}
 	if c.Error != "" {
 		fmt.Fprintf(&b, "\nWhy: %s\n", c.Error)
 	}
@@ -138,6 +144,21 @@ func composeNotice(tenantName string, loc *time.Location, in billing.NotifyInput
 		for _, it := range items {
 			if it.State == billing.ItemFailed {
 				fmt.Fprintf(&b, "  - %s (%s): %s\n", it.AccountName, it.Item, it.Reason)
+			}
+		}
+	}
+	// Clients left out on purpose are listed apart: they are not failures.
+	var notPublished []map[string]any
+	for _, it := range items {
+		if it.State.NotPublished() {
+			notPublished = append(notPublished, map[string]any{"account": it.AccountName, "state": it.State, "reason": it.Reason})
+		}
+	}
+	if len(notPublished) > 0 {
+		b.WriteString("\nNot published:\n")
+		for _, it := range items {
+			if it.State.NotPublished() {
+				fmt.Fprintf(&b, "  - %s: %s\n", it.AccountName, it.Reason)
 			}
 		}
 	}
@@ -156,7 +177,7 @@ func composeNotice(tenantName string, loc *time.Location, in billing.NotifyInput
 		Text:    b.String(),
 		Webhook: map[string]any{
 			"tenant": c.TenantID, "cycle_id": c.ID, "kind": c.Kind, "period": c.Period, "notice": kind,
-			"status": c.Status, "counts": c.Counts, "error": c.Error, "failed": failed,
+			"status": c.Status, "counts": c.Counts, "error": c.Error, "failed": failed, "not_published": notPublished,
 			"started_at": c.StartedAt.In(loc).Format(time.RFC3339), "started_by": c.StartedByLabel(),
 		},
 	}

@@ -41,6 +41,16 @@ func (a *Activities) PushPage(ctx context.Context, in billing.PushInput) (billin
 		return res, outsideError("open PSA connection", err)
 	}
 	year, month := in.Period.YearMonth()
+	// Basic-mode records go where the tenant's settings say now (its configuration type
+	// and questions).
+	var layout psa.BackupStatsLayout
+	if in.Kind == billing.UsagePublish {
+		t, err := a.tenant(ctx, in.TenantID)
+		if err != nil {
+			return res, err
+		}
+		layout = backupLayout(t)
+	}
 	var done atomic.Int64
 	defer keepAlive(ctx, func() any { return done.Load() })()
 	for i, it := range items {
@@ -57,7 +67,7 @@ func (a *Activities) PushPage(ctx context.Context, in billing.PushInput) (billin
 			// rate limit ends the attempt instead of being waited out here, and the
 			// activity's retry honours the wait.
 			ctx = remote.WithoutWaits(ctx)
-			applied, ref, err := a.pushItem(ctx, client, in, it, after, year, int(month))
+			applied, ref, err := a.pushItem(ctx, client, in, layout, it, after, year, int(month))
 			var notWritten *notWrittenError
 			if err != nil {
 				kind := remote.KindOf(err)
@@ -134,7 +144,7 @@ func (e *notWrittenError) Error() string { return e.reason }
 // record hold one current value, so the item fails with the reason and nothing is written;
 // Autotask's units are dated, so the change is limited to the item's own days, up to the
 // first later period, which keeps what it holds.
-func (a *Activities) pushItem(ctx context.Context, client psa.Client, in billing.PushInput, it store.Item, after store.PublishedAfter, year, month int) (decimal.Decimal, string, error) {
+func (a *Activities) pushItem(ctx context.Context, client psa.Client, in billing.PushInput, layout psa.BackupStatsLayout, it store.Item, after store.PublishedAfter, year, month int) (decimal.Decimal, string, error) {
 	want := it.NewQty.Decimal
 	if it.Target.ManagedID != "" {
 		if after.Any() {
@@ -148,7 +158,7 @@ func (a *Activities) pushItem(ctx context.Context, client psa.Client, in billing
 			return decimal.Zero, "", &remote.Error{Kind: remote.Invalid, Service: string(client.Kind()), Op: "write backup stats",
 				Message: "this PSA cannot hold Backup Stats records; use advanced mode"}
 		}
-		got, err := bw.WriteBackupStats(ctx, it.Target.ManagedID, psa.BackupStats{BillableSpaceGB: want, Year: year, Month: month})
+		got, err := bw.WriteBackupStats(ctx, layout, it.Target.ManagedID, psa.BackupStats{BillableSpaceGB: want, Year: year, Month: month})
 		if err != nil {
 			return decimal.Zero, "", err
 		}

@@ -3,7 +3,6 @@ package activities
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -64,10 +63,21 @@ type candidate struct {
 	target                                  store.ItemTarget
 	label                                   string
 	newQty                                  decimal.Decimal
-	failure                                 string // set when the item already failed (unmapped)
+	// skip is the state of a client left out on purpose (unmapped, excluded); failure says
+	// why it is left out, or why it already failed.
+	skip    billing.ItemState
+	failure string
 }
 
+// usagePage turns one page of backup usage into items. The tenant's choices decide each
+// client's item (store.PlanClient): an excluded client and one with nowhere to go (no
+// mapping, no Managed ID) are recorded as not published, not as failures; a typed Managed
+// ID wins over the reported one. A publish of some clients reads only those.
 func (a *Activities) usagePage(ctx context.Context, t tenant.Tenant, in billing.RefreshInput) (refreshPage, error) {
+	scope, err := a.cycleClients(ctx, in.CycleID)
+	if err != nil {
+		return refreshPage{}, err
+	}
 	src, err := a.Connect.Backup(ctx, t.ID)
 	if err != nil {
 		return refreshPage{}, outsideError("open backup source", err)
@@ -79,6 +89,10 @@ func (a *Activities) usagePage(ctx context.Context, t tenant.Tenant, in billing.
 	}
 	page := refreshPage{next: up.Next}
 	cands := make([]candidate, 0, len(up.Clients))
+	choices, err := a.Store.BackupClientSettings(ctx, t.ID)
+	if err != nil {
+		return page, fmt.Errorf("load backup client settings: %w", err)
+	}
 	var mappings map[string]store.Mapping
 	if in.Mode == tenant.ModeAdvanced {
 		if mappings, err = a.mappingsByAccount(ctx, t.ID, "backup"); err != nil {
@@ -86,37 +100,62 @@ func (a *Activities) usagePage(ctx context.Context, t tenant.Tenant, in billing.
 		}
 	}
 	for _, cl := range up.Clients {
+		if scope != nil && !scope[cl.ClientID] {
+			continue
+		}
 		page.readings = append(page.readings, store.Reading{
 			Source: "backup", AccountID: cl.ClientID, AccountName: cl.Name, ManagedID: cl.ManagedID,
 			Item: billing.StorageItem, Quantity: cl.BillableGB,
 		})
 		c := candidate{accountID: cl.ClientID, accountName: cl.Name, item: billing.StorageItem, newQty: cl.BillableGB}
-		switch in.Mode {
-		case tenant.ModeBasic:
-			c.target.ManagedID = strings.TrimSpace(cl.ManagedID)
-			if c.target.ManagedID == "" {
-				c.failure = "the backup service reports no Managed ID for this client"
-			}
+		m, mapped := mappings[cl.ClientID+"\x00"+billing.StorageItem]
+		plan := store.PlanClient(in.Mode, choices[cl.ClientID], cl.ManagedID, mapped)
+		switch {
+		case plan.Skip != "":
+			c.skip, c.failure = plan.Skip, plan.Reason
+		case in.Mode == tenant.ModeBasic:
+			c.target.ManagedID = plan.ManagedID
 		default:
-			m, ok := mappings[cl.ClientID+"\x00"+billing.StorageItem]
-			if !ok {
-				c.failure = "no mapping: map this client to an agreement addition first"
-			} else {
-				c.mappingID, c.target.Target, c.label = m.ID, m.Target, targetLabel(m)
-			}
+			c.mappingID, c.target.Target, c.label = m.ID, m.Target, targetLabel(m)
 		}
 		cands = append(cands, c)
+	}
+	if len(cands) == 0 {
+		return page, nil
 	}
 	client, err := a.Connect.PSA(ctx, t.ID)
 	if err != nil {
 		return page, outsideError("open PSA connection", err)
 	}
 	if in.Mode == tenant.ModeBasic {
-		page.items, err = a.basicItems(ctx, client, in, cands)
+		page.items, err = a.basicItems(ctx, client, backupLayout(t), in, cands)
 	} else {
 		page.items, err = a.quantityItems(ctx, client, t, in, cands)
 	}
 	return page, err
+}
+
+// cycleClients is the set of clients a publish of some clients covers; nil for all.
+func (a *Activities) cycleClients(ctx context.Context, cycleID string) (map[string]bool, error) {
+	c, err := a.Store.CycleByID(ctx, cycleID)
+	if err != nil {
+		return nil, fmt.Errorf("load cycle %s: %w", cycleID, err)
+	}
+	if len(c.Clients) == 0 {
+		return nil, nil
+	}
+	out := make(map[string]bool, len(c.Clients))
+	for _, id := range c.Clients {
+		out[id] = true
+	}
+	return out, nil
+}
+
+// backupLayout is where the tenant keeps basic-mode records in ConnectWise.
+func backupLayout(t tenant.Tenant) psa.BackupStatsLayout {
+	b := t.Settings.Publish.BackupStats
+	return psa.BackupStatsLayout{ConfigurationType: b.ConfigurationType, BillableSpaceQuestion: b.BillableSpaceQuestion,
+		YearQuestion: b.YearQuestion, MonthQuestion: b.MonthQuestion}
 }
 
 func (a *Activities) licencePage(ctx context.Context, t tenant.Tenant, in billing.RefreshInput) (refreshPage, error) {
@@ -164,7 +203,7 @@ func (a *Activities) licencePage(ctx context.Context, t tenant.Tenant, in billin
 func (a *Activities) quantityItems(ctx context.Context, client psa.Client, t tenant.Tenant, in billing.RefreshInput, cands []candidate) ([]store.Item, error) {
 	var targets []psa.Target
 	for _, c := range cands {
-		if c.failure == "" {
+		if c.failure == "" && c.skip == "" {
 			targets = append(targets, c.target.Target)
 		}
 	}
@@ -193,6 +232,8 @@ func (a *Activities) quantityItems(ctx context.Context, client psa.Client, t ten
 		}
 		it.NewQty = decimal.NewNullDecimal(newQty)
 		switch r, ok := readings[c.target.Target]; {
+		case c.skip != "":
+			it.State, it.Reason = c.skip, c.failure
 		case c.failure != "":
 			it.State, it.Reason = billing.ItemFailed, c.failure
 		case !ok:
@@ -245,7 +286,7 @@ func (a *Activities) carriedApprovals(ctx context.Context, t tenant.Tenant, in b
 	var keys []store.ItemKey
 	for _, c := range cands {
 		r, ok := readings[c.target.Target]
-		if c.failure != "" || !ok || r.Err != nil {
+		if c.failure != "" || c.skip != "" || !ok || r.Err != nil {
 			continue
 		}
 		newQty := c.newQty
@@ -262,7 +303,7 @@ func (a *Activities) carriedApprovals(ctx context.Context, t tenant.Tenant, in b
 }
 
 // basicItems reads the Backup Stats record of every Managed ID in one batch.
-func (a *Activities) basicItems(ctx context.Context, client psa.Client, in billing.RefreshInput, cands []candidate) ([]store.Item, error) {
+func (a *Activities) basicItems(ctx context.Context, client psa.Client, layout psa.BackupStatsLayout, in billing.RefreshInput, cands []candidate) ([]store.Item, error) {
 	bw, ok := client.(psa.BackupStatsWriter)
 	if !ok {
 		return nil, temporal.NewNonRetryableApplicationError(
@@ -270,13 +311,13 @@ func (a *Activities) basicItems(ctx context.Context, client psa.Client, in billi
 	}
 	var ids []string
 	for _, c := range cands {
-		if c.failure == "" {
+		if c.failure == "" && c.skip == "" {
 			ids = append(ids, c.target.ManagedID)
 		}
 	}
 	stats := map[string]psa.BackupStatsReading{}
 	if len(ids) > 0 {
-		rs, err := bw.ReadBackupStats(ctx, ids)
+		rs, err := bw.ReadBackupStats(ctx, layout, ids)
 		if err != nil {
 			return nil, outsideError("read backup stats", err)
 		}
@@ -290,6 +331,8 @@ func (a *Activities) basicItems(ctx context.Context, client psa.Client, in billi
 		it := a.newItem(in, i, c)
 		it.NewQty = decimal.NewNullDecimal(c.newQty)
 		switch r, ok := stats[c.target.ManagedID]; {
+		case c.skip != "":
+			it.State, it.Reason = c.skip, c.failure
 		case c.failure != "":
 			it.State, it.Reason = billing.ItemFailed, c.failure
 		case !ok:

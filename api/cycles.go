@@ -20,6 +20,9 @@ type startRequest struct {
 	Kind string `json:"kind" binding:"omitempty,oneof=usage_publish licence_sync"`
 	// Period is YYYY-MM (or YYYY-MM-DD for daily licence syncs); the current one when empty.
 	Period string `json:"period" binding:"omitempty,max=10"`
+	// ClientID publishes only this backup client (POST /publish of a usage publish): a
+	// client added mid-month, without touching the others or the month's own publish.
+	ClientID string `json:"client_id" binding:"omitempty,max=200"`
 }
 
 // publish is "publish (sync) now": a usage publish starts its cycle; a licence sync joins
@@ -32,6 +35,10 @@ func (s *server) publish(c *gin.Context) {
 		return
 	}
 	if req.Kind == string(billing.LicenceSync) {
+		if req.ClientID != "" {
+			fail(c, errInvalid("client_id", "a licence sync has no backup clients; client_id is for usage publishes"))
+			return
+		}
 		if req.Period != "" {
 			// Sync now pushes what the open licence cycle holds; it has no period to choose.
 			fail(c, errInvalid("period", "sync now takes no period; use POST /refresh with a period to refresh one"))
@@ -67,6 +74,10 @@ func (s *server) refresh(c *gin.Context) {
 	}
 	if req.Kind == string(billing.UsagePublish) {
 		fail(c, errInvalid("kind", "refresh applies to licence_sync only; use POST /publish for usage"))
+		return
+	}
+	if req.ClientID != "" {
+		fail(c, errInvalid("client_id", "a licence refresh has no backup clients; client_id is for POST /publish"))
 		return
 	}
 	s.start(c, billing.LicenceSync, req)
@@ -124,20 +135,29 @@ func (s *server) bindStart(c *gin.Context, kind billing.Kind) (startRequest, boo
 func (s *server) start(c *gin.Context, kind billing.Kind, req startRequest) {
 	started, err := s.starter.StartCycle(c.Request.Context(), starter.StartRequest{
 		TenantID: c.Param("tenant"), Kind: kind, Trigger: billing.Manual, StartedBy: caller(c).Email,
-		Period: billing.Period(req.Period),
+		Period: billing.Period(req.Period), ClientID: req.ClientID,
 	})
 	if err != nil {
-		fail(c, err)
+		fail(c, clientError(err))
 		return
 	}
 	s.started(c, kind, started)
 }
 
 func (s *server) started(c *gin.Context, kind billing.Kind, started starter.Started) {
-	s.audit(c, c.Param("tenant"), string(kind)+".requested", string(kind)+" of "+string(started.Period)+" requested",
-		map[string]any{"workflow_id": started.WorkflowID, "run_id": started.RunID})
+	what := string(kind) + " of " + string(started.Period)
+	details := map[string]any{"workflow_id": started.WorkflowID, "run_id": started.RunID}
+	if len(started.Clients) > 0 {
+		what += " for client " + strings.Join(started.Clients, ", ")
+		details["clients"] = started.Clients
+	}
+	s.audit(c, c.Param("tenant"), string(kind)+".requested", what+" requested", details)
 	c.Header("Location", "/api/v1/tenants/"+c.Param("tenant")+"/cycles/"+started.RunID)
-	c.JSON(http.StatusAccepted, gin.H{"workflow_id": started.WorkflowID, "run_id": started.RunID, "cycle_id": started.RunID, "period": started.Period})
+	answer := gin.H{"workflow_id": started.WorkflowID, "run_id": started.RunID, "cycle_id": started.RunID, "period": started.Period}
+	if len(started.Clients) > 0 {
+		answer["clients"] = started.Clients
+	}
+	c.JSON(http.StatusAccepted, answer)
 }
 
 func (s *server) listCycles(c *gin.Context) {
@@ -150,16 +170,21 @@ func (s *server) listCycles(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	cycles, err := s.store.ListCycles(c.Request.Context(), c.Param("tenant"), limit)
+	// One more than asked says whether there are more.
+	cycles, err := s.store.ListCycles(c.Request.Context(), c.Param("tenant"), limit+1)
 	if err != nil {
 		fail(c, err)
 		return
+	}
+	more := len(cycles) > limit
+	if more {
+		cycles = cycles[:limit]
 	}
 	out := make([]cycleView, 0, len(cycles))
 	for _, cy := range cycles {
 		out = append(out, viewCycle(cy))
 	}
-	c.JSON(http.StatusOK, gin.H{"cycles": out})
+	c.JSON(http.StatusOK, gin.H{"cycles": out, "has_more": more})
 }
 
 func (s *server) getCycle(c *gin.Context) {

@@ -35,6 +35,7 @@ var requestTypes = map[string]func() any{
 	"overrideRequest":     func() any { return new(overrideRequest) },
 	"cancelRequest":       func() any { return new(cancelRequest) },
 	"deleteMetricRequest": func() any { return new(deleteMetricRequest) },
+	"patchClientRequest":  func() any { return new(patchClientRequest) },
 }
 
 func requestTypeNames() []string {
@@ -147,10 +148,11 @@ func holdsRawJSON(t reflect.Type) bool {
 func FuzzDecodeRequests(f *testing.F) {
 	seeds := []string{
 		`{}`, `null`, `[]`, `{"all": true}`, `{"ids": [1, 2, 3]}`, `{"ids": [1, 1]}`, `{"ids": "7"}`, `{"all": true, "ids": [1]}`,
-		`{"period": "2026-01"}`, `{"kind": "licence_sync"}`,
+		`{"period": "2026-01"}`, `{"kind": "licence_sync"}`, `{"client_id": "cl_1001"}`,
+		`{"included": false}`, `{"managed_id": null}`, `{"managed_id": "ACME-1", "included": true}`, `{"managed_id": 7}`,
 		`{"id": "acme", "name": "Acme", "time_zone": "Europe/Berlin"}`,
 		`{"id": "acme", "name": "Acme", "time_zone": "Mars/Olympus"}`,
-		`{"id": "acme", "name": "Acme", "time_zone": "UTC", "settings": {"approval": {"mode": "rule", "max_units": "1e999999999"}}}`,
+		`{"id": "acme", "name": "Acme", "time_zone": "UTC", "settings": {"publish": {"approval": {"mode": "rule", "max_units": "1e999999999"}}}}`,
 		`{"name": "Acme", "time_zone": "UTC", "settings": {"publish": {"mode": "basic", "schedule": {"enabled": true, "cadence": "monthly", "day": "last", "hour": 23}}}}`,
 		`{"role": "approver", "tenant_id": "acme", "owner_email": "ann@acme.example", "name": "ann's laptop"}`,
 		`{"role": "root", "owner_email": "not an address"}`,
@@ -184,8 +186,10 @@ func FuzzTenantMergePatch(f *testing.F) {
 		`{}`, `{"name": "Acme"}`, `{"name": null}`, `{"time_zone": "America/New_York"}`, `{"settings": null}`,
 		`{"settings": {"notify": {"emails": ["ops@acme.example"], "webhook_url": "https://hooks.example/x"}}}`,
 		`{"settings": {"notify": {"webhook_url": "http://10.0.0.1/x"}}}`,
-		`{"settings": {"approval": {"mode": "rule", "max_units": "2.5", "max_percent": 10}}}`,
-		`{"settings": {"approval": {"max_units": 1e999999999}}}`,
+		`{"settings": {"publish": {"approval": {"mode": "rule", "max_units": "2.5", "max_percent": 10}}}}`,
+		`{"settings": {"licences": {"approval": {"max_units": 1e999999999}}}}`,
+		`{"settings": {"approval": {"mode": "manual"}}}`,
+		`{"settings": {"publish": {"backup_stats": {"configuration_type": "Backup Stats", "year_question": "Year", "month_question": "year"}}}}`,
 		`{"settings": {"publish": {"schedule": {"enabled": true, "cadence": "monthly", "day": "31", "hour": 6}}}}`,
 		`{"settings": {"publish": 5}}`, `{"id": "other"}`, `{"psa_kind": "autotask"}`,
 	} {

@@ -106,6 +106,11 @@ func routes() []route {
 		{"GET", "/api/v1/tenants/:tenant/cycles/:cycle", store.RoleViewer, true, (*server).getCycle},
 		{"POST", "/api/v1/tenants/:tenant/cycles/:cycle/cancel", store.RoleApprover, true, (*server).cancelCycle},
 
+		// Backup clients of the usage publish (issue 11): which are published and the Managed
+		// IDs typed in meterbridge. Choosing them is a setting: admin.
+		{"GET", "/api/v1/tenants/:tenant/clients", store.RoleViewer, true, (*server).listClients},
+		{"PATCH", "/api/v1/tenants/:tenant/clients/:client", store.RoleAdmin, true, (*server).patchClient},
+
 		// API tokens and the admin audit trail (issue 4). Approvers may see who holds access
 		// to their tenant; only admins create and revoke.
 		{"POST", "/api/v1/tokens", store.RoleAdmin, false, (*server).createToken},

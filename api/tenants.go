@@ -234,6 +234,13 @@ func takeMissedPeriod(patch map[string]any) (string, error) {
 // and Settings.Validate); differs says whether anything changed. It is pure, so the fuzz
 // tests drive it.
 func applyTenantPatch(cur patchableTenant, patch map[string]any) (next patchableTenant, differs bool, err error) {
+	if settings, ok := patch["settings"].(map[string]any); ok {
+		if _, legacy := settings["approval"]; legacy {
+			// One approval for both jobs is gone; say where it went rather than "unknown field".
+			return next, false, errInvalid("settings.approval",
+				"approval is set per job: use settings.publish.approval for usage publishes and settings.licences.approval for licence syncs")
+		}
+	}
 	before, err := json.Marshal(cur)
 	if err != nil {
 		return next, false, err

@@ -142,7 +142,8 @@ func (r *Runtime) Activities() *activities.Activities {
 
 // Starter builds the starter.
 func (r *Runtime) Starter() *starter.Starter {
-	return &starter.Starter{Temporal: r.Temporal, Store: r.Store, TaskQueue: r.Config.TaskQueue}
+	// The backup source tells the starter which clients a publish of one client may name.
+	return &starter.Starter{Temporal: r.Temporal, Store: r.Store, TaskQueue: r.Config.TaskQueue, Clients: connect.New(r.Store, r.Outbound)}
 }
 
 // RunWorker runs the Temporal worker until ctx ends. On start it brings Temporal in line

@@ -91,7 +91,17 @@ const (
 	// Abandoned was still pending or approved when its cycle ended without pushing it
 	// (cancelled, failed, or its workflow ended outside meterbridge); Reason says how.
 	Abandoned ItemState = "abandoned"
+	// Unmapped is a client the tenant has not told meterbridge where to publish: no mapping
+	// (advanced mode) or no Managed ID (basic mode). It is not published, and it is not a
+	// failure: nothing was tried.
+	Unmapped ItemState = "unmapped"
+	// Excluded is a client the tenant chose not to publish.
+	Excluded ItemState = "excluded"
 )
+
+// NotPublished reports whether an item in state s was left out on purpose (unmapped or
+// excluded) rather than tried.
+func (s ItemState) NotPublished() bool { return s == Unmapped || s == Excluded }
 
 // Status is where a cycle stands or how it ended.
 type Status string
@@ -142,6 +152,10 @@ type Counts struct {
 	Failed     int `json:"failed"`
 	Superseded int `json:"superseded"`
 	Abandoned  int `json:"abandoned"`
+	// Unmapped and Excluded count the clients not published on purpose; they are neither
+	// failures nor successes.
+	Unmapped int `json:"unmapped"`
+	Excluded int `json:"excluded"`
 }
 
 // Add counts n items in state s.
@@ -164,6 +178,10 @@ func (c *Counts) Add(s ItemState, n int) {
 		c.Superseded += n
 	case Abandoned:
 		c.Abandoned += n
+	case Unmapped:
+		c.Unmapped += n
+	case Excluded:
+		c.Excluded += n
 	}
 }
 
@@ -178,12 +196,15 @@ func (c *Counts) AddAll(o Counts) {
 	c.Failed += o.Failed
 	c.Superseded += o.Superseded
 	c.Abandoned += o.Abandoned
+	c.Unmapped += o.Unmapped
+	c.Excluded += o.Excluded
 }
 
-// Outcome is the final status implied by the counts.
+// Outcome is the final status implied by the counts. Clients left out on purpose
+// (unmapped, excluded) make no cycle partial or failed.
 func (c Counts) Outcome() Status {
 	switch {
-	case c.Failed > 0 && c.Failed == c.Total:
+	case c.Failed > 0 && c.Failed == c.Total-c.Unmapped-c.Excluded:
 		return Failed
 	case c.Failed > 0:
 		return Partial

@@ -23,6 +23,9 @@ type BeginInput struct {
 	Period     Period
 	Trigger    Trigger
 	StartedBy  string
+	// Clients, when set, limits a usage publish to these backup clients (publish now of one
+	// client); empty publishes every client.
+	Clients []string `json:",omitempty"`
 }
 
 // BeginResult is the tenant's settings as the cycle will use them, taken once at the start

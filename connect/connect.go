@@ -46,6 +46,11 @@ type provider struct {
 type cwFields struct {
 	connectwise.Config
 	PrivateKey string `json:"private_key"`
+	// BackupConfigType is where basic mode's configuration type was set before it became a
+	// tenant setting (settings.publish.backup_stats.configuration_type, migration 00090).
+	// Connections saved with it still open — their sealed secret is bound to their fields,
+	// so the field stays stored — and it is ignored; a new save with it is refused (Prepare).
+	BackupConfigType string `json:"backup_config_type,omitempty"`
 }
 
 var providers = []provider{
@@ -146,6 +151,10 @@ func (c *Connector) Prepare(role, name string, fields json.RawMessage) (Prepared
 	var all map[string]json.RawMessage
 	if err := json.Unmarshal(fields, &all); err != nil {
 		return Prepared{}, &tenant.FieldError{Field: "", Reason: "fields must be a JSON object"}
+	}
+	if _, old := all["backup_config_type"]; old && name == string(psa.ConnectWise) {
+		return Prepared{}, &tenant.FieldError{Field: "backup_config_type",
+			Reason: "is a tenant setting now: set settings.publish.backup_stats.configuration_type with PATCH of the tenant"}
 	}
 	for _, f := range p.urls {
 		var u string

@@ -236,6 +236,9 @@ func newAccessWalk(t *testing.T) *accessWalk {
 	w.params = map[string]string{
 		"tenant": w.victim, "cycle": victimCycle, "mapping": "victim-only", "kind": store.RoleBackup, "token": spareID,
 		"metric": created.Metric.ID, "week": string(scorecard.WeekOf(time.Now(), w.loc)),
+		// Backup client IDs are the backup service's, like PSA ids: both tenants' services
+		// report the same demo clients.
+		"client": demo.BackupClients()[2].ClientID,
 		// PSA ids are the PSA's, not the tenant's objects: the rival's own path may read its
 		// own PSA's record of the same id.
 		"company": fmt.Sprint(c.Target.CompanyID), "agreement": fmt.Sprint(c.Target.AgreementID),
@@ -265,6 +268,9 @@ func newAccessWalk(t *testing.T) *accessWalk {
 		"GET /api/v1/tenants/:tenant/cycles/:cycle":    {ok: http.StatusOK},
 		// The victim's cycle still waits (one update is left): cancelling it stops it.
 		"POST /api/v1/tenants/:tenant/cycles/:cycle/cancel": {body: `{"reason": "access walk"}`, ok: http.StatusOK},
+
+		"GET /api/v1/tenants/:tenant/clients":           {ok: http.StatusOK},
+		"PATCH /api/v1/tenants/:tenant/clients/:client": {body: `{"included": false}`, ok: http.StatusOK},
 
 		"POST /api/v1/tokens":                {body: `{"role": "viewer", "tenant_id": "` + w.victim + `", "owner_email": "new@demo-msp.example"}`, ok: http.StatusCreated},
 		"GET /api/v1/tokens":                 {ok: http.StatusOK},

@@ -337,10 +337,11 @@ func TestSwitchingPSANeedsConfirmationAndResetsEverythingAtOnce(t *testing.T) {
 	require.Equal(t, "5", tn.Settings.Publish.Schedule.Day, "the timing is kept for when schedules are enabled again")
 	require.False(t, tn.Settings.Licences.Refresh.Enabled)
 	require.False(t, tn.Settings.Licences.Sync.Enabled)
-	require.Equal(t, tenant.ApproveManual, tn.Settings.Approval.Mode)
-	require.True(t, tn.Settings.Approval.MaxUnits.IsZero())
-	require.Zero(t, tn.Settings.Approval.DeadlineHours)
-	require.Equal(t, 12, tn.Settings.Approval.ReminderHours, "reminders only tell people; they stay")
+	require.Equal(t, tenant.ApproveManual, tn.Settings.Publish.Approval.Mode)
+	require.Equal(t, tenant.ApproveManual, tn.Settings.Licences.Approval.Mode)
+	require.True(t, tn.Settings.Licences.Approval.MaxUnits.IsZero())
+	require.Zero(t, tn.Settings.Licences.Approval.DeadlineHours)
+	require.Equal(t, 12, tn.Settings.Licences.Approval.ReminderHours, "reminders only tell people; they stay")
 	require.Equal(t, tenant.ModeAdvanced, tn.Settings.Publish.Mode, "basic mode exists only in ConnectWise")
 	require.Equal(t, []string{"billing@demo-msp.example"}, tn.Settings.Notify.Emails)
 	warn, ok := findHistory(s.adminHistory(t), "psa.switched")
@@ -689,7 +690,7 @@ func TestDashboardShowsFiguresAndAlerts(t *testing.T) {
 	// A licence cycle that failed on credentials, and an older publish whose items wait past
 	// the approval deadline, built directly in the store.
 	_, _, err := s.store.UpdateTenant(ctx, s.tenantID, func(t *tenant.Tenant) error {
-		t.Settings.Approval.DeadlineHours, t.Settings.Approval.DeadlineAction = 24, tenant.DeadlineHold
+		t.Settings.Publish.Approval.DeadlineHours, t.Settings.Publish.Approval.DeadlineAction = 24, tenant.DeadlineHold
 		return nil
 	})
 	require.NoError(t, err)
@@ -728,7 +729,7 @@ func TestDashboardShowsFiguresAndAlerts(t *testing.T) {
 	alerts := strings.Join(d.Alerts, "\n")
 	require.Contains(t, alerts, "Credentials failing: the last licence sync (2026-11-05) failed")
 	require.Contains(t, alerts, "1 vendor account item(s) have no mapping")
-	require.Contains(t, alerts, "2 pending update(s) have waited longer than the 24-hour approval deadline")
+	require.Contains(t, alerts, "2 pending update(s) of usage publishes have waited longer than the 24-hour approval deadline")
 
 	// New licence credentials: the failure is no longer blamed on them, but still shown.
 	require.Equal(t, http.StatusOK, s.call("PUT", s.tp+"/sources/licenses", s.adminToken,

@@ -306,15 +306,16 @@ func TestConsoleAdminPicksTheTenantChangesSettingsAndCreatesATokenShownOnce(t *t
 
 	// Rule approval with thresholds saves, and the dashboard says so.
 	b.open(tp + "/settings#approval")
-	b.run(chromedp.Click(chromedp.CSS(`input[name="approval.mode"][value=rule]`)),
-		chromedp.SetValue(chromedp.CSS("#f-max_units"), "5"), chromedp.SetValue(chromedp.CSS("#f-max_percent"), "10"))
+	b.run(chromedp.Click(chromedp.CSS(`input[name="licences.approval.mode"][value=rule]`)),
+		chromedp.SetValue(chromedp.CSS("#f-licences-max_units"), "5"), chromedp.SetValue(chromedp.CSS("#f-licences-max_percent"), "10"))
 	b.submit(`form[action$="/settings/approval"] button[type=submit]`)
 	got, err = s.store.GetTenant(context.Background(), s.tenantID)
 	require.NoError(t, err)
-	require.Equal(t, tenant.ApproveRule, got.Settings.Approval.Mode)
-	require.Equal(t, "5", got.Settings.Approval.MaxUnits.String())
+	require.Equal(t, tenant.ApproveRule, got.Settings.Licences.Approval.Mode)
+	require.Equal(t, "5", got.Settings.Licences.Approval.MaxUnits.String())
+	require.Equal(t, tenant.ApproveManual, got.Settings.Publish.Approval.Mode, "the other job's approval is left as it was")
 	b.open(tp)
-	require.Contains(t, b.text("main"), "Approval mode: rule")
+	require.Contains(t, b.text("main"), "Licence syncs: rule")
 
 	// Publish on the last day of the month at 18:00: Temporal's next three times show, each
 	// the last day of its month, with the zone named.

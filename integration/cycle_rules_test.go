@@ -34,7 +34,7 @@ func (s *stack) assertPublishedOnce() {
 func TestDuplicateAutomaticStartEndsAsAlreadyPublished(t *testing.T) {
 	s := newStack(t)
 	s.startWorker()
-	s.patchSettings(`{"settings": {"approval": {"mode": "automatic"}}}`)
+	s.patchSettings(`{"settings": {"publish": {"approval": {"mode": "automatic"}}}}`)
 	ctx := context.Background()
 	req := starter.StartRequest{TenantID: s.tenantID, Kind: billing.UsagePublish, Trigger: billing.Automatic, Period: "2026-10"}
 
@@ -67,7 +67,7 @@ func TestSecondStartWhileACycleRunsIsRefused(t *testing.T) {
 func TestOneBadManagedIDFailsOnlyThatClient(t *testing.T) {
 	s := newStack(t)
 	s.startWorker()
-	s.patchSettings(`{"settings": {"publish": {"mode": "basic"}, "approval": {"mode": "automatic"}}}`)
+	s.patchSettings(`{"settings": {"publish": {"mode": "basic", "approval": {"mode": "automatic"}}}}`)
 	s.world.Backup.AddClient(bkemu.ClientRecord{ID: "cl_9999", Name: "Typo Ltd", ManagedID: "NOPE-404", MonthlyGB: decimal.RequireFromString("12.5")})
 
 	id := s.publish(nil)
@@ -106,7 +106,7 @@ func TestOneBadManagedIDFailsOnlyThatClient(t *testing.T) {
 func Test429BurstsAreWaitedOutAndWriteOnce(t *testing.T) {
 	s := newStack(t)
 	s.startWorker()
-	s.patchSettings(`{"settings": {"approval": {"mode": "automatic"}}}`)
+	s.patchSettings(`{"settings": {"publish": {"approval": {"mode": "automatic"}}}}`)
 	s.world.ConnectWise.Faults().Set(fault.Settings{Burst429: 3, RetryAfterSeconds: 1})
 	id := s.publish(nil)
 	c := s.waitCycle(id, 90*time.Second)

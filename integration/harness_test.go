@@ -130,13 +130,14 @@ func newStack(t *testing.T) *stack {
 		Notifier: notify.New(notify.SMTPConfig{Addr: s.mail.SMTPAddr(), From: "meterbridge@demo-msp.example", TLS: "none"}, testOutbound),
 		Logger:   testenv.Logger(),
 	}
-	s.starter = &starter.Starter{Temporal: s.temporal, Store: s.store, TaskQueue: s.taskQueue}
+	// The API, the console and the starter share one connector, as the production process does.
+	conn := connect.New(s.store, testOutbound)
+	s.starter = &starter.Starter{Temporal: s.temporal, Store: s.store, TaskQueue: s.taskQueue, Clients: conn}
 	s.acts.Workflows = s.starter
 	s.acts.Schedules = s.starter
 	// The API serves the console on the same engine, as the production process does.
 	s.clock = &testClock{}
 	guard := access.NewGuard(s.store, 1000, 0)
-	conn := connect.New(s.store, testOutbound)
 	pages := console.New(console.Deps{Store: s.store, Starter: s.starter, Guard: guard, Connector: conn, Logger: testenv.Logger(), Now: s.clock.Now,
 		TemporalUI: "http://127.0.0.1:8233", Namespace: "default"})
 	s.api = httptest.NewServer(api.New(api.Deps{Store: s.store, Starter: s.starter, Temporal: s.temporal, Logger: testenv.Logger(), RateLimit: 1000,

@@ -50,7 +50,7 @@ func productionBinary(t *testing.T) string {
 // PSA back. Every quantity is written exactly once.
 func TestWorkerKilledMidPushWritesEachQuantityOnce(t *testing.T) {
 	s := newStack(t)
-	s.patchSettings(`{"settings": {"approval": {"mode": "automatic"}}}`)
+	s.patchSettings(`{"settings": {"publish": {"approval": {"mode": "automatic"}}}}`)
 	s.starter.HeartbeatTimeout = 3 * time.Second
 	srv := temporalenv.Server(t)
 

@@ -105,7 +105,7 @@ func TestApprovalSupersededInJanuaryDoesNotApproveAJuneChange(t *testing.T) {
 func TestFailedAutomaticRunLeavesTheMonthToTheNextRun(t *testing.T) {
 	s := newStack(t)
 	s.startWorker()
-	s.patchSettings(`{"settings": {"approval": {"mode": "automatic"}}}`)
+	s.patchSettings(`{"settings": {"publish": {"approval": {"mode": "automatic"}}}}`)
 	ctx := context.Background()
 	req := starter.StartRequest{TenantID: s.tenantID, Kind: billing.UsagePublish, Trigger: billing.Automatic, Period: "2026-10"}
 

@@ -20,7 +20,7 @@ import (
 func TestCycleHistoryFor1000ClientsStaysUnder300Events(t *testing.T) {
 	s := newStack(t)
 	s.startWorker()
-	s.patchSettings(`{"settings": {"approval": {"mode": "automatic"}}}`)
+	s.patchSettings(`{"settings": {"publish": {"approval": {"mode": "automatic"}}}}`)
 	ctx := context.Background()
 	clients := s.world.Backup.SeedClients(1000, decimal.RequireFromString("42.5"))
 	for i, c := range clients {

@@ -93,8 +93,8 @@ func TestRepeatedHourPublishesOnceAndMailsOnce(t *testing.T) {
 	s.startWorker()
 	ny, _ := time.LoadLocation("America/New_York")
 	night := lastRepeatedHour(ny, 1)
-	s.patchSettings(fmt.Sprintf(`{"time_zone": "America/New_York", "settings": {"approval": {"mode": "automatic"},
-		"publish": {"schedule": {"enabled": true, "cadence": "monthly", "day": "%d", "hour": 1}}}}`, night.Day()))
+	s.patchSettings(fmt.Sprintf(`{"time_zone": "America/New_York", "settings": {
+		"publish": {"approval": {"mode": "automatic"}, "schedule": {"enabled": true, "cadence": "monthly", "day": "%d", "hour": 1}}}}`, night.Day()))
 	ctx := context.Background()
 	require.NoError(t, s.starter.Backfill(ctx, s.tenantID, workflows.ActionPublish, night, night.Add(4*time.Hour)))
 
@@ -144,7 +144,7 @@ func TestScheduledRunSkipsWhenItsScheduleWasTurnedOffWhileTemporalWasUnreachable
 	s.startWorker()
 	london, _ := time.LoadLocation("Europe/London")
 	today := time.Now().In(london)
-	s.patchSettings(fmt.Sprintf(`{"settings": {"approval": {"mode": "automatic"}, "publish": {"schedule": {"enabled": true, "cadence": "monthly", "day": "%d", "hour": 3}}}}`, today.Day()))
+	s.patchSettings(fmt.Sprintf(`{"settings": {"publish": {"approval": {"mode": "automatic"}, "schedule": {"enabled": true, "cadence": "monthly", "day": "%d", "hour": 3}}}}`, today.Day()))
 	ctx := context.Background()
 	h := s.temporal.ScheduleClient().GetHandle(ctx, starter.ScheduleID(s.tenantID, workflows.ActionPublish))
 
@@ -215,7 +215,7 @@ func TestMovingThePublishDayIntoThePastPublishesTheMonth(t *testing.T) {
 	london, _ := time.LoadLocation("Europe/London")
 	s.starter.Now = func() time.Time { return time.Date(2026, 11, 20, 12, 0, 0, 0, london) }
 
-	a, code, e := s.patchTenant(`{"settings": {"approval": {"mode": "automatic"}, "publish": {"schedule": {"enabled": true, "cadence": "monthly", "day": "25", "hour": 6}}}}`)
+	a, code, e := s.patchTenant(`{"settings": {"publish": {"approval": {"mode": "automatic"}, "schedule": {"enabled": true, "cadence": "monthly", "day": "25", "hour": 6}}}}`)
 	require.Equal(t, http.StatusOK, code, "%+v", e)
 	require.Equal(t, starter.NoticeWillPublish, a.PublishPeriod.Outcome)
 	require.True(t, a.PublishPeriod.NextRunAt.Equal(time.Date(2026, 11, 25, 6, 0, 0, 0, london)))
@@ -264,7 +264,7 @@ func TestTurningThePublishScheduleOffBeforeItsDayNeedsAChoice(t *testing.T) {
 	london, _ := time.LoadLocation("Europe/London")
 	now := time.Date(2026, 11, 20, 12, 0, 0, 0, london)
 	s.starter.Now = func() time.Time { return now }
-	_, code, e := s.patchTenant(`{"settings": {"approval": {"mode": "automatic"}, "publish": {"schedule": {"enabled": true, "cadence": "monthly", "day": "25", "hour": 6}}}}`)
+	_, code, e := s.patchTenant(`{"settings": {"publish": {"approval": {"mode": "automatic"}, "schedule": {"enabled": true, "cadence": "monthly", "day": "25", "hour": 6}}}}`)
 	require.Equal(t, http.StatusOK, code, "%+v", e)
 
 	_, code, e = s.patchTenant(`{"settings": {"publish": {"schedule": {"enabled": false}}}}`)

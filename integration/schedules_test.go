@@ -105,7 +105,7 @@ func TestScheduledRunPublishesOnceWhenTheWorkerReturns(t *testing.T) {
 	s := newStack(t)
 	london, _ := time.LoadLocation("Europe/London")
 	today := time.Now().In(london)
-	s.patchSettings(fmt.Sprintf(`{"settings": {"approval": {"mode": "automatic"}, "publish": {"schedule": {"enabled": true, "cadence": "monthly", "day": "%d", "hour": 3}}}}`, today.Day()))
+	s.patchSettings(fmt.Sprintf(`{"settings": {"publish": {"approval": {"mode": "automatic"}, "schedule": {"enabled": true, "cadence": "monthly", "day": "%d", "hour": 3}}}}`, today.Day()))
 	ctx := context.Background()
 	h := s.temporal.ScheduleClient().GetHandle(ctx, starter.ScheduleID(s.tenantID, workflows.ActionPublish))
 
@@ -143,7 +143,7 @@ func TestScheduledRunPublishesOnceWhenTheWorkerReturns(t *testing.T) {
 func TestBackfillLabelsPastPeriodsAndPublishesThemOnce(t *testing.T) {
 	s := newStack(t)
 	s.startWorker()
-	s.patchSettings(`{"settings": {"approval": {"mode": "automatic"}, "publish": {"schedule": {"enabled": true, "cadence": "monthly", "day": "1", "hour": 6}}}}`)
+	s.patchSettings(`{"settings": {"publish": {"approval": {"mode": "automatic"}, "schedule": {"enabled": true, "cadence": "monthly", "day": "1", "hour": 6}}}}`)
 	london, _ := time.LoadLocation("Europe/London")
 	now := time.Now().In(london)
 	from := time.Date(now.Year(), now.Month()-3, 15, 0, 0, 0, 0, london)

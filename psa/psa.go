@@ -123,10 +123,26 @@ type BackupStatsReading struct {
 	Err    error // item-level *remote.Error (for example NotFound for a wrong Managed ID)
 }
 
-// BackupStatsWriter publishes basic-mode records (ConnectWise only).
+// BackupStatsLayout names where a company's basic-mode record lives: the configuration type
+// that holds "Backup Stats" records, and the questions of that type the figures are
+// answered in. A question left empty is not written; the figure then lives only in the
+// configuration's own backup fields, which are always written too.
+type BackupStatsLayout struct {
+	ConfigurationType     string
+	BillableSpaceQuestion string
+	YearQuestion          string
+	MonthQuestion         string
+}
+
+// BackupStatsWriter publishes basic-mode records (ConnectWise only). A layout the PSA does
+// not have (no such configuration type, or a question the type lacks) fails the whole call
+// as Invalid, naming the setting; a wrong Managed ID fails only its own reading or write.
 type BackupStatsWriter interface {
-	ReadBackupStats(ctx context.Context, managedIDs []string) ([]BackupStatsReading, error)
-	WriteBackupStats(ctx context.Context, managedID string, s BackupStats) (BackupStats, error)
+	// DescribeManagedID returns the company a Managed ID names: NotFound when none does,
+	// Invalid when it cannot be one or several companies have it.
+	DescribeManagedID(ctx context.Context, managedID string) (Company, error)
+	ReadBackupStats(ctx context.Context, layout BackupStatsLayout, managedIDs []string) ([]BackupStatsReading, error)
+	WriteBackupStats(ctx context.Context, layout BackupStatsLayout, managedID string, s BackupStats) (BackupStats, error)
 }
 
 // Directory looks targets up so mappings can be checked when they are made.

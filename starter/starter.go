@@ -49,6 +49,16 @@ type Starter struct {
 	// FirstSnapshotRetryMax is handed to new metric snapshot loops (tests): see
 	// workflows.MetricSnapshotInput.
 	FirstSnapshotRetryMax time.Duration
+	// Clients checks that one backup client can be published (StartRequest.ClientID);
+	// without it such a publish is refused.
+	Clients ClientChecker
+}
+
+// ClientChecker says whether a publish of one backup client of a period can run (the
+// backup service reports the client, the tenant did not exclude it); connect.Connector is
+// one.
+type ClientChecker interface {
+	CheckPublishable(ctx context.Context, tenantID string, period billing.Period, clientID string) error
 }
 
 func (s *Starter) taskQueue() string {
@@ -76,6 +86,10 @@ type StartRequest struct {
 	Period billing.Period
 	// SyncWhenDecided makes a licence cycle push as soon as nothing is pending.
 	SyncWhenDecided bool
+	// ClientID, for a manual usage publish, publishes only this backup client (a client
+	// added mid-month), under its own workflow ID (workflows.ClientPublishID): it leaves
+	// the other clients, claims nothing, and never stands for the month's publish.
+	ClientID string
 }
 
 // Started identifies the run that was started.
@@ -83,6 +97,8 @@ type Started struct {
 	WorkflowID string         `json:"workflow_id"`
 	RunID      string         `json:"run_id"`
 	Period     billing.Period `json:"period"`
+	// Clients are the backup clients a publish of some clients covers.
+	Clients []string `json:"clients,omitempty"`
 }
 
 // AlreadyRunningError means a cycle for the same tenant, kind and period is running.
@@ -99,8 +115,14 @@ func (s *Starter) StartCycle(ctx context.Context, req StartRequest) (Started, er
 		return Started{}, err
 	}
 	period := s.period(t, req)
+	if req.ClientID != "" {
+		if err := s.checkClientPublish(ctx, req, period); err != nil {
+			return Started{}, err
+		}
+	}
 	opts := s.startOptions(t, req, period)
-	run, err := s.Temporal.ExecuteWorkflow(ctx, opts, workflows.BillingCycle, s.cycleInput(req, period))
+	in := s.cycleInput(req, period)
+	run, err := s.Temporal.ExecuteWorkflow(ctx, opts, workflows.BillingCycle, in)
 	if err != nil {
 		var started *serviceerror.WorkflowExecutionAlreadyStarted
 		if errors.As(err, &started) {
@@ -109,7 +131,34 @@ func (s *Starter) StartCycle(ctx context.Context, req StartRequest) (Started, er
 		return Started{}, fmt.Errorf("start %s: %w", opts.ID, err)
 	}
 	// A new workflow's first run ID is the cycle's ID.
-	return Started{WorkflowID: run.GetID(), RunID: run.GetRunID(), Period: period}, nil
+	return Started{WorkflowID: run.GetID(), RunID: run.GetRunID(), Period: period, Clients: in.Clients}, nil
+}
+
+// checkClientPublish refuses a publish of one client that is not a manual usage publish of
+// a client the backup service reports and the tenant publishes.
+func (s *Starter) checkClientPublish(ctx context.Context, req StartRequest, period billing.Period) error {
+	switch {
+	case req.Kind != billing.UsagePublish:
+		return &tenant.FieldError{Field: "client_id", Reason: "only a usage publish can be limited to one backup client"}
+	case req.Trigger != billing.Manual:
+		// The month's automatic publish is of every client; a publish of one never claims it.
+		return &tenant.FieldError{Field: "client_id", Reason: "only a publish started by a person can be limited to one client"}
+	case s.Clients == nil:
+		return errors.New("publishing one client needs the backup source: this starter has no client checker")
+	}
+	if err := store.CheckClientID(req.ClientID); err != nil {
+		return &tenant.FieldError{Field: "client_id", Reason: "a backup client ID " + err.Error()}
+	}
+	return s.Clients.CheckPublishable(ctx, req.TenantID, period, req.ClientID)
+}
+
+// cycleWorkflowID is the workflow ID of a requested cycle: the period's, or for a publish
+// of one client its own (so it neither blocks nor is blocked by the month's publish).
+func cycleWorkflowID(req StartRequest, period billing.Period) string {
+	if req.ClientID != "" {
+		return workflows.ClientPublishID(req.TenantID, period, req.ClientID)
+	}
+	return workflows.CycleID(req.Kind, req.TenantID, period)
 }
 
 // period is the request's period, by default the current one in the tenant's zone (the
@@ -126,7 +175,7 @@ func (s *Starter) period(t tenant.Tenant, req StartRequest) billing.Period {
 
 func (s *Starter) startOptions(t tenant.Tenant, req StartRequest, period billing.Period) client.StartWorkflowOptions {
 	return client.StartWorkflowOptions{
-		ID:        workflows.CycleID(req.Kind, req.TenantID, period),
+		ID:        cycleWorkflowID(req, period),
 		TaskQueue: s.taskQueue(),
 		// A finished cycle of the period may be followed by a manual re-publish; a running one
 		// may not be doubled.
@@ -139,14 +188,25 @@ func (s *Starter) startOptions(t tenant.Tenant, req StartRequest, period billing
 			workflows.KindKey.ValueSet(string(req.Kind)),
 			workflows.PhaseKey.ValueSet(string(billing.PhaseStarting)),
 		),
-		StaticSummary: fmt.Sprintf("%s %s for %s (%s)", req.Kind, period, t.Name, startedBy(req)),
+		StaticSummary: fmt.Sprintf("%s %s%s for %s (%s)", req.Kind, period, clientWords(req), t.Name, startedBy(req)),
 	}
 }
 
 func (s *Starter) cycleInput(req StartRequest, period billing.Period) workflows.CycleInput {
-	return workflows.CycleInput{TenantID: req.TenantID, Kind: req.Kind, Period: period, Trigger: req.Trigger, StartedBy: req.StartedBy,
+	in := workflows.CycleInput{TenantID: req.TenantID, Kind: req.Kind, Period: period, Trigger: req.Trigger, StartedBy: req.StartedBy,
 		PageSize: s.PageSize, SyncWhenDecided: req.SyncWhenDecided, HeartbeatTimeout: s.HeartbeatTimeout,
 		ReminderEvery: s.ReminderEvery, DeadlineAfter: s.DeadlineAfter, MaxEventsBeforeContinueAsNew: s.CycleMaxEvents}
+	if req.ClientID != "" {
+		in.Clients = []string{req.ClientID}
+	}
+	return in
+}
+
+func clientWords(req StartRequest) string {
+	if req.ClientID == "" {
+		return ""
+	}
+	return " of client " + req.ClientID
 }
 
 func startedBy(req StartRequest) string {

@@ -90,3 +90,26 @@ func (s *Store) FilterAccountItems(ctx context.Context, tenantID string, f Accou
 		return a, err
 	})
 }
+
+// AccountName is how a vendor last named one of its accounts.
+type AccountName struct {
+	Name      string
+	ManagedID string
+}
+
+// AccountNames returns the accounts a vendor source (backup, licenses) reported for the
+// tenant, as last seen, by account ID.
+func (s *Store) AccountNames(ctx context.Context, tenantID, source string) (map[string]AccountName, error) {
+	rows, err := s.pool.Query(ctx, `SELECT account_id, name, managed_id FROM vendor_accounts WHERE tenant_id = $1 AND source = $2`, tenantID, source)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]AccountName{}
+	var id string
+	var a AccountName
+	_, err = pgx.ForEachRow(rows, []any{&id, &a.Name, &a.ManagedID}, func() error {
+		out[id] = a
+		return nil
+	})
+	return out, err
+}

@@ -24,9 +24,9 @@ func (s *Store) CreateCycleWithNote(ctx context.Context, c Cycle, note func(Cycl
 	}
 	err = s.tx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `
-			INSERT INTO cycles (id, tenant_id, kind, period, mode, trigger, started_by, workflow_id, status, phase)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING`,
-			c.ID, c.TenantID, c.Kind, c.Period, c.Mode, c.Trigger, c.StartedBy, c.WorkflowID, billing.Running, billing.PhaseStarting)
+			INSERT INTO cycles (id, tenant_id, kind, period, mode, trigger, started_by, workflow_id, status, phase, clients)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING`,
+			c.ID, c.TenantID, c.Kind, c.Period, c.Mode, c.Trigger, c.StartedBy, c.WorkflowID, billing.Running, billing.PhaseStarting, clientsColumn(c.Clients))
 		if isForeignKeyViolation(err) {
 			return fmt.Errorf("tenant %q: %w", c.TenantID, ErrNotFound)
 		}
@@ -186,4 +186,12 @@ func cycleCounts(ctx context.Context, db interface {
 		c.Add(st, n)
 	}
 	return c, rows.Err()
+}
+
+// clientsColumn stores a cycle's clients: NULL for every client.
+func clientsColumn(clients []string) []string {
+	if len(clients) == 0 {
+		return nil
+	}
+	return clients
 }

@@ -22,12 +22,15 @@ type Cycle struct {
 	Trigger    billing.Trigger `json:"trigger"`
 	StartedBy  string          `json:"started_by"`
 	WorkflowID string          `json:"workflow_id"`
-	Status     billing.Status  `json:"status"`
-	Phase      billing.Phase   `json:"phase"`
-	Error      string          `json:"error,omitempty"`
-	Counts     billing.Counts  `json:"counts"`
-	StartedAt  time.Time       `json:"started_at"`
-	FinishedAt *time.Time      `json:"finished_at,omitempty"`
+	// Clients lists the backup clients a publish of some clients covered; empty for the
+	// period's publish of every client.
+	Clients    []string       `json:"clients,omitempty"`
+	Status     billing.Status `json:"status"`
+	Phase      billing.Phase  `json:"phase"`
+	Error      string         `json:"error,omitempty"`
+	Counts     billing.Counts `json:"counts"`
+	StartedAt  time.Time      `json:"started_at"`
+	FinishedAt *time.Time     `json:"finished_at,omitempty"`
 }
 
 // StartedByLabel is who started the cycle as people read it: an e-mail or "automatic".
@@ -68,6 +71,11 @@ func (s *Store) CreateCycle(ctx context.Context, c Cycle) (out Cycle, created bo
 //   - already published: the claim is another cycle's and is left alone.
 //
 // Any other end state releases the claim: only completed and partial keep it.
+//
+// A publish of some clients (publish now of a client added mid-month, Cycle.Clients) is
+// manual and never claims: it publishes those clients, not the period. It runs under its
+// own workflow ID, so the month's run starts beside it, and PeriodPublisher does not count
+// it, so a schedule change still publishes the month.
 
 // ClaimPeriod records that cycleID publishes (tenant, kind, period) automatically. It returns
 // the ID of the cycle holding the claim: cycleID itself when the claim is new or already its
@@ -171,13 +179,13 @@ func (s *Store) CycleCounts(ctx context.Context, cycleID string) (billing.Counts
 	return cycleCounts(ctx, s.pool, cycleID)
 }
 
-const cycleColumns = `id::text, tenant_id, kind, period, mode, trigger, started_by, workflow_id, status, phase, error, counts, started_at, finished_at`
+const cycleColumns = `id::text, tenant_id, kind, period, mode, trigger, started_by, workflow_id, status, phase, error, counts, started_at, finished_at, clients`
 
 func scanCycle(row pgx.Row) (Cycle, error) {
 	var c Cycle
 	var counts []byte
 	err := row.Scan(&c.ID, &c.TenantID, &c.Kind, &c.Period, &c.Mode, &c.Trigger, &c.StartedBy, &c.WorkflowID,
-		&c.Status, &c.Phase, &c.Error, &counts, &c.StartedAt, &c.FinishedAt)
+		&c.Status, &c.Phase, &c.Error, &counts, &c.StartedAt, &c.FinishedAt, &c.Clients)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return c, ErrNotFound
 	}

@@ -73,12 +73,14 @@ func (s *Store) GetDashboard(ctx context.Context, tenantID string) (Dashboard, e
 			return err
 		}
 		var now time.Time
-		var overdue int
+		var overdue [2]int // usage publishes, licence syncs
 		if err := tx.QueryRow(ctx, `
-			SELECT now(), count(*), count(*) FILTER (WHERE $2 > 0 AND c.started_at < now() - make_interval(hours => $2))
+			SELECT now(), count(*),
+				count(*) FILTER (WHERE c.kind <> 'licence_sync' AND $2 > 0 AND c.started_at < now() - make_interval(hours => $2)),
+				count(*) FILTER (WHERE c.kind = 'licence_sync' AND $3 > 0 AND c.started_at < now() - make_interval(hours => $3))
 			FROM cycle_items i JOIN cycles c ON c.id = i.cycle_id
 			WHERE i.tenant_id = $1 AND i.state = 'pending' AND c.finished_at IS NULL`,
-			tenantID, t.Settings.Approval.DeadlineHours).Scan(&now, &d.Pending, &overdue); err != nil {
+			tenantID, t.Settings.Publish.Approval.DeadlineHours, t.Settings.Licences.Approval.DeadlineHours).Scan(&now, &d.Pending, &overdue[0], &overdue[1]); err != nil {
 			return fmt.Errorf("pending: %w", err)
 		}
 		if err := tx.QueryRow(ctx, `
@@ -86,7 +88,10 @@ func (s *Store) GetDashboard(ctx context.Context, tenantID string) (Dashboard, e
 				FROM usage_readings r JOIN vendor_accounts a USING (tenant_id, source, account_id)
 				WHERE r.tenant_id = $1 AND NOT (r.source = 'backup' AND $2)) x
 			WHERE NOT EXISTS (SELECT 1 FROM mappings m
-				WHERE m.tenant_id = $1 AND m.source = x.source AND m.account_id = x.account_id AND m.item = x.item)`,
+				WHERE m.tenant_id = $1 AND m.source = x.source AND m.account_id = x.account_id AND m.item = x.item)
+			  -- A backup client the tenant chose not to publish needs no mapping.
+			  AND NOT EXISTS (SELECT 1 FROM backup_clients b
+				WHERE b.tenant_id = $1 AND x.source = 'backup' AND b.client_id = x.account_id AND b.excluded)`,
 			tenantID, t.Settings.Publish.Mode == tenant.ModeBasic).Scan(&d.Unmapped); err != nil {
 			return fmt.Errorf("unmapped: %w", err)
 		}
@@ -153,7 +158,7 @@ func queryCycles(ctx context.Context, tx pgx.Tx, sql string, args ...any) ([]Cyc
 // workflows: the cycle's error starts with it).
 const credentialsFailure = "credentials need attention"
 
-func dashboardAlerts(d Dashboard, t tenant.Tenant, conns []ConnectionStatus, finished []Cycle, overdue int) []string {
+func dashboardAlerts(d Dashboard, t tenant.Tenant, conns []ConnectionStatus, finished []Cycle, overdue [2]int) []string {
 	alerts := []string{}
 	var changed time.Time
 	for _, c := range conns {
@@ -182,9 +187,14 @@ func dashboardAlerts(d Dashboard, t tenant.Tenant, conns []ConnectionStatus, fin
 	if d.ErrorBreakdown.Mappings > 0 {
 		alerts = append(alerts, fmt.Sprintf("%d mapping(s) failed when last used", d.ErrorBreakdown.Mappings))
 	}
-	if overdue > 0 {
-		alerts = append(alerts, fmt.Sprintf("%d pending update(s) have waited longer than the %d-hour approval deadline",
-			overdue, t.Settings.Approval.DeadlineHours))
+	for i, job := range []struct {
+		what  string
+		hours int
+	}{{"usage publishes", t.Settings.Publish.Approval.DeadlineHours}, {"licence syncs", t.Settings.Licences.Approval.DeadlineHours}} {
+		if overdue[i] > 0 {
+			alerts = append(alerts, fmt.Sprintf("%d pending update(s) of %s have waited longer than the %d-hour approval deadline",
+				overdue[i], job.what, job.hours))
+		}
 	}
 	return alerts
 }

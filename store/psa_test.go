@@ -22,7 +22,7 @@ func seedPSATenant(t *testing.T, s *store.Store) {
 	newTenant(t, s, "acme")
 	_, _, err := s.UpdateTenant(ctx, "acme", func(t *tenant.Tenant) error {
 		t.Settings.Publish.Schedule.Enabled = true
-		t.Settings.Approval.Mode = tenant.ApproveAutomatic
+		t.Settings.Licences.Approval.Mode = tenant.ApproveAutomatic
 		return nil
 	})
 	require.NoError(t, err)
@@ -50,7 +50,7 @@ func TestPSASwitchIsAllOrNothing(t *testing.T) {
 	tn, err := s.GetTenant(ctx, "acme")
 	require.NoError(t, err)
 	require.True(t, tn.Settings.Publish.Schedule.Enabled)
-	require.Equal(t, tenant.ApproveAutomatic, tn.Settings.Approval.Mode)
+	require.Equal(t, tenant.ApproveAutomatic, tn.Settings.Licences.Approval.Mode)
 	h, err := s.ListHistory(ctx, "acme", 0)
 	require.NoError(t, err)
 	require.Empty(t, h)
@@ -70,7 +70,7 @@ func TestPSASwitchNeedsConfirmationThenResets(t *testing.T) {
 	var reset *store.ResetRequiredError
 	require.True(t, errors.As(err, &reset))
 	require.EqualValues(t, 2, reset.Mappings)
-	require.Equal(t, []string{"settings.publish.schedule.enabled", "settings.approval.mode"}, reset.Settings)
+	require.Equal(t, []string{"settings.publish.schedule.enabled", "settings.publish.approval.mode", "settings.licences.approval.mode"}, reset.Settings)
 
 	res, err := s.SetPSA(ctx, store.PSAChange{TenantID: "acme", Kind: "autotask", Config: json.RawMessage(`{}`), Secret: json.RawMessage(`{"secret":"s"}`),
 		Actor: "admin@acme.example", ConfirmReset: true, Details: map[string]any{"request_id": "r1"}})

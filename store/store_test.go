@@ -35,8 +35,8 @@ func TestTenantRoundTripsSettings(t *testing.T) {
 	require.ErrorIs(t, err, store.ErrConflict)
 
 	_, after, err := s.UpdateTenant(ctx, "acme", func(t *tenant.Tenant) error {
-		t.Settings.Approval.Mode = tenant.ApproveRule
-		t.Settings.Approval.MaxUnits = decimal.RequireFromString("2.5")
+		t.Settings.Licences.Approval.Mode = tenant.ApproveRule
+		t.Settings.Licences.Approval.MaxUnits = decimal.RequireFromString("2.5")
 		t.Settings.Notify.Emails = []string{"ops@acme.example"}
 		return nil
 	})
@@ -44,7 +44,7 @@ func TestTenantRoundTripsSettings(t *testing.T) {
 	got, err := s.GetTenant(ctx, "acme")
 	require.NoError(t, err)
 	require.Equal(t, after.Settings, got.Settings)
-	require.True(t, got.Settings.Approval.MaxUnits.Equal(decimal.RequireFromString("2.5")))
+	require.True(t, got.Settings.Licences.Approval.MaxUnits.Equal(decimal.RequireFromString("2.5")))
 
 	_, _, err = s.UpdateTenant(ctx, "acme", func(*tenant.Tenant) error { return errors.New("refused") })
 	require.Error(t, err)

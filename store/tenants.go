@@ -98,8 +98,7 @@ func (s *Store) scanTenant(row pgx.Row) (tenant.Tenant, error) {
 	if err != nil {
 		return t, err
 	}
-	t.Settings = tenant.Defaults()
-	if err := json.Unmarshal(settings, &t.Settings); err != nil {
+	if t.Settings, err = tenant.DecodeStored(settings); err != nil {
 		return t, fmt.Errorf("tenant %s settings: %w", t.ID, err)
 	}
 	if webhook != nil {
@@ -112,9 +111,6 @@ func (s *Store) scanTenant(row pgx.Row) (tenant.Tenant, error) {
 		}
 		t.Settings.Notify.WebhookURL = string(url)
 	}
-	if t.Settings.Notify.Emails == nil {
-		t.Settings.Notify.Emails = []string{}
-	}
 	return t, nil
 }
 
@@ -126,7 +122,8 @@ type TenantTx struct {
 }
 
 // PeriodPublisher returns the ID of a cycle of the tenant that published (kind, period) or is
-// publishing it (open, completed or partly completed), or "" when none did.
+// publishing it (open, completed or partly completed), or "" when none did. A publish of
+// some clients (Cycle.Clients) publishes those clients, not the period: it does not count.
 func (t TenantTx) PeriodPublisher(tenantID string, kind billing.Kind, period billing.Period) (string, error) {
 	return periodPublisher(t.ctx, t.tx, tenantID, kind, period)
 }
@@ -168,7 +165,7 @@ type querier interface {
 
 func periodPublisher(ctx context.Context, db querier, tenantID string, kind billing.Kind, period billing.Period) (string, error) {
 	var id string
-	err := db.QueryRow(ctx, `SELECT id::text FROM cycles WHERE tenant_id = $1 AND kind = $2 AND period = $3
+	err := db.QueryRow(ctx, `SELECT id::text FROM cycles WHERE tenant_id = $1 AND kind = $2 AND period = $3 AND clients IS NULL
 		AND (finished_at IS NULL OR status IN ($4, $5)) ORDER BY started_at LIMIT 1`,
 		tenantID, kind, period, billing.Completed, billing.Partial).Scan(&id)
 	if errors.Is(err, pgx.ErrNoRows) {

@@ -1,5 +1,6 @@
 // Package tenant describes an MSP using meterbridge and the settings that drive its cycles:
-// time zone, schedules, approval rule and notifications. It validates settings and has no
+// time zone, schedules, each job's approval, where basic-mode records live, and
+// notifications. It validates settings and has no
 // I/O, so API, starter, activities and workflows share one definition.
 package tenant
 
@@ -12,6 +13,8 @@ import (
 	"strings"
 	"time"
 	_ "time/tzdata" // zones are evaluated from embedded data, not whatever the host has
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/shopspring/decimal"
 
@@ -43,12 +46,13 @@ var idRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{1,39}$`)
 // ValidID reports whether s can name a tenant: 2–40 lower-case letters, digits and dashes.
 func ValidID(s string) bool { return idRE.MatchString(s) }
 
-// Settings drive a tenant's cycles.
+// Settings drive a tenant's cycles. Approval is set per job (Publish.Approval,
+// Licences.Approval): usage publishes and licence syncs move different money at different
+// paces, as the products they replace did.
 type Settings struct {
-	Publish  PublishSettings  `json:"publish"`
-	Licences LicenceSettings  `json:"licences"`
-	Approval ApprovalSettings `json:"approval"`
-	Notify   NotifySettings   `json:"notify"`
+	Publish  PublishSettings `json:"publish"`
+	Licences LicenceSettings `json:"licences"`
+	Notify   NotifySettings  `json:"notify"`
 }
 
 // Publish modes.
@@ -64,6 +68,11 @@ type PublishSettings struct {
 	Mode string `json:"mode"`
 	// Schedule runs the publish automatically; disabled means publish-now only.
 	Schedule Schedule `json:"schedule"`
+	// Approval says who approves a publish's changes; by default nobody waits (automatic),
+	// as in the usage product.
+	Approval ApprovalSettings `json:"approval"`
+	// BackupStats names where basic mode keeps its records in ConnectWise.
+	BackupStats BackupStatsSettings `json:"backup_stats"`
 }
 
 // LicenceSettings control the licence sync (job 2).
@@ -72,6 +81,29 @@ type LicenceSettings struct {
 	Sync    Schedule `json:"sync"`
 	// Rounding turns decimal units into the whole units Autotask stores: up, nearest, down.
 	Rounding string `json:"rounding"`
+	// Approval says who approves a sync's changes; by default a person (manual), as in the
+	// licence product.
+	Approval ApprovalSettings `json:"approval"`
+}
+
+// The usage product's names for its ConnectWise record, the defaults of BackupStatsSettings.
+const (
+	DefaultBackupConfigurationType = "Backup Stats"
+	DefaultBillableSpaceQuestion   = "Billable Space"
+	DefaultYearQuestion            = "Year"
+	DefaultMonthQuestion           = "Month"
+)
+
+// BackupStatsSettings name the ConnectWise configuration type that holds a company's
+// "Backup Stats" record in basic mode, and the questions of that type the figures are
+// answered in. A question left empty is not written (the figures still go to the
+// configuration's own backup fields); tenants that published before these settings existed
+// keep their old type and no questions.
+type BackupStatsSettings struct {
+	ConfigurationType     string `json:"configuration_type"`
+	BillableSpaceQuestion string `json:"billable_space_question"`
+	YearQuestion          string `json:"year_question"`
+	MonthQuestion         string `json:"month_question"`
 }
 
 // Cadences.
@@ -132,15 +164,33 @@ type NotifySettings struct {
 	WebhookURL string   `json:"webhook_url,omitempty"`
 }
 
-// Defaults returns the settings of a new tenant: advanced publish without a schedule,
-// manual approval, no notifications.
+// Defaults returns the settings of a new tenant: advanced publish without a schedule whose
+// changes need no approval (as in the usage product), licence syncs approved by a person
+// (as in the licence product), the usage product's Backup Stats names, no notifications.
 func Defaults() Settings {
 	return Settings{
-		Publish:  PublishSettings{Mode: ModeAdvanced, Schedule: Schedule{Cadence: Monthly, Day: "1", Hour: 6}},
-		Licences: LicenceSettings{Refresh: Schedule{Cadence: Daily, Hour: 5}, Sync: Schedule{Cadence: Daily, Hour: 7}, Rounding: "up"},
-		Approval: ApprovalSettings{Mode: ApproveManual, MaxUnits: decimal.Zero, MaxPercent: decimal.Zero, DeadlineAction: DeadlineHold},
-		Notify:   NotifySettings{Emails: []string{}},
+		Publish: PublishSettings{Mode: ModeAdvanced, Schedule: Schedule{Cadence: Monthly, Day: "1", Hour: 6},
+			Approval:    ApprovalSettings{Mode: ApproveAutomatic, MaxUnits: decimal.Zero, MaxPercent: decimal.Zero, DeadlineAction: DeadlineHold},
+			BackupStats: DefaultBackupStats()},
+		Licences: LicenceSettings{Refresh: Schedule{Cadence: Daily, Hour: 5}, Sync: Schedule{Cadence: Daily, Hour: 7}, Rounding: "up",
+			Approval: ApprovalSettings{Mode: ApproveManual, MaxUnits: decimal.Zero, MaxPercent: decimal.Zero, DeadlineAction: DeadlineHold}},
+		Notify: NotifySettings{Emails: []string{}},
 	}
+}
+
+// DefaultBackupStats are the usage product's names.
+func DefaultBackupStats() BackupStatsSettings {
+	return BackupStatsSettings{ConfigurationType: DefaultBackupConfigurationType, BillableSpaceQuestion: DefaultBillableSpaceQuestion,
+		YearQuestion: DefaultYearQuestion, MonthQuestion: DefaultMonthQuestion}
+}
+
+// ApprovalFor returns the approval settings of the job that moves kind ("usage_publish" or
+// "licence_sync").
+func (s Settings) ApprovalFor(kind string) ApprovalSettings {
+	if kind == "licence_sync" {
+		return s.Licences.Approval
+	}
+	return s.Publish.Approval
 }
 
 // FieldError names the setting that is wrong and why.
@@ -177,6 +227,12 @@ func (s Settings) Validate() error {
 	if err := s.Publish.Schedule.validate("settings.publish.schedule", false); err != nil {
 		return err
 	}
+	if err := s.Publish.Approval.validate("settings.publish.approval"); err != nil {
+		return err
+	}
+	if err := s.Publish.BackupStats.validate("settings.publish.backup_stats"); err != nil {
+		return err
+	}
 	if err := s.Licences.Refresh.validate("settings.licences.refresh", true); err != nil {
 		return err
 	}
@@ -188,7 +244,7 @@ func (s Settings) Validate() error {
 	default:
 		return fieldErr("settings.licences.rounding", "must be up, nearest or down")
 	}
-	if err := s.Approval.validate(); err != nil {
+	if err := s.Licences.Approval.validate("settings.licences.approval"); err != nil {
 		return err
 	}
 	return s.Notify.validate()
@@ -226,40 +282,88 @@ func (s Schedule) validate(field string, dailyAllowed bool) error {
 	return nil
 }
 
-func (a ApprovalSettings) validate() error {
+func (a ApprovalSettings) validate(field string) error {
 	switch a.Mode {
 	case ApproveManual, ApproveAutomatic, ApproveRule:
 	default:
-		return fieldErr("settings.approval.mode", "must be manual, automatic or rule")
+		return fieldErr(field+".mode", "must be manual, automatic or rule")
 	}
 	// Bound the size first: a value such as 1e9999 is accepted by the decimal parser but
 	// prints as ten thousand digits wherever the settings are shown or stored.
 	if !SaneDecimal(a.MaxUnits) {
-		return fieldErr("settings.approval.max_units", "must be a decimal of at most 40 digits")
+		return fieldErr(field+".max_units", "must be a decimal of at most 40 digits")
 	}
 	if !SaneDecimal(a.MaxPercent) {
-		return fieldErr("settings.approval.max_percent", "must be 0–1000")
+		return fieldErr(field+".max_percent", "must be 0–1000")
 	}
 	if a.MaxUnits.IsNegative() {
-		return fieldErr("settings.approval.max_units", "must not be negative")
+		return fieldErr(field+".max_units", "must not be negative")
 	}
 	if a.MaxPercent.IsNegative() || a.MaxPercent.GreaterThan(decimal.NewFromInt(1000)) {
-		return fieldErr("settings.approval.max_percent", "must be 0–1000")
+		return fieldErr(field+".max_percent", "must be 0–1000")
 	}
 	if a.ReminderHours < 0 || a.ReminderHours > 24*31 {
-		return fieldErr("settings.approval.reminder_hours", "must be 0–744")
+		return fieldErr(field+".reminder_hours", "must be 0–744")
 	}
 	if a.DeadlineHours < 0 || a.DeadlineHours > 24*62 {
-		return fieldErr("settings.approval.deadline_hours", "must be 0–1488")
+		return fieldErr(field+".deadline_hours", "must be 0–1488")
 	}
 	switch a.DeadlineAction {
 	case DeadlineApplyRule, DeadlineHold:
 	case "":
 		if a.DeadlineHours > 0 {
-			return fieldErr("settings.approval.deadline_action", "is required with a deadline")
+			return fieldErr(field+".deadline_action", "is required with a deadline")
 		}
 	default:
-		return fieldErr("settings.approval.deadline_action", "must be apply_rule_skip_rest or hold_and_alert")
+		return fieldErr(field+".deadline_action", "must be apply_rule_skip_rest or hold_and_alert")
+	}
+	return nil
+}
+
+// validate checks the names: the type is required (ConnectWise allows 50 characters), the
+// questions may be empty (not written) but are one line each, and no two name the same
+// question, since each holds its own figure.
+func (b BackupStatsSettings) validate(field string) error {
+	if strings.TrimSpace(b.ConfigurationType) == "" {
+		return fieldErr(field+".configuration_type", "is required: the ConnectWise configuration type that holds the Backup Stats records")
+	}
+	if strings.TrimSpace(b.ConfigurationType) != b.ConfigurationType {
+		return fieldErr(field+".configuration_type", "must not start or end with spaces")
+	}
+	if err := oneLine(b.ConfigurationType, 50); err != nil {
+		return fieldErr(field+".configuration_type", "%v", err)
+	}
+	seen := map[string]string{}
+	for _, q := range []struct{ name, value string }{
+		{"billable_space_question", b.BillableSpaceQuestion}, {"year_question", b.YearQuestion}, {"month_question", b.MonthQuestion},
+	} {
+		if q.value == "" {
+			continue
+		}
+		if strings.TrimSpace(q.value) != q.value {
+			return fieldErr(field+"."+q.name, "must not start or end with spaces")
+		}
+		if err := oneLine(q.value, 100); err != nil {
+			return fieldErr(field+"."+q.name, "%v", err)
+		}
+		key := strings.ToLower(q.value)
+		if other, ok := seen[key]; ok {
+			return fieldErr(field+"."+q.name, "names the same question as %s: each figure needs its own question", other)
+		}
+		seen[key] = q.name
+	}
+	return nil
+}
+
+// oneLine accepts a name of at most max characters without control characters.
+func oneLine(s string, max int) error {
+	if utf8.RuneCountInString(s) > max {
+		return fmt.Errorf("must be at most %d characters", max)
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return errors.New("must be one line without control characters")
+		}
 	}
 	return nil
 }

@@ -40,6 +40,10 @@ type CycleInput struct {
 	// Resume carries a waiting cycle into its next run (continue-as-new): the run skips
 	// begin and refresh and waits on.
 	Resume *CycleState `json:",omitempty"`
+	// Clients limits a usage publish to these backup clients (publish now of one client,
+	// under its own workflow ID, ClientPublishID); empty publishes every client. BeginCycle
+	// records it on the cycle, and the refresh reads it from there.
+	Clients []string `json:",omitempty"`
 }
 
 // CycleState is what a waiting cycle carries into its next run.
@@ -213,6 +217,7 @@ func (c *cycle) begin(ctx workflow.Context) error {
 		Period:     c.in.Period,
 		Trigger:    c.in.Trigger,
 		StartedBy:  c.in.StartedBy,
+		Clients:    c.in.Clients,
 	}
 	return workflow.ExecuteActivity(storeOptions(ctx), ActivityBeginCycle, in).Get(ctx, &c.settings)
 }

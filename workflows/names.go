@@ -77,6 +77,14 @@ func BillingCycleID(tenantID string, period billing.Period) string {
 	return "billing-cycle/" + tenantID + "/" + string(period)
 }
 
+// ClientPublishID names the publish of one backup client of a tenant and period ("publish
+// now" of a client added mid-month). It is not the period's workflow ID, so it neither
+// blocks nor is blocked by the month's publish, and a publish of one client never stands
+// for the month's (see store.PeriodPublisher and the period claims).
+func ClientPublishID(tenantID string, period billing.Period, clientID string) string {
+	return BillingCycleID(tenantID, period) + "/client/" + clientID
+}
+
 // LicenceSyncID names the licence-sync cycle of a tenant and period.
 func LicenceSyncID(tenantID string, period billing.Period) string {
 	return "licence-sync/" + tenantID + "/" + string(period)

@@ -373,7 +373,7 @@ func TestRunOfAScheduleChangedSinceItWasPlannedIsSkipped(t *testing.T) {
 		{"hour moved to 18:00", func(t *tenant.Tenant) { t.Settings.Publish.Schedule.Hour = 18 }, SkipChanged},
 		{"zone moved to New York", func(t *tenant.Tenant) { t.TimeZone = "America/New_York" }, SkipChanged},
 		{"day moved to the last, which the 25th is not", func(t *tenant.Tenant) { t.Settings.Publish.Schedule.Day = tenant.LastDay }, SkipChanged},
-		{"approval rule changed, the schedule did not", func(t *tenant.Tenant) { t.Settings.Approval.Mode = tenant.ApproveAutomatic }, ""},
+		{"approval rule changed, the schedule did not", func(t *tenant.Tenant) { t.Settings.Licences.Approval.Mode = tenant.ApproveAutomatic }, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			now := settingsAsBuilt(in)

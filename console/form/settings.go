@@ -69,17 +69,23 @@ func Licences(v url.Values, cur tenant.Settings) (tenant.Settings, Errors) {
 	return s, errs
 }
 
-// Approval is the approval form: mode, rule thresholds, reminders and deadline.
+// Approval is the approval form: each job's mode, rule thresholds, reminders and deadline
+// (fields "publish.approval.mode", "licences.approval.mode", …).
 func Approval(v url.Values, cur tenant.Settings) (tenant.Settings, Errors) {
 	errs := Errors{}
 	s := cur
-	a := &s.Approval
-	a.Mode = text(v, "approval.mode")
-	a.MaxUnits = number(v, "approval.max_units", errs)
-	a.MaxPercent = number(v, "approval.max_percent", errs)
-	a.ReminderHours = integer(v, "approval.reminder_hours", 0, 744, errs, "Reminder hours")
-	a.DeadlineHours = integer(v, "approval.deadline_hours", 0, 8760, errs, "Deadline hours")
-	a.DeadlineAction = text(v, "approval.deadline_action")
+	for _, job := range []struct {
+		prefix string
+		a      *tenant.ApprovalSettings
+	}{{"publish.approval", &s.Publish.Approval}, {"licences.approval", &s.Licences.Approval}} {
+		a, p := job.a, job.prefix
+		a.Mode = text(v, p+".mode")
+		a.MaxUnits = number(v, p+".max_units", errs)
+		a.MaxPercent = number(v, p+".max_percent", errs)
+		a.ReminderHours = integer(v, p+".reminder_hours", 0, 744, errs, "Reminder hours")
+		a.DeadlineHours = integer(v, p+".deadline_hours", 0, 8760, errs, "Deadline hours")
+		a.DeadlineAction = text(v, p+".deadline_action")
+	}
 	return s, errs
 }
 

@@ -151,7 +151,11 @@ func Seed(ctx context.Context, s *store.Store, urls URLs, opts Options) (bool, e
 	}
 	settings := tenant.Defaults()
 	settings.Publish.Mode = tenant.ModeAdvanced
-	settings.Approval.Mode = tenant.ApproveManual
+	// The demo asks a person to approve its usage publishes (a new tenant's publish needs
+	// no approval), so the walk-through shows the pending step; licence syncs wait for a
+	// person by default.
+	settings.Publish.Approval.Mode = tenant.ApproveManual
+	settings.Licences.Approval.Mode = tenant.ApproveManual
 	settings.Notify.Emails = append([]string{}, opts.Emails...)
 	t := tenant.Tenant{ID: opts.TenantID, Name: "Demo MSP", TimeZone: "Europe/London", Settings: settings}
 	if _, err := s.CreateTenant(ctx, t); err != nil {

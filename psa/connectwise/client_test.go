@@ -470,10 +470,27 @@ func TestManagedServicesTablesAndSystemInfoRead(t *testing.T) {
 	assert.Equal(t, cwemu.DemoCompanyContoso, co.ID)
 }
 
+// defaultLayout is the usage product's names, what a new tenant's settings hold.
+var defaultLayout = psa.BackupStatsLayout{ConfigurationType: "Backup Stats", BillableSpaceQuestion: "Billable Space",
+	YearQuestion: "Year", MonthQuestion: "Month"}
+
+// answers reads a configuration's answers by question text.
+func answers(doc map[string]any) map[string]string {
+	out := map[string]string{}
+	qs, _ := doc["questions"].([]any)
+	for _, q := range qs {
+		m, _ := q.(map[string]any)
+		if a, ok := m["answer"]; ok {
+			out[fmt.Sprint(m["question"])] = fmt.Sprint(a)
+		}
+	}
+	return out
+}
+
 func TestBackupStatsReadCreateAndUpdate(t *testing.T) {
 	e := demoEnv(t)
 	ctx := testCtx(t)
-	got, err := e.good.ReadBackupStats(ctx, []string{"Northwind", "Contoso", "NoSuchClient"})
+	got, err := e.good.ReadBackupStats(ctx, defaultLayout, []string{"Northwind", "Contoso", "NoSuchClient"})
 	require.NoError(t, err)
 	require.Len(t, got, 3)
 	require.NoError(t, got[0].Err)
@@ -487,39 +504,86 @@ func TestBackupStatsReadCreateAndUpdate(t *testing.T) {
 
 	want := psa.BackupStats{BillableSpaceGB: decimal.RequireFromString("250.125"), Year: 2025, Month: 2}
 	before := len(e.emu.Documents(cwemu.Configurations))
-	back, err := e.good.WriteBackupStats(ctx, "Contoso", want)
+	back, err := e.good.WriteBackupStats(ctx, defaultLayout, "Contoso", want)
 	require.NoError(t, err)
 	assert.True(t, sameStats(back, want), "%+v", back)
-	assert.Len(t, e.emu.Documents(cwemu.Configurations), before+1, "first publish creates the record")
+	docs := e.emu.Documents(cwemu.Configurations)
+	assert.Len(t, docs, before+1, "first publish creates the record")
+	created := docs[len(docs)-1]
+	assert.Equal(t, "Backup Stats", created["name"])
+	assert.Equal(t, map[string]string{"Billable Space": "250.125", "Year": "2025", "Month": "2"}, answers(created))
+	assert.Equal(t, "250.125", fmt.Sprint(created["backupBillableSpaceGb"]), "the configuration's own backup fields too")
 
 	want.BillableSpaceGB = decimal.RequireFromString("251")
-	back, err = e.good.WriteBackupStats(ctx, "Contoso", want)
+	back, err = e.good.WriteBackupStats(ctx, defaultLayout, "Contoso", want)
 	require.NoError(t, err)
 	assert.True(t, sameStats(back, want))
 	assert.Len(t, e.emu.Documents(cwemu.Configurations), before+1, "later publishes update it")
 
-	back, err = e.good.WriteBackupStats(ctx, "Northwind", want)
+	back, err = e.good.WriteBackupStats(ctx, defaultLayout, "Northwind", want)
 	require.NoError(t, err)
 	assert.True(t, sameStats(back, want))
-	assert.Equal(t, 1, e.emu.Writes(cwemu.Configurations, 7002))
+	assert.Equal(t, 1, e.emu.Writes(cwemu.Configurations, 7002), "the usage product's record is the one written")
+	nw, _ := e.emu.Document(cwemu.Configurations, 7002)
+	assert.Equal(t, map[string]string{"Billable Space": "251", "Year": "2025", "Month": "2"}, answers(nw))
 
-	_, err = e.good.WriteBackupStats(ctx, "NoSuchClient", want)
+	_, err = e.good.WriteBackupStats(ctx, defaultLayout, "NoSuchClient", want)
 	assert.Equal(t, remote.NotFound, remote.KindOf(err))
-	_, err = e.good.WriteBackupStats(ctx, "Contoso", psa.BackupStats{BillableSpaceGB: decimal.NewFromInt(1), Year: 2025, Month: 13})
+	_, err = e.good.WriteBackupStats(ctx, defaultLayout, "Contoso", psa.BackupStats{BillableSpaceGB: decimal.NewFromInt(1), Year: 2025, Month: 13})
 	assert.Equal(t, remote.Invalid, remote.KindOf(err))
+
+	co, err := e.good.DescribeManagedID(ctx, "contoso")
+	require.NoError(t, err)
+	assert.Equal(t, psa.Company{ID: cwemu.DemoCompanyContoso, Name: "Contoso Ltd", Identifier: "Contoso"}, co)
+	_, err = e.good.DescribeManagedID(ctx, "NoSuchClient")
+	assert.Equal(t, remote.NotFound, remote.KindOf(err))
 }
 
-func TestBackupStatsNeedTheConfigurationType(t *testing.T) {
+// Whatever the tenant names — another type, other questions — is where the figures go; a
+// layout ConnectWise lacks fails the whole call and names the setting.
+func TestBackupStatsFollowTheConfiguredTypeAndQuestions(t *testing.T) {
 	e := demoEnv(t)
-	creds := e.emu.Credentials()
-	c, err := New(Config{SiteURL: e.srv.URL, CompanyID: creds.CompanyID, PublicKey: creds.PublicKey, PrivateKey: creds.PrivateKey,
-		ClientID: creds.ClientID, BackupConfigType: "Vault Stats"}, e.srv.Client())
+	ctx := testCtx(t)
+	e.emu.SeedConfigurationType(cwemu.ConfigurationType{ID: 390, Name: "Cloud Usage", Questions: []cwemu.ConfigurationTypeQuestion{
+		{ID: 3901, Question: "Notes"}, {ID: 3902, Question: "GB Used", FieldType: "Number"},
+		{ID: 3903, Question: "Billing Year", FieldType: "Number"}, {ID: 3904, Question: "Billing Month", FieldType: "Number"},
+	}})
+	layout := psa.BackupStatsLayout{ConfigurationType: "cloud usage", BillableSpaceQuestion: "GB Used", YearQuestion: "Billing Year", MonthQuestion: "Billing Month"}
+	want := psa.BackupStats{BillableSpaceGB: decimal.RequireFromString("12.5"), Year: 2026, Month: 11}
+	back, err := e.good.WriteBackupStats(ctx, layout, "Fabrikam", want)
 	require.NoError(t, err)
-	_, err = c.WriteBackupStats(testCtx(t), "Fabrikam", psa.BackupStats{BillableSpaceGB: decimal.NewFromInt(5), Year: 2025, Month: 1})
-	var re *remote.Error
-	require.ErrorAs(t, err, &re)
-	assert.Equal(t, remote.Invalid, re.Kind)
-	assert.Equal(t, "backup_config_type", re.Field)
+	assert.True(t, sameStats(back, want))
+	var rec map[string]any
+	for _, d := range e.emu.Documents(cwemu.Configurations) {
+		if typ, _ := d["type"].(map[string]any); fmt.Sprint(typ["id"]) == "390" {
+			rec = d
+		}
+	}
+	require.NotNil(t, rec, "a Cloud Usage record was created")
+	assert.Equal(t, "Cloud Usage", rec["name"])
+	assert.Equal(t, map[string]string{"GB Used": "12.5", "Billing Year": "2026", "Billing Month": "11"}, answers(rec))
+	got, err := e.good.ReadBackupStats(ctx, layout, []string{"Fabrikam"})
+	require.NoError(t, err)
+	assert.True(t, got[0].Exists)
+	assert.True(t, sameStats(got[0].Stats, want))
+
+	for _, tc := range []struct {
+		layout psa.BackupStatsLayout
+		field  string
+	}{
+		{psa.BackupStatsLayout{ConfigurationType: "Vault Stats"}, "backup_stats.configuration_type"},
+		{psa.BackupStatsLayout{ConfigurationType: "Cloud Usage", BillableSpaceQuestion: "Terabytes"}, "backup_stats.billable_space_question"},
+		{psa.BackupStatsLayout{ConfigurationType: "Cloud Usage", YearQuestion: "Year"}, "backup_stats.year_question"},
+	} {
+		_, err := e.good.WriteBackupStats(ctx, tc.layout, "Fabrikam", want)
+		var re *remote.Error
+		require.ErrorAs(t, err, &re)
+		assert.Equal(t, remote.Invalid, re.Kind)
+		assert.Equal(t, tc.field, re.Field)
+		_, err = e.good.ReadBackupStats(ctx, tc.layout, []string{"Fabrikam"})
+		require.ErrorAs(t, err, &re)
+		assert.Equal(t, tc.field, re.Field, "reading fails the whole call too")
+	}
 }
 
 func TestConfigKeepsTheSecretOut(t *testing.T) {

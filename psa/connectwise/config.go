@@ -13,9 +13,6 @@ import (
 // not change the shapes we decode.
 const DefaultAPIVersion = "2025.1"
 
-// DefaultBackupConfigType names the configuration type that holds basic-mode backup stats.
-const DefaultBackupConfigType = "Backup"
-
 // Config is one tenant's connection to ConnectWise PSA.
 //
 // Only PrivateKey is secret. It is kept out of JSON (the store encrypts it apart, see
@@ -37,9 +34,8 @@ type Config struct {
 	Codebase string `json:"codebase,omitempty"`
 	// APIVersion pins the models served, e.g. "2025.1"; empty means DefaultAPIVersion.
 	APIVersion string `json:"api_version,omitempty"`
-	// BackupConfigType names the configuration type of basic-mode backup stats records;
-	// empty means DefaultBackupConfigType.
-	BackupConfigType string `json:"backup_config_type,omitempty"`
+	// Where basic mode keeps its records (the configuration type and its questions) is a
+	// tenant setting (tenant.BackupStatsSettings), passed with each call.
 }
 
 // ConfigError names the Config field that is wrong and why.
@@ -104,9 +100,6 @@ func (c Config) Validate() error {
 	if !apiVersionPattern.MatchString(c.APIVersion) {
 		bad("api_version", `must look like "2025.1"`)
 	}
-	if strings.ContainsAny(c.BackupConfigType, "\r\n") || len(c.BackupConfigType) > 50 {
-		bad("backup_config_type", "must be one line of at most 50 characters")
-	}
 	return errors.Join(errs...)
 }
 
@@ -119,10 +112,6 @@ func (c Config) normalized() Config {
 	c.Codebase = normalizeCodebase(c.Codebase)
 	if c.APIVersion == "" {
 		c.APIVersion = DefaultAPIVersion
-	}
-	c.BackupConfigType = strings.TrimSpace(c.BackupConfigType)
-	if c.BackupConfigType == "" {
-		c.BackupConfigType = DefaultBackupConfigType
 	}
 	return c
 }

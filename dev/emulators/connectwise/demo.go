@@ -95,10 +95,12 @@ func DemoFixture() Fixture {
 		f.Configurations = append(f.Configurations, Configuration{ID: 7000 + int64(i)*10 + 1, CompanyID: c.CompanyID, TypeID: typ,
 			Name: c.ManagedID + "-01"})
 	}
+	// The record the usage product left on Northwind: a "Backup Stats" configuration whose
+	// questions (and backup fields) hold December 2024.
 	space := decimal.RequireFromString("98.75")
-	f.Configurations = append(f.Configurations, Configuration{ID: 7002, CompanyID: DemoCompanyNorthwind, TypeID: ConfigTypeBackup,
-		Name: "Backup Stats (meterbridge)", DeviceIdentifier: BackupDeviceIdentifier, BackupBillableSpaceGB: &space,
-		BackupYear: 2024, BackupMonth: int(time.December)})
+	f.Configurations = append(f.Configurations, Configuration{ID: 7002, CompanyID: DemoCompanyNorthwind, TypeID: ConfigTypeBackupStats,
+		Name: "Backup Stats", BackupBillableSpaceGB: &space, BackupYear: 2024, BackupMonth: int(time.December),
+		Answers: map[int64]string{QuestionBillableSpace: "98.75", QuestionYear: "2024", QuestionMonth: "12"}})
 	return f
 }
 

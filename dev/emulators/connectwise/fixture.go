@@ -79,10 +79,18 @@ type Addition struct {
 	InvoiceDescription         string
 }
 
-// ConfigurationType seeds a configuration type.
+// ConfigurationType seeds a configuration type and the questions it asks.
 type ConfigurationType struct {
-	ID   int64
-	Name string
+	ID        int64
+	Name      string
+	Questions []ConfigurationTypeQuestion
+}
+
+// ConfigurationTypeQuestion seeds one question of a configuration type.
+type ConfigurationTypeQuestion struct {
+	ID        int64
+	Question  string
+	FieldType string // "Number", "Text", …; "" is Text
 }
 
 // Configuration seeds a configuration, optionally with backup stats.
@@ -93,6 +101,8 @@ type Configuration struct {
 	BackupBillableSpaceGB *decimal.Decimal
 	BackupYear            int // 0: unset
 	BackupMonth           int // 0: unset
+	// Answers answer questions of the type, by question id.
+	Answers map[int64]string
 }
 
 // ManagementItSolution seeds a management IT solution.
@@ -200,7 +210,23 @@ func (c Configuration) input() map[string]any {
 	if c.BackupMonth != 0 {
 		m["backupMonth"] = jsonInt(int64(c.BackupMonth))
 	}
+	if len(c.Answers) > 0 {
+		var qs []any
+		for id, a := range c.Answers {
+			qs = append(qs, map[string]any{"questionId": jsonInt(id), "answer": a})
+		}
+		m["questions"] = qs
+	}
 	return m
+}
+
+func (q ConfigurationTypeQuestion) input(seq int) map[string]any {
+	ft := q.FieldType
+	if ft == "" {
+		ft = "Text"
+	}
+	return map[string]any{"question": q.Question, "fieldType": ft, "entryType": "EntryField", "sequenceNumber": jsonInt(int64(seq)),
+		"numberOfDecimals": jsonInt(0), "requiredFlag": false, "inactiveFlag": false}
 }
 
 func (t AgreementType) input() map[string]any {
@@ -259,6 +285,9 @@ func (f Fixture) items() []seedItem {
 	}
 	for _, t := range f.ConfigurationTypes {
 		add(ConfigurationTypes, 0, t.ID, t.input())
+		for i, q := range t.Questions {
+			add(ConfigurationTypeQuestions, t.ID, q.ID, q.input(i+1))
+		}
 	}
 	for _, c := range f.Companies {
 		add(Companies, 0, c.ID, c.input())
@@ -312,10 +341,25 @@ const (
 	ProductServerLicence         int64 = 202 // "LIC-SERVER"
 	ProductDesktopLicence        int64 = 203 // "LIC-DESKTOP"
 	ProductStarterBundle         int64 = 204 // a Bundle: cannot be an addition
-	ConfigTypeBackup             int64 = 301 // "Backup": holds basic-mode backup stats
+	ConfigTypeBackup             int64 = 301 // "Backup": where meterbridge kept basic-mode stats before they were settings
 	ConfigTypeServer             int64 = 302
 	ConfigTypeWorkstation        int64 = 303
+	ConfigTypeBackupStats        int64 = 304 // "Backup Stats": the usage product's type, with its three questions
+
+	QuestionBillableSpace int64 = 3041 // "Billable Space" (Number)
+	QuestionYear          int64 = 3042 // "Year" (Number)
+	QuestionMonth         int64 = 3043 // "Month" (Number)
 )
+
+// BackupStatsType is the usage product's configuration type: "Backup Stats", asking
+// "Billable Space", "Year" and "Month" (the names meterbridge's settings default to).
+func BackupStatsType() ConfigurationType {
+	return ConfigurationType{ID: ConfigTypeBackupStats, Name: "Backup Stats", Questions: []ConfigurationTypeQuestion{
+		{ID: QuestionBillableSpace, Question: "Billable Space", FieldType: "Number"},
+		{ID: QuestionYear, Question: "Year", FieldType: "Number"},
+		{ID: QuestionMonth, Question: "Month", FieldType: "Number"},
+	}}
+}
 
 // BackupDeviceIdentifier is the deviceIdentifier of the configuration meterbridge keeps
 // backup stats on (the client's constant of the same name; kept apart so the emulator does
@@ -334,7 +378,8 @@ func ReferenceFixture() Fixture {
 			{ID: ProductDesktopLicence, Identifier: "LIC-DESKTOP", Description: "Backup licence - desktop", Price: d("5"), Cost: d("2.25"), UnitOfMeasure: "Each"},
 			{ID: ProductStarterBundle, Identifier: "BUNDLE-STARTER", Description: "Starter bundle", ProductClass: "Bundle", Price: d("99"), Cost: d("40")},
 		},
-		ConfigurationTypes:    []ConfigurationType{{ID: ConfigTypeBackup, Name: "Backup"}, {ID: ConfigTypeServer, Name: "Server"}, {ID: ConfigTypeWorkstation, Name: "Workstation"}},
+		ConfigurationTypes: []ConfigurationType{{ID: ConfigTypeBackup, Name: "Backup"}, {ID: ConfigTypeServer, Name: "Server"},
+			{ID: ConfigTypeWorkstation, Name: "Workstation"}, BackupStatsType()},
 		ManagementItSolutions: []ManagementItSolution{{ID: 401, Name: "Meterbridge Backup", Type: "Custom", Solution: "Meterbridge Backup"}},
 		ManagedDevicesIntegrations: []ManagedDevicesIntegration{{ID: 411, Name: "Meterbridge", Solution: "Meterbridge Backup", PortalURL: "https://backup.example.com",
 			CrossReferences: []CrossReference{{ID: 421, VendorType: "BackupUsage", VendorLevel: "Standard", AgreementTypeID: AgreementTypeBackup, ProductID: ProductBackupGB, ConfigTypeID: ConfigTypeBackup}}}},

@@ -34,6 +34,7 @@ const (
 	CatalogItems               = "procurement/catalog"
 	Configurations             = "company/configurations"
 	ConfigurationTypes         = "company/configurations/types"
+	ConfigurationTypeQuestions = "company/configurations/types/questions"
 	ManagementItSolutions      = "company/managementItSolutions"
 	ManagedDevicesIntegrations = "company/managedDevicesIntegrations"
 	CrossReferences            = "company/managedDevicesIntegrations/crossReferences"
@@ -164,6 +165,21 @@ func resources() []*resource {
 			required: []string{"name"},
 		},
 		{
+			// The questions a configuration type asks of its configurations; a configuration
+			// answers them in its questions array (validateConfiguration).
+			name: ConfigurationTypeQuestions, path: "company/configurations/types/{parentId}/questions", object: "configurationTypeQuestion",
+			parent: ConfigurationTypes, parentField: "configurationTypeId",
+			fields: withCommon(map[string]field{
+				"configurationTypeId": fRO(kInt), "question": str(1000), "fieldType": fString, "entryType": fString,
+				"sequenceNumber": fNumber, "numberOfDecimals": fInt, "requiredFlag": fBool, "inactiveFlag": fBool,
+			}),
+			required: []string{"question", "fieldType"},
+			validate: func(_ *Server, d, _, _ doc) []FieldError {
+				return oneOf("configurationTypeQuestion", "fieldType", d["fieldType"],
+					"TextArea", "Currency", "Date", "Hyperlink", "IPAddress", "Checkbox", "Number", "Percent", "Text", "Password")
+			},
+		},
+		{
 			name: Configurations, path: "company/configurations", object: "configuration",
 			fields: withCommon(map[string]field{
 				"name": str(100), "type": ref(ConfigurationTypes), "company": ref(Companies), "status": fRef,
@@ -176,6 +192,8 @@ func resources() []*resource {
 				"backupMonth": fInt,
 			}),
 			required: []string{"name", "type", "company"},
+			validate: validateConfiguration,
+			derive:   deriveConfiguration,
 		},
 		{
 			name: ManagementItSolutions, path: "company/managementItSolutions", object: "managementItSolution",

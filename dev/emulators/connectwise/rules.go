@@ -1,6 +1,11 @@
 package connectwise
 
-import "github.com/shopspring/decimal"
+import (
+	"strconv"
+	"strings"
+
+	"github.com/shopspring/decimal"
+)
 
 // validateAddition holds the addition rules vendors have run into (psa-apis.md 1.13).
 func validateAddition(s *Server, d, old, parent doc) []FieldError {
@@ -66,4 +71,93 @@ func deriveAgreement(s *Server, d, _ doc) {
 
 func validateCatalogItem(_ *Server, d, _, _ doc) []FieldError {
 	return oneOf("catalogItem", "productClass", d["productClass"], "Agreement", "Bundle", "Inventory", "NonInventory", "Service")
+}
+
+// typeQuestions are the questions of a configuration's type, by id.
+func (s *Server) typeQuestions(d doc) map[int64]doc {
+	typ, _ := d["type"].(map[string]any)
+	out := map[int64]doc{}
+	for _, r := range s.store.list(ConfigurationTypeQuestions, idOf(typ["id"])) {
+		out[idOf(r.doc["id"])] = r.doc
+	}
+	return out
+}
+
+// validateConfiguration checks a configuration's answers: each names a question of the
+// configuration's own type by questionId, and a Number, Currency or Percent question's
+// answer is a number (sent as a JSON number or a numeric string).
+// Unconfirmed: the real API's messages, and whether it refuses or ignores an answer to a
+// question of another type; the emulator refuses, so a client that resolves the wrong
+// question hears of it.
+func validateConfiguration(s *Server, d, _, _ doc) []FieldError {
+	answers, _ := d["questions"].([]any)
+	if len(answers) == 0 {
+		return nil
+	}
+	bad := func(msg string) FieldError {
+		return FieldError{Code: "InvalidField", Message: msg, Resource: "configuration", Field: "questions"}
+	}
+	questions := s.typeQuestions(d)
+	var errs []FieldError
+	for i, a := range answers {
+		m, ok := a.(map[string]any)
+		if !ok {
+			errs = append(errs, bad("Each question must be an object with a questionId and an answer."))
+			continue
+		}
+		id := idOf(m["questionId"])
+		q, ok := questions[id]
+		if !ok {
+			errs = append(errs, bad("Question "+strconv.FormatInt(id, 10)+" (at "+strconv.Itoa(i)+") is not a question of this configuration's type."))
+			continue
+		}
+		switch q["fieldType"] {
+		case "Number", "Currency", "Percent":
+			if v := m["answer"]; v != nil && v != "" {
+				if _, ok := numberOf(v); !ok {
+					errs = append(errs, bad("The answer to "+strconv.Quote(textOf(q["question"]))+" must be a number."))
+				}
+			}
+		}
+	}
+	return errs
+}
+
+// deriveConfiguration stores the answers as the API shows them: every question of the
+// configuration's type, in sequence order, with its text, field type and the answer given
+// (none when it was not answered). Answers are kept as sent.
+func deriveConfiguration(s *Server, d, _ doc) {
+	answers, _ := d["questions"].([]any)
+	given := map[int64]any{}
+	for _, a := range answers {
+		if m, ok := a.(map[string]any); ok {
+			given[idOf(m["questionId"])] = m["answer"]
+		}
+	}
+	var out []any
+	typ, _ := d["type"].(map[string]any)
+	for _, r := range s.store.list(ConfigurationTypeQuestions, idOf(typ["id"])) {
+		q := r.doc
+		if inactive, _ := q["inactiveFlag"].(bool); inactive {
+			continue
+		}
+		id := idOf(q["id"])
+		e := map[string]any{"questionId": jsonInt(id), "question": q["question"], "fieldType": q["fieldType"],
+			"sequenceNumber": q["sequenceNumber"], "numberOfDecimals": q["numberOfDecimals"], "requiredFlag": q["requiredFlag"]}
+		if v, ok := given[id]; ok && v != nil {
+			e["answerId"] = jsonInt(idOf(d["id"])*1000 + id%1000)
+			e["answer"] = v
+		}
+		out = append(out, e)
+	}
+	if out == nil {
+		delete(d, "questions")
+		return
+	}
+	d["questions"] = out
+}
+
+func textOf(v any) string {
+	s, _ := v.(string)
+	return strings.TrimSpace(s)
 }

@@ -188,7 +188,16 @@ func (s *Server) SeedCatalogItem(c CatalogItem) int64 {
 
 // SeedConfigurationType adds a configuration type and returns its id.
 func (s *Server) SeedConfigurationType(t ConfigurationType) int64 {
-	return s.seedRecord(ConfigurationTypes, 0, t.ID, t.input())
+	id := s.seedRecord(ConfigurationTypes, 0, t.ID, t.input())
+	for i, q := range t.Questions {
+		s.seedRecord(ConfigurationTypeQuestions, id, q.ID, q.input(i+1))
+	}
+	return id
+}
+
+// SeedConfigurationTypeQuestion adds a question to a configuration type and returns its id.
+func (s *Server) SeedConfigurationTypeQuestion(typeID int64, q ConfigurationTypeQuestion) int64 {
+	return s.seedRecord(ConfigurationTypeQuestions, typeID, q.ID, q.input(int(q.ID%1000)))
 }
 
 // SeedConfiguration adds a configuration and returns its id.
