@@ -118,10 +118,23 @@ func checkTypedManagedID(v string) error {
 }
 
 // clientError answers a failure of the backup clients' list, a client's change or a publish
-// of one client: an unknown client 404, a refused Managed ID or client 422 naming the field,
-// no backup or PSA connection 409; the backup service's own failures 502/503; the PSA's as
-// for mappings (psaCallError). Anything else is left to the usual mapping.
+// of one client (backupClientError), and the PSA's failures as for mappings (psaCallError).
+// Anything else is left to the usual mapping.
 func clientError(err error) error {
+	if ae := backupClientError(err); ae != nil {
+		return ae
+	}
+	var re *remote.Error
+	if errors.As(err, &re) {
+		return psaCallError(err)
+	}
+	return err
+}
+
+// backupClientError maps the connector's answers about backup clients: an unknown client
+// 404, a refused Managed ID or client 422 naming the field, no backup or PSA connection 409,
+// the backup service's own failures 502/503. nil for any other error.
+func backupClientError(err error) *apiError {
 	var mid *connect.ManagedIDError
 	var np *connect.ClientNotPublishableError
 	var re *remote.Error
@@ -148,10 +161,8 @@ func clientError(err error) error {
 				Message: "the backup service could not be reached or is busy; try again later: " + re.Error(), RetryAfter: max(re.RetryAfter, 5*time.Second)}
 		}
 		return &apiError{Status: http.StatusBadGateway, Code: "backup_refused", Message: "the backup service refused the request: " + re.Error()}
-	case errors.As(err, &re):
-		return psaCallError(err)
 	}
-	return err
+	return nil
 }
 
 func quote(s string) string { b, _ := json.Marshal(s); return string(b) }

@@ -67,6 +67,9 @@ func toAPIError(err error) *apiError {
 	if errors.As(err, &ae) {
 		return ae
 	}
+	if ce := backupClientError(err); ce != nil {
+		return ce
+	}
 	var acc *access.Error
 	if errors.As(err, &acc) {
 		switch acc.Kind {

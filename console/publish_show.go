@@ -8,7 +8,9 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/meterbridge/meterbridge/api"
 	"github.com/meterbridge/meterbridge/billing"
+	"github.com/meterbridge/meterbridge/connect"
 	"github.com/meterbridge/meterbridge/starter"
 	"github.com/meterbridge/meterbridge/store"
 	"github.com/meterbridge/meterbridge/workflows"
@@ -17,8 +19,9 @@ import (
 // historyStep is how many more cycles "show more" adds to a history list.
 const historyStep = 10
 
-// showPublish shows the usage publish: publish now, the mode and schedule with the next
-// three publishing times as Temporal computes them, and the publish history.
+// showPublish shows the usage publish: publish now, the clients (which are published, their
+// Managed IDs, publish one now), the mode and schedule with the next three publishing times
+// as Temporal computes them, and the publish history.
 func (c *Console) showPublish(g *gin.Context) {
 	c.publishPage(g, c.newPage(g, "Publish", "publish"), http.StatusOK)
 }
@@ -31,12 +34,34 @@ func (c *Console) publishPage(g *gin.Context, p *page, status int) {
 		return
 	}
 	next, nextErr := c.nextRuns(g.Request.Context(), p, workflows.ActionPublish)
+	clients, clientsErr := c.backupClients(g, p)
 	p.Data = map[string]any{
 		"Cycles": cycles, "More": more, "MoreLimit": limit + historyStep, "Next": next, "NextError": nextErr,
 		"ScheduleID": starter.ScheduleID(g.Param("tenant"), workflows.ActionPublish),
 		"Days":       days(), "Hours": hours(),
+		"Clients":    clients, "ClientsError": clientsErr,
 	}
 	c.render(g, status, "publish", p)
+}
+
+// backupClients reads the tenant's backup clients as the API's GET …/clients does; a backup
+// service that does not answer makes a note on the page instead of failing it.
+func (c *Console) backupClients(g *gin.Context, p *page) (*connect.ClientList, string) {
+	if p.Tenant == nil {
+		return nil, ""
+	}
+	ctx, cancel := context.WithTimeout(g.Request.Context(), 10*time.Second)
+	defer cancel()
+	list, err := c.Connector.BackupClients(ctx, p.Tenant.ID, time.Now())
+	if err != nil {
+		c.Logger.Warn("console: backup clients not read", "tenant", p.Tenant.ID, "err", err)
+		pr := api.ExplainClient(err)
+		if pr.Status >= 500 && pr.Code == "internal" {
+			return nil, "The backup clients could not be read just now; reload the page to try again."
+		}
+		return nil, sentence(pr.Message)
+	}
+	return &list, ""
 }
 
 // nextRuns reads a schedule's next three run times; a Temporal that does not answer makes a

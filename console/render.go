@@ -45,6 +45,7 @@ var funcs = template.FuncMap{
 	"fid":       fieldID,
 	"contains":  func(list []string, s string) bool { return contains(list, s) },
 	"join":      strings.Join,
+	"split":     strings.Split,
 	"plural": func(n int, one, many string) string {
 		if n == 1 {
 			return one

@@ -44,6 +44,8 @@ func routes() []route {
 		{"GET", t + "/publish", viewer, true, (*Console).showPublish},
 		{"POST", t + "/publish", approver, true, (*Console).publishNow},
 		{"POST", t + "/publish/settings", admin, true, (*Console).savePublishSettings},
+		{"POST", t + "/clients/:client", admin, true, (*Console).saveClient},
+		{"POST", t + "/clients/:client/publish", approver, true, (*Console).publishClient},
 		{"GET", t + "/cycles/:cycle", viewer, true, (*Console).showCycle},
 
 		{"GET", t + "/licences", viewer, true, (*Console).showLicences},

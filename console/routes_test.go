@@ -13,7 +13,7 @@ import (
 // the API keeps for admins the console does too.
 func TestConsoleRoutesNeedTheAPIsRoles(t *testing.T) {
 	adminOnly := []string{"/settings/psa", "/settings/notify", "/settings/approval", "/settings/sources/:kind",
-		"/mappings", "/history/clear", "/publish/settings", "/licences/settings", "/tokens"}
+		"/mappings", "/history/clear", "/publish/settings", "/licences/settings", "/tokens", "/clients/:client"}
 	for _, r := range console.Routes() {
 		open := r.Path == "/" || r.Path == "/signin"
 		if r.Role == "" && !open {

@@ -135,15 +135,20 @@ func fieldsWithValues(provider string, st *store.ConnectionStatus) []credentialF
 // resetWords names the settings a PSA switch resets as people read them.
 func resetWords(paths []string) []string {
 	names := map[string]string{
-		"settings.publish.schedule.enabled": "the automatic publish schedule (turned off)",
-		"settings.licences.refresh.enabled": "the licence refresh schedule (turned off)",
-		"settings.licences.sync.enabled":    "the licence sync schedule (turned off)",
-		"settings.approval.mode":            "the approval mode (back to manual)",
-		"settings.approval.max_units":       "the approval rule's unit limit (to 0)",
-		"settings.approval.max_percent":     "the approval rule's percent limit (to 0)",
-		"settings.approval.deadline_hours":  "the approval deadline (removed)",
-		"settings.approval.deadline_action": "the deadline action (back to hold and alert)",
-		"settings.publish.mode":             "the publish mode (to advanced: Autotask has no Backup Stats)",
+		"settings.publish.schedule.enabled":          "the automatic publish schedule (turned off)",
+		"settings.licences.refresh.enabled":          "the licence refresh schedule (turned off)",
+		"settings.licences.sync.enabled":             "the licence sync schedule (turned off)",
+		"settings.publish.approval.mode":             "the usage publishes' approval (back to manual)",
+		"settings.publish.approval.max_units":        "the usage publishes' rule unit limit (to 0)",
+		"settings.publish.approval.max_percent":      "the usage publishes' rule percent limit (to 0)",
+		"settings.publish.approval.deadline_hours":   "the usage publishes' approval deadline (removed)",
+		"settings.publish.approval.deadline_action":  "the usage publishes' deadline action (back to hold and alert)",
+		"settings.licences.approval.mode":            "the licence syncs' approval (back to manual)",
+		"settings.licences.approval.max_units":       "the licence syncs' rule unit limit (to 0)",
+		"settings.licences.approval.max_percent":     "the licence syncs' rule percent limit (to 0)",
+		"settings.licences.approval.deadline_hours":  "the licence syncs' approval deadline (removed)",
+		"settings.licences.approval.deadline_action": "the licence syncs' deadline action (back to hold and alert)",
+		"settings.publish.mode":                      "the publish mode (to advanced: Autotask has no Backup Stats)",
 	}
 	var out []string
 	for _, p := range paths {

@@ -247,9 +247,10 @@ func TestSwitchingPSANeedsConfirmationAndResetsEverythingAtOnce(t *testing.T) {
 	})
 	// Automation on: schedules and rule-based approval.
 	require.Equal(t, http.StatusOK, s.call("PATCH", s.tp, s.adminToken, map[string]any{"settings": map[string]any{
-		"publish":  map[string]any{"mode": "basic", "schedule": map[string]any{"enabled": true, "cadence": "monthly", "day": "5", "hour": 6}},
-		"licences": map[string]any{"refresh": map[string]any{"enabled": true}, "sync": map[string]any{"enabled": true}},
-		"approval": map[string]any{"mode": "rule", "max_units": "5", "max_percent": "10", "deadline_hours": 48, "deadline_action": "apply_rule_skip_rest", "reminder_hours": 12},
+		"publish": map[string]any{"mode": "basic", "schedule": map[string]any{"enabled": true, "cadence": "monthly", "day": "5", "hour": 6},
+			"approval": map[string]any{"mode": "automatic"}},
+		"licences": map[string]any{"refresh": map[string]any{"enabled": true}, "sync": map[string]any{"enabled": true},
+			"approval": map[string]any{"mode": "rule", "max_units": "5", "max_percent": "10", "deadline_hours": 48, "deadline_action": "apply_rule_skip_rest", "reminder_hours": 12}},
 	}}, nil))
 	mappings, err := s.store.ListMappings(ctx, s.tenantID, "")
 	require.NoError(t, err)
@@ -284,7 +285,8 @@ func TestSwitchingPSANeedsConfirmationAndResetsEverythingAtOnce(t *testing.T) {
 	require.Contains(t, e.Error.Message, "deletes all")
 	require.EqualValues(t, len(mappings), e.Error.Details["mappings"])
 	require.Equal(t, "connectwise", e.Error.Details["from"])
-	require.Contains(t, e.Error.Details["settings"], "settings.approval.mode")
+	require.Contains(t, e.Error.Details["settings"], "settings.publish.approval.mode")
+	require.Contains(t, e.Error.Details["settings"], "settings.licences.approval.mode")
 	unchanged(t)
 
 	// Bad credentials are refused before anything else is looked at.
@@ -318,8 +320,9 @@ func TestSwitchingPSANeedsConfirmationAndResetsEverythingAtOnce(t *testing.T) {
 	require.EqualValues(t, len(mappings), ans.Reset.MappingsDeleted)
 	require.ElementsMatch(t, []string{
 		"settings.publish.schedule.enabled", "settings.licences.refresh.enabled", "settings.licences.sync.enabled",
-		"settings.approval.mode", "settings.approval.max_units", "settings.approval.max_percent",
-		"settings.approval.deadline_hours", "settings.approval.deadline_action", "settings.publish.mode",
+		"settings.publish.approval.mode",
+		"settings.licences.approval.mode", "settings.licences.approval.max_units", "settings.licences.approval.max_percent",
+		"settings.licences.approval.deadline_hours", "settings.licences.approval.deadline_action", "settings.publish.mode",
 	}, ans.Reset.SettingsReset)
 	require.Equal(t, "autotask", ans.Connection.Provider)
 	require.True(t, ans.Connection.SecretSet)

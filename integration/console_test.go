@@ -78,8 +78,8 @@ func TestConsoleApproverPublishesApprovesTwoRemovesOneAndSeesTheOutcomes(t *test
 	require.Equal(t, billing.Completed, cy.Status, "cycle error: %s", cy.Error)
 
 	b.open("/tenants/" + s.tenantID + "/publish")
-	require.Contains(t, b.text("table"), "ann@demo-msp.example")
-	require.Contains(t, b.text("table"), "completed")
+	require.Contains(t, b.text("#history table"), "ann@demo-msp.example")
+	require.Contains(t, b.text("#history table"), "completed")
 	b.screenshot("publish-history")
 	b.run(chromedp.Click(chromedp.CSS(`a[href$="/cycles/`+cy.ID+`"]`)), chromedp.WaitVisible(chromedp.CSS("main table")))
 	outcomes := b.text("main table")
@@ -237,6 +237,8 @@ func TestConsoleApproverSeesNoAdminForms(t *testing.T) {
 	b.open("/tenants/" + s.tenantID + "/publish")
 	require.Zero(t, b.count(`form[action$="/publish/settings"] button`))
 	require.NotZero(t, b.count(`form[action$="/publish"] button`), "an approver may publish")
+	require.Zero(t, b.count(`form[action*="/clients/"]:not([action$="/publish"]) button`), "an approver sees a form that changes a client")
+	require.Equal(t, 3, b.count(`form[action*="/clients/"][action$="/publish"] button`), "an approver may publish one client")
 
 	b.open("/tokens")
 	require.Equal(t, http.StatusForbidden, b.status())

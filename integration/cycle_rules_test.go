@@ -85,16 +85,11 @@ func TestOneBadManagedIDFailsOnlyThatClient(t *testing.T) {
 	}
 	// The Backup Stats records hold this month's space for the three good clients.
 	year, month := c.Period.YearMonth()
-	found := 0
-	for _, doc := range s.world.ConnectWise.Documents(cwemu.Configurations) {
-		if doc["deviceIdentifier"] != cwemu.BackupDeviceIdentifier {
-			continue
-		}
-		if fmt.Sprint(doc["backupYear"]) == fmt.Sprint(year) && fmt.Sprint(doc["backupMonth"]) == fmt.Sprint(int(month)) {
-			found++
-		}
+	for _, bc := range demo.BackupClients() {
+		rec, ok := s.backupStatsRecord(bc.Target.CompanyID, cwemu.ConfigTypeBackupStats)
+		require.True(t, ok, bc.Name)
+		require.Equal(t, map[string]string{"Billable Space": bc.UsageGB.String(), "Year": fmt.Sprint(year), "Month": fmt.Sprint(int(month))}, rec)
 	}
-	require.Equal(t, 3, found)
 
 	msgs, err := s.mail.WaitFor(context.Background(), 1)
 	require.NoError(t, err)

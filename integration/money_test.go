@@ -422,7 +422,8 @@ func TestTwoConcurrentBasicPushesCreateOneBackupStatsRecord(t *testing.T) {
 	records := 0
 	for _, doc := range s.world.ConnectWise.Documents(cwemu.Configurations) {
 		company, _ := doc["company"].(map[string]any)
-		if doc["deviceIdentifier"] == cwemu.BackupDeviceIdentifier && fmt.Sprint(company["id"]) == fmt.Sprint(cwemu.DemoCompanyContoso) {
+		typ, _ := doc["type"].(map[string]any)
+		if fmt.Sprint(typ["id"]) == fmt.Sprint(cwemu.ConfigTypeBackupStats) && fmt.Sprint(company["id"]) == fmt.Sprint(cwemu.DemoCompanyContoso) {
 			records++
 		}
 	}

@@ -451,7 +451,7 @@ func TestBackupStatsGoWhereTheTenantsSettingsNameThem(t *testing.T) {
 	for _, tc := range []struct{ patch, field string }{
 		{`{"configuration_type": ""}`, "settings.publish.backup_stats.configuration_type"},
 		{`{"configuration_type": "` + strings.Repeat("T", 51) + `"}`, "settings.publish.backup_stats.configuration_type"},
-		{`{"year_question": "Month"}`, "settings.publish.backup_stats.year_question"},
+		{`{"year_question": "Month"}`, "settings.publish.backup_stats.month_question"},
 		{`{"month_question": "Line one\nline two"}`, "settings.publish.backup_stats.month_question"},
 		{`{"billable_space_question": " GB "}`, "settings.publish.backup_stats.billable_space_question"},
 	} {

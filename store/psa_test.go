@@ -86,7 +86,7 @@ func TestPSASwitchNeedsConfirmationThenResets(t *testing.T) {
 	require.Equal(t, "psa.switched", h[0].Action)
 	require.Equal(t, store.SeverityWarning, h[0].Severity)
 	require.JSONEq(t, `{"from":"connectwise","to":"autotask","mappings_deleted":2,"request_id":"r1",
-		"settings_reset":["settings.publish.schedule.enabled","settings.approval.mode"]}`, string(h[0].Details))
+		"settings_reset":["settings.publish.schedule.enabled","settings.publish.approval.mode","settings.licences.approval.mode"]}`, string(h[0].Details))
 }
 
 func TestConnectionCheckIsKeptOnlyForTheCredentialsTested(t *testing.T) {

@@ -47,13 +47,15 @@ func Schedule(v url.Values, prefix string, cur tenant.Schedule, errs Errors) ten
 	return s
 }
 
-// Publish is the publish settings form: mode and schedule.
+// Publish is the publish settings form: mode, schedule and, for basic mode, the ConnectWise
+// names of the Backup Stats records.
 func Publish(v url.Values, cur tenant.Settings) (tenant.Settings, Errors) {
 	errs := Errors{}
 	s := cur
 	s.Publish.Mode = text(v, "publish.mode")
 	s.Publish.Schedule = Schedule(v, "publish.schedule", cur.Publish.Schedule, errs)
 	s.Publish.Schedule.Cadence = tenant.Monthly
+	s.Publish.BackupStats = BackupStats(v, cur.Publish.BackupStats)
 	return s, errs
 }
 
@@ -125,4 +127,18 @@ func Notify(v url.Values, cur tenant.Tenant) (tz string, s tenant.Settings, errs
 		s.Notify.WebhookURL = w
 	}
 	return tz, s, errs
+}
+
+// BackupStats is the part of the publish form that names where basic mode keeps its
+// records in ConnectWise; an empty type keeps the one stored (the type is required).
+func BackupStats(v url.Values, cur tenant.BackupStatsSettings) tenant.BackupStatsSettings {
+	b := cur
+	if !v.Has("publish.backup_stats.configuration_type") {
+		return b
+	}
+	b.ConfigurationType = text(v, "publish.backup_stats.configuration_type")
+	b.BillableSpaceQuestion = text(v, "publish.backup_stats.billable_space_question")
+	b.YearQuestion = text(v, "publish.backup_stats.year_question")
+	b.MonthQuestion = text(v, "publish.backup_stats.month_question")
+	return b
 }
