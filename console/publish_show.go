@@ -39,7 +39,7 @@ func (c *Console) publishPage(g *gin.Context, p *page, status int) {
 		"Cycles": cycles, "More": more, "MoreLimit": limit + historyStep, "Next": next, "NextError": nextErr,
 		"ScheduleID": starter.ScheduleID(g.Param("tenant"), workflows.ActionPublish),
 		"Days":       days(), "Hours": hours(),
-		"Clients":    clients, "ClientsError": clientsErr,
+		"Clients": clients, "ClientsError": clientsErr,
 	}
 	c.render(g, status, "publish", p)
 }
