@@ -144,7 +144,7 @@ func backupClientError(err error) *apiError {
 			Message: "backup client not found: the backup service does not report it and the tenant has no record of it"}
 	case errors.As(err, &mid):
 		return &apiError{Status: http.StatusUnprocessableEntity, Code: "managed_id_unknown", Field: "managed_id",
-			Message: "ConnectWise has no single company with Managed ID " + quote(mid.ManagedID) + ": " + remoteWords(mid.Err)}
+			Message: "not the Managed ID of one ConnectWise company: " + remoteWords(mid.Err)}
 	case errors.As(err, &np):
 		return errInvalid("client_id", "%s", np.Error())
 	case errors.Is(err, connect.ErrPSANotConfigured):
@@ -164,8 +164,6 @@ func backupClientError(err error) *apiError {
 	}
 	return nil
 }
-
-func quote(s string) string { b, _ := json.Marshal(s); return string(b) }
 
 // remoteWords is what an outside service said, without repeating our own operation.
 func remoteWords(err error) string {

@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -89,7 +90,8 @@ func TestConsolePublishPageChoosesClientsTypesAManagedIDAndPublishesOneClient(t 
 	b.submit(`tr[data-client="cl_2004"] form[action$="/clients/cl_2004/publish"] button`)
 	require.Contains(t, b.text(".flash-ok"), "Publish of client cl_2004")
 	require.Contains(t, b.location(), "/cycles/")
-	require.Contains(t, b.text("main"), "cl_2004 only")
+	// The page answers once the worker has recorded the cycle (it may take a moment).
+	b.waitFor(b.location(), "the cycle's page", func() bool { return strings.Contains(b.text("main"), "cl_2004 only") })
 	cycles, err := s.store.ListCycles(ctx, s.tenantID, 1)
 	require.NoError(t, err)
 	one := s.waitCycle(cycles[0].ID, 60*time.Second)

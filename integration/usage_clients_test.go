@@ -170,6 +170,12 @@ func TestUsersChooseWhichBackupClientsArePublished(t *testing.T) {
 	require.True(t, a.Quantity.Equal(fabrikam.BilledGB), "the excluded client's addition is untouched: %s", a.Quantity)
 	require.Zero(t, a.Writes)
 
+	// The dashboard counts the unmapped client, not the excluded one.
+	var d store.Dashboard
+	require.Equal(t, http.StatusOK, s.call("GET", s.tp+"/dashboard", s.viewerToken, nil, &d))
+	require.Equal(t, 1, d.Unmapped)
+	require.Zero(t, d.Errors, "clients left out on purpose are no errors")
+
 	msgs, err := s.mail.WaitFor(context.Background(), 1)
 	require.NoError(t, err)
 	require.Contains(t, msgs[0].Subject, "completed")
@@ -188,6 +194,12 @@ func TestUsersChooseWhichBackupClientsArePublished(t *testing.T) {
 	require.Equal(t, 1, c.Counts.Applied, "only the client included again had anything to write")
 	a, _ = s.world.ConnectWise.Addition(fabrikam.Target.AgreementID, fabrikam.Target.AdditionID)
 	require.True(t, a.Quantity.Equal(fabrikam.UsageGB))
+
+	// Excluding the unmapped client takes it off the dashboard's unmapped count.
+	code, _, e = s.patchClient("cl_2001", `{"included": false}`)
+	require.Equal(t, http.StatusOK, code, "%+v", e)
+	require.Equal(t, http.StatusOK, s.call("GET", s.tp+"/dashboard", s.viewerToken, nil, &d))
+	require.Zero(t, d.Unmapped)
 }
 
 // backupStatsRecord reads a company's configuration of a type: its name and its answers by
