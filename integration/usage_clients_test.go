@@ -471,6 +471,15 @@ func TestBackupStatsGoWhereTheTenantsSettingsNameThem(t *testing.T) {
 		require.Equal(t, http.StatusUnprocessableEntity, code, tc.patch)
 		require.Equal(t, tc.field, e.Error.Field, tc.patch)
 	}
+	// The type is no longer a field of the PSA connection: saving one there says where it went.
+	cw := cwemu.DefaultCredentials
+	var e errorAnswer
+	require.Equal(t, http.StatusUnprocessableEntity, s.call("PUT", s.tp+"/psa", s.adminToken, fmt.Sprintf(`{"kind": "connectwise", "credentials":
+		{"site_url": %q, "company_id": %q, "public_key": %q, "private_key": %q, "client_id": %q, "backup_config_type": "Cloud Usage"}}`,
+		s.urls.ConnectWise, cw.CompanyID, cw.PublicKey, cw.PrivateKey, cw.ClientID), &e))
+	require.Equal(t, "credentials.backup_config_type", e.Error.Field)
+	require.Contains(t, e.Error.Message, "settings.publish.backup_stats.configuration_type")
+
 	s.patchSettings(`{"settings": {"publish": {"mode": "basic", "approval": {"mode": "automatic"}, "backup_stats": {
 		"configuration_type": "Cloud Usage", "billable_space_question": "GB Used", "year_question": "Billing Year", "month_question": "Billing Month"}}}}`)
 
