@@ -7,6 +7,7 @@ import (
 
 	"github.com/meterbridge/meterbridge/billing"
 	"github.com/meterbridge/meterbridge/starter"
+	"github.com/meterbridge/meterbridge/tenant"
 )
 
 // publishNow starts a usage publish of the current month, as the API's POST /publish does.
@@ -21,6 +22,15 @@ func (c *Console) publishNow(g *gin.Context) {
 	}
 	c.audit(g, string(billing.UsagePublish)+".requested", string(billing.UsagePublish)+" of "+string(started.Period)+" requested",
 		map[string]any{"workflow_id": started.WorkflowID, "run_id": started.RunID})
-	c.done(g, "ok", fmt.Sprintf("Publish of %s started. It reads the usage and the PSA's quantities; changes then wait under Pending updates.", started.Period),
+	then := "changes then wait under Pending updates."
+	if t, err := c.Store.GetTenant(g.Request.Context(), g.Param("tenant")); err == nil {
+		switch t.Settings.Publish.Approval.Mode {
+		case tenant.ApproveAutomatic:
+			then = "changes are written without waiting for approval."
+		case tenant.ApproveRule:
+			then = "small changes are written at once, the rest wait under Pending updates."
+		}
+	}
+	c.done(g, "ok", fmt.Sprintf("Publish of %s started. It reads the usage and the PSA's quantities; %s", started.Period, then),
 		"/tenants/"+g.Param("tenant")+"/cycles/"+started.RunID)
 }
