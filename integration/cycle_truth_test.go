@@ -134,7 +134,7 @@ func TestResetWaitingCycleStillPushesOnceWhenApproved(t *testing.T) {
 // exactly what reached the PSA. People cannot cancel a pushing cycle through the API.
 func TestCancellingDuringPushRecordsOnlyAfterThePushStopped(t *testing.T) {
 	s := newStack(t)
-	s.patchSettings(`{"settings": {"approval": {"mode": "automatic"}}}`)
+	s.patchSettings(`{"settings": {"publish": {"approval": {"mode": "automatic"}}}}`)
 	s.starter.HeartbeatTimeout = 2 * time.Second
 	s.startWorker()
 	ctx := context.Background()
@@ -581,7 +581,7 @@ func (s *stack) reminderSubjects() int {
 // sent to the workflow ID reaches the current run and pushes every quantity once.
 func TestLongApprovalWaitContinuesAsNewAndStillWorks(t *testing.T) {
 	s := newStack(t)
-	s.patchSettings(`{"settings": {"approval": {"reminder_hours": 24}}}`)
+	s.patchSettings(`{"settings": {"publish": {"approval": {"reminder_hours": 24}}}}`)
 	s.starter.ReminderEvery = 300 * time.Millisecond
 	s.starter.CycleMaxEvents = 60
 	s.startWorker()

@@ -41,8 +41,8 @@ func TestRealHistoriesReplayCycleEndings(t *testing.T) {
 	ctx := context.Background()
 
 	// Reminders, then the deadline approves what the rule allows and skips the rest.
-	s.patchSettings(`{"settings": {"approval": {"mode": "rule", "max_units": "1", "max_percent": "1",
-		"reminder_hours": 24, "deadline_hours": 72, "deadline_action": "apply_rule_skip_rest"}}}`)
+	s.patchSettings(`{"settings": {"publish": {"approval": {"mode": "rule", "max_units": "1", "max_percent": "1",
+		"reminder_hours": 24, "deadline_hours": 72, "deadline_action": "apply_rule_skip_rest"}}}}`)
 	s.starter.ReminderEvery, s.starter.DeadlineAfter = 300*time.Millisecond, 1500*time.Millisecond
 	id := s.publish(map[string]any{"period": "2026-08"})
 	c := s.waitCycle(id, 60*time.Second)
@@ -51,7 +51,7 @@ func TestRealHistoriesReplayCycleEndings(t *testing.T) {
 	require.Positive(t, s.reminderSubjects())
 	s.keep(c.WorkflowID, id, "billing_cycle_reminders_deadline")
 	s.starter.ReminderEvery, s.starter.DeadlineAfter = 0, 0
-	s.patchSettings(`{"settings": {"approval": {"mode": "manual", "reminder_hours": 0, "deadline_hours": 0, "deadline_action": "hold_and_alert"}}}`)
+	s.patchSettings(`{"settings": {"publish": {"approval": {"mode": "manual", "reminder_hours": 0, "deadline_hours": 0, "deadline_action": "hold_and_alert"}}}}`)
 
 	// A failure: the PSA refuses the credentials.
 	s.world.ConnectWise.Faults().Set(fault.Settings{RejectCredentials: true})
@@ -83,7 +83,7 @@ func TestRealHistoriesReplayCycleEndings(t *testing.T) {
 
 	// Already published: a second automatic run of a published period. (Its push makes the
 	// additions hold this usage, so it comes after the cycles that need pending updates.)
-	s.patchSettings(`{"settings": {"approval": {"mode": "automatic"}}}`)
+	s.patchSettings(`{"settings": {"publish": {"approval": {"mode": "automatic"}}}}`)
 	req := starter.StartRequest{TenantID: s.tenantID, Kind: billing.UsagePublish, Trigger: billing.Automatic, Period: "2026-06"}
 	first, err := s.starter.StartCycle(ctx, req)
 	require.NoError(t, err)
@@ -92,7 +92,7 @@ func TestRealHistoriesReplayCycleEndings(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, billing.AlreadyPublished, s.waitCycle(second.RunID, 60*time.Second).Status)
 	s.keep(second.WorkflowID, second.RunID, "billing_cycle_already_published")
-	s.patchSettings(`{"settings": {"approval": {"mode": "manual"}}}`)
+	s.patchSettings(`{"settings": {"publish": {"approval": {"mode": "manual"}}}}`)
 
 	// Superseded: a licence cycle approved but not synced, replaced by the next day's refresh.
 	older, err := s.starter.StartCycle(ctx, starter.StartRequest{TenantID: s.tenantID, Kind: billing.LicenceSync, Trigger: billing.Manual,
@@ -125,7 +125,7 @@ func TestRealHistoriesReplayCycleEndings(t *testing.T) {
 // today's code (and are recorded with METERBRIDGE_RECORD_HISTORIES=1).
 func TestRealHistoriesReplayContinuedAndReset(t *testing.T) {
 	s := newStack(t)
-	s.patchSettings(`{"settings": {"approval": {"reminder_hours": 24}}}`)
+	s.patchSettings(`{"settings": {"publish": {"approval": {"reminder_hours": 24}}}}`)
 	s.starter.ReminderEvery, s.starter.CycleMaxEvents = 300*time.Millisecond, 60
 	s.startWorker()
 	ctx := context.Background()

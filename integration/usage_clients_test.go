@@ -356,7 +356,7 @@ func TestPublishingOneNewClientLeavesTheOthersAndTheMonthlyRun(t *testing.T) {
 
 	// Approving the one client's update publishes that client only.
 	newcoItem := itemOf(t, s.items(started.RunID), "cl_2003")
-	require.Equal(t, http.StatusAccepted, s.call("POST", s.tp+"/pending/approve", s.approverToken, map[string]any{"ids": []int64{newcoItem.ID}}, nil))
+	require.Equal(t, http.StatusOK, s.call("POST", s.tp+"/pending/approve", s.approverToken, map[string]any{"ids": []int64{newcoItem.ID}}, nil))
 	one = s.waitCycle(started.RunID, 60*time.Second)
 	require.Equal(t, billing.Completed, one.Status, one.Error)
 	require.Equal(t, 1, one.Counts.Applied)
@@ -369,7 +369,7 @@ func TestPublishingOneNewClientLeavesTheOthersAndTheMonthlyRun(t *testing.T) {
 	require.Equal(t, "2024", nw["Year"], "Northwind's record still holds December 2024")
 
 	// The month's run publishes everyone.
-	require.Equal(t, http.StatusAccepted, s.call("POST", s.tp+"/pending/approve", s.approverToken, `{"all": true}`, nil))
+	require.Equal(t, http.StatusOK, s.call("POST", s.tp+"/pending/approve", s.approverToken, `{"all": true}`, nil))
 	month = s.waitCycle(month.ID, 60*time.Second)
 	require.Equal(t, billing.Completed, month.Status, month.Error)
 	require.Equal(t, 4, month.Counts.Applied+month.Counts.Unchanged)
