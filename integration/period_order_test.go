@@ -107,7 +107,7 @@ func TestPublishingJuneAfterJulyOnConnectWiseFailsJuneAndKeepsJuly(t *testing.T)
 func TestPublishingJuneAfterJulyInBasicModeFailsJuneAndKeepsJulysRecord(t *testing.T) {
 	s := newStack(t)
 	s.startWorker()
-	s.patchSettings(`{"settings": {"publish": {"mode": "basic"}, "approval": {"mode": "automatic"}}}`)
+	s.patchSettings(`{"settings": {"publish": {"mode": "basic", "approval": {"mode": "automatic"}}}}`)
 	for _, c := range demo.BackupClients() {
 		require.NoError(t, s.world.Backup.SetUsage(c.ClientID, 2026, time.June, decimal.RequireFromString("40")))
 	}
@@ -127,7 +127,8 @@ func TestPublishingJuneAfterJulyInBasicModeFailsJuneAndKeepsJulysRecord(t *testi
 	for _, c := range demo.BackupClients() {
 		ids = append(ids, c.ManagedID)
 	}
-	records, err := client.(psa.BackupStatsWriter).ReadBackupStats(context.Background(), ids)
+	records, err := client.(psa.BackupStatsWriter).ReadBackupStats(context.Background(), psa.BackupStatsLayout{
+		ConfigurationType: "Backup Stats", BillableSpaceQuestion: "Billable Space", YearQuestion: "Year", MonthQuestion: "Month"}, ids)
 	require.NoError(t, err)
 	for i, r := range records {
 		require.NoError(t, r.Err)

@@ -329,7 +329,7 @@ func TestAStaleScheduleIsSyncedByItsRunAndTheMonthIsNotLost(t *testing.T) {
 	s := newStack(t)
 	s.startWorker()
 	london, _ := time.LoadLocation("Europe/London")
-	s.patchSettings(`{"settings": {"approval": {"mode": "automatic"}, "publish": {"schedule": {"enabled": true, "cadence": "monthly", "day": "20", "hour": 6}}}}`)
+	s.patchSettings(`{"settings": {"publish": {"approval": {"mode": "automatic"}, "schedule": {"enabled": true, "cadence": "monthly", "day": "20", "hour": 6}}}}`)
 
 	var e errorAnswer
 	code := s.callAt(s.deadTemporalAPI(), "PATCH", s.tp, s.adminToken, json.RawMessage(`{"settings": {"publish": {"schedule": {"day": "10"}}}}`), &e)
@@ -364,7 +364,7 @@ func TestAStaleScheduleIsSyncedByItsRunAndTheMonthIsNotLost(t *testing.T) {
 func TestARunThatWaitedForAWorkerWhileThePublishDayMovedStillPublishesTheMonth(t *testing.T) {
 	s := newStack(t)
 	london, _ := time.LoadLocation("Europe/London")
-	s.patchSettings(`{"settings": {"approval": {"mode": "automatic"}, "publish": {"schedule": {"enabled": true, "cadence": "monthly", "day": "20", "hour": 6}}}}`)
+	s.patchSettings(`{"settings": {"publish": {"approval": {"mode": "automatic"}, "schedule": {"enabled": true, "cadence": "monthly", "day": "20", "hour": 6}}}}`)
 	march := time.Date(2026, 3, 1, 0, 0, 0, 0, london)
 	ctx := context.Background()
 	require.NoError(t, s.starter.Backfill(ctx, s.tenantID, workflows.ActionPublish, march, march.AddDate(0, 1, 0)))
@@ -391,7 +391,7 @@ func TestMovingThePublishDayPastADateWhoseMidnightIsSkippedPublishesTheMonth(t *
 	santiago, _ := time.LoadLocation("America/Santiago")
 	s.starter.Now = func() time.Time { return time.Date(2026, 9, 3, 12, 0, 0, 0, santiago) }
 
-	a, code, e := s.patchTenant(`{"time_zone": "America/Santiago", "settings": {"approval": {"mode": "automatic"}, "publish": {"schedule": {"enabled": true, "cadence": "monthly", "day": "6", "hour": 5}}}}`)
+	a, code, e := s.patchTenant(`{"time_zone": "America/Santiago", "settings": {"publish": {"approval": {"mode": "automatic"}, "schedule": {"enabled": true, "cadence": "monthly", "day": "6", "hour": 5}}}}`)
 	require.Equal(t, http.StatusOK, code, "%+v", e)
 	require.Equal(t, starter.NoticeWillPublish, a.PublishPeriod.Outcome, a.PublishPeriod.Message)
 	require.True(t, a.PublishPeriod.NextRunAt.Equal(time.Date(2026, 9, 6, 5, 0, 0, 0, santiago)), "%s", a.PublishPeriod.NextRunAt)

@@ -321,8 +321,8 @@ func TestScheduleNextActionTimesAreExactlyThePublishingTimes(t *testing.T) {
 func TestBackfillOfAPastYearFiresOnItsCommonFebruaryAndItsDSTGap(t *testing.T) {
 	s := newStack(t)
 	s.startWorker()
-	s.patchSettings(`{"time_zone": "Europe/Berlin", "settings": {"approval": {"mode": "automatic"},
-		"publish": {"schedule": {"enabled": true, "cadence": "monthly", "day": "last", "hour": 18}},
+	s.patchSettings(`{"time_zone": "Europe/Berlin", "settings": {
+		"publish": {"approval": {"mode": "automatic"}, "schedule": {"enabled": true, "cadence": "monthly", "day": "last", "hour": 18}},
 		"licences": {"refresh": {"enabled": true, "cadence": "monthly", "day": "29", "hour": 2}}}}`)
 	berlin, _ := time.LoadLocation("Europe/Berlin")
 	feb := time.Date(2025, 2, 1, 0, 0, 0, 0, berlin)
