@@ -10,6 +10,7 @@ import (
 
 	"github.com/meterbridge/meterbridge/billing"
 	"github.com/meterbridge/meterbridge/store"
+	"github.com/meterbridge/meterbridge/telemetry"
 	"github.com/meterbridge/meterbridge/tenant"
 	"github.com/meterbridge/meterbridge/workflows"
 )
@@ -175,6 +176,7 @@ func (a *Activities) FinishCycle(ctx context.Context, in billing.FinishInput) (b
 	if err != nil {
 		return billing.FinishResult{}, cycleError("finish cycle", err)
 	}
+	telemetry.CycleFinished(string(c.Kind), string(c.Status))
 	return billing.FinishResult{Status: c.Status, Counts: c.Counts}, nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/meterbridge/meterbridge/scorecard"
 	"github.com/meterbridge/meterbridge/store"
 	"github.com/meterbridge/meterbridge/workflows"
+	"github.com/meterbridge/meterbridge/telemetry"
 )
 
 // SnapshotMetric reads a metric's gauge and records it as the week's check-in. It is
@@ -26,6 +27,7 @@ func (a *Activities) SnapshotMetric(ctx context.Context, in scorecard.SnapshotIn
 	}
 	if cur, err := a.Store.GetCheckin(ctx, in.MetricID, in.Week); err == nil && cur.Frozen {
 		res.Value, res.Source, res.Frozen, res.Skipped, res.At, res.FrozenAt = cur.Value, cur.Source, true, scorecard.SkippedFrozen, cur.CapturedAt, cur.FrozenAt
+		telemetry.Snapshot(in.Kind, 0, true)
 		return res, nil
 	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return res, fmt.Errorf("read check-in %s of metric %s: %w", in.Week, in.MetricID, err)
@@ -38,8 +40,9 @@ func (a *Activities) SnapshotMetric(ctx context.Context, in scorecard.SnapshotIn
 	if err != nil {
 		return res, outsideError("read gauge "+in.GaugeID, err)
 	}
+	readAt := time.Now().UTC()
 	c, eff, err := a.Store.RecordSnapshot(ctx, store.Snapshot{
-		MetricID: in.MetricID, TenantID: in.TenantID, Week: in.Week, Value: reading.Value, ReadAt: time.Now().UTC(),
+		MetricID: in.MetricID, TenantID: in.TenantID, Week: in.Week, Value: reading.Value, ReadAt: readAt,
 		Kind: in.Kind, Final: in.Final, RequestedBy: in.RequestedBy,
 	})
 	if errors.Is(err, store.ErrNotFound) {
@@ -52,6 +55,7 @@ func (a *Activities) SnapshotMetric(ctx context.Context, in scorecard.SnapshotIn
 	if eff.AlreadyFrozen {
 		res.Skipped = scorecard.SkippedFrozen
 	}
+	telemetry.Snapshot(in.Kind, readAt.Sub(in.At), eff.AlreadyFrozen)
 	a.log().Info("metric snapshot", "tenant", in.TenantID, "metric", in.MetricID, "week", in.Week, "kind", in.Kind,
 		"gauge_value", reading.Value, "value", c.Value, "source", c.Source, "frozen", c.Frozen)
 	return res, nil

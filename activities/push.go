@@ -16,6 +16,7 @@ import (
 	"github.com/meterbridge/meterbridge/psa"
 	"github.com/meterbridge/meterbridge/remote"
 	"github.com/meterbridge/meterbridge/store"
+	"github.com/meterbridge/meterbridge/telemetry"
 )
 
 // PushPage writes up to PageSize approved items to the PSA, each as an absolute value read
@@ -28,6 +29,10 @@ import (
 // the item already applied or superseded and leaves it, or reads what the first wrote.
 func (a *Activities) PushPage(ctx context.Context, in billing.PushInput) (billing.PushResult, error) {
 	var res billing.PushResult
+	defer func() {
+		telemetry.ItemsPushed(string(in.Kind), "applied", res.Applied)
+		telemetry.ItemsPushed(string(in.Kind), "failed", res.Failed)
+	}()
 	items, err := a.Store.ItemsInState(ctx, in.CycleID, billing.Approved, 0, in.PageSize)
 	if err != nil {
 		return res, fmt.Errorf("load approved items: %w", err)

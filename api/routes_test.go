@@ -27,7 +27,10 @@ func TestEveryRouteDeclaresASafeAccessPolicy(t *testing.T) {
 		if rt.Handler == nil {
 			t.Errorf("%s has no handler", name)
 		}
-		if !strings.HasPrefix(rt.Path, "/api/") {
+		if rt.Role == "" && !publicRoutes[name] {
+			t.Errorf("%s has no least role; only the routes in publicRoutes are public", name)
+		}
+		if !strings.HasPrefix(rt.Path, "/api/") || publicRoutes[name] {
 			if rt.Role != "" {
 				t.Errorf("%s: only /api/ routes take tokens", name)
 			}

@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/gin-gonic/gin"
+	"go.opentelemetry.io/contrib/instrumentation/github.com/gin-gonic/gin/otelgin"
 	"go.temporal.io/sdk/client"
 
 	"github.com/meterbridge/meterbridge/access"
@@ -22,6 +23,7 @@ import (
 	"github.com/meterbridge/meterbridge/remote/egress"
 	"github.com/meterbridge/meterbridge/starter"
 	"github.com/meterbridge/meterbridge/store"
+	"github.com/meterbridge/meterbridge/telemetry"
 )
 
 // Deps are what the API needs.
@@ -92,6 +94,8 @@ func routes() []route {
 	return []route{
 		{"GET", "/healthz", "", false, (*server).healthz},
 		{"GET", "/readyz", "", false, (*server).readyz},
+		// The API's own OpenAPI 3.1 document (api/openapi.yaml), public like the two above.
+		{"GET", "/api/v1/openapi.json", "", false, (*server).openAPI},
 
 		{"POST", "/api/v1/tenants", store.RoleAdmin, false, (*server).createTenant},
 		{"GET", "/api/v1/tenants/:tenant", store.RoleViewer, true, (*server).getTenant},
@@ -155,6 +159,11 @@ func routes() []route {
 	}
 }
 
+// DefaultRequestTimeout bounds each request, Temporal calls included, unless
+// Deps.RequestTimeout says otherwise. A stopping server waits at least this long for open
+// requests (app.ShutdownGrace).
+const DefaultRequestTimeout = 15 * time.Second
+
 // New builds the HTTP handler.
 func New(d Deps) http.Handler {
 	gin.SetMode(gin.ReleaseMode)
@@ -169,7 +178,7 @@ func New(d Deps) http.Handler {
 		s.lookup = lookup.New(s.connect, lookup.Options{})
 	}
 	if s.timeout <= 0 {
-		s.timeout = 15 * time.Second
+		s.timeout = DefaultRequestTimeout
 	}
 	s.guard = d.Guard
 	if s.guard == nil {
@@ -183,7 +192,12 @@ func New(d Deps) http.Handler {
 		_ = r.SetTrustedProxies(nil)
 	}
 	r.HandleMethodNotAllowed = true
-	r.Use(s.requestContext, s.recovery)
+	if telemetry.TracingEnabled() {
+		// Each request is a server span named for its route; Temporal and PostgreSQL calls
+		// made while serving it are its children.
+		r.Use(otelgin.Middleware("meterbridge-api"))
+	}
+	r.Use(observe, s.requestContext, s.recovery)
 	r.NoRoute(func(c *gin.Context) {
 		if d.Pages != nil && !strings.HasPrefix(c.Request.URL.Path, "/api/") {
 			d.Pages.NotFound(c)
@@ -218,6 +232,16 @@ func New(d Deps) http.Handler {
 }
 
 const loggerKey = "meterbridge.logger"
+
+// observe records every request in the HTTP metrics, labelled by its route template (not
+// its path, which holds tenant and record IDs).
+func observe(c *gin.Context) {
+	done := telemetry.HTTPInFlight()
+	defer done()
+	start := time.Now()
+	c.Next()
+	telemetry.HTTPRequest(c.Request.Method, c.FullPath(), c.Writer.Status(), time.Since(start))
+}
 
 // requestContext gives each request an ID, a deadline and a logger, and logs it.
 func (s *server) requestContext(c *gin.Context) {
@@ -293,6 +317,10 @@ func (s *server) readyz(c *gin.Context) {
 	}
 	c.JSON(status, gin.H{"ready": ok, "checks": checks})
 }
+
+// publicRoutes are the routes anyone may call without a token: health and the API's own
+// description. None reads or changes a tenant's data.
+var publicRoutes = map[string]bool{"GET /healthz": true, "GET /readyz": true, "GET /api/v1/openapi.json": true}
 
 // RouteInfo describes one route of the API and who may call it, for tests and documentation.
 type RouteInfo struct {

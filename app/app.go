@@ -26,6 +26,7 @@ import (
 	"github.com/meterbridge/meterbridge/remote/egress"
 	"github.com/meterbridge/meterbridge/starter"
 	"github.com/meterbridge/meterbridge/store"
+	"github.com/meterbridge/meterbridge/telemetry"
 	"github.com/meterbridge/meterbridge/worker"
 )
 
@@ -72,6 +73,15 @@ func Open(ctx context.Context, cfg config.Config, temporalEnv map[string]string,
 		st.Close()
 		return nil, err
 	}
+	// The SDK's client and worker metrics go to the process's Prometheus registry.
+	opts.MetricsHandler = telemetry.TemporalMetrics()
+	// With tracing on, client calls, workflows and activities are spans of one trace.
+	traced, err := telemetry.TemporalInterceptors()
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	opts.Interceptors = append(opts.Interceptors, traced...)
 	tc, err := dialTemporal(ctx, opts, logger)
 	if err != nil {
 		st.Close()
@@ -146,19 +156,32 @@ func (r *Runtime) Starter() *starter.Starter {
 	return &starter.Starter{Temporal: r.Temporal, Store: r.Store, TaskQueue: r.Config.TaskQueue, Clients: connect.New(r.Store, r.Outbound)}
 }
 
-// RunWorker runs the Temporal worker until ctx ends. On start it brings Temporal in line
-// with PostgreSQL (Reconcile), repairing any change that did not reach Temporal.
+// RunWorker runs the Temporal worker until ctx ends, with metrics and health endpoints on
+// METERBRIDGE_METRICS_ADDR when set. On start it brings Temporal in line with PostgreSQL
+// (Reconcile), repairing any change that did not reach Temporal. On stop it reports not
+// ready at once, stops polling and gives running activities worker.StopTimeout.
 func (r *Runtime) RunWorker(ctx context.Context, opts worker.Options) error {
 	if opts.TaskQueue == "" {
 		opts.TaskQueue = r.Config.TaskQueue
 	}
+	if opts.Status == nil {
+		opts.Status = &worker.Status{}
+	}
+	stopMetrics, err := r.serveMetrics(r.WorkerHealth(opts.Status))
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 	w := worker.New(r.Temporal, r.activitiesOn(opts.TaskQueue), opts)
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
+	opts.Status.Started()
 	r.Logger.Info("worker: polling", "task_queue", opts.TaskQueue, "namespace", r.Namespace)
 	r.Reconcile(ctx, opts.TaskQueue)
 	<-ctx.Done()
+	opts.Status.Stopping()
+	r.Logger.Info("worker: stopping; running activities get up to "+worker.StopTimeout.String(), "task_queue", opts.TaskQueue)
 	w.Stop()
 	r.Logger.Info("worker: stopped")
 	return nil
@@ -185,6 +208,49 @@ func (r *Runtime) Reconcile(ctx context.Context, taskQueue string) {
 		r.Logger.Error("metric snapshot loops not reconciled", "err", err)
 	}
 	r.Logger.Info("metric snapshot loops reconciled", "told", res.Told, "started", res.Started, "stopped", res.Stopped)
+}
+
+// Checks are the readiness conditions every process shares: PostgreSQL and Temporal answer.
+func (r *Runtime) Checks() []telemetry.Check {
+	return []telemetry.Check{
+		{Name: "database", Run: r.Store.Ping},
+		{Name: "temporal", Run: func(ctx context.Context) error {
+			_, err := r.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{})
+			return err
+		}},
+	}
+}
+
+// WorkerHealth is the worker's /healthz and /readyz: alive unless the SDK stopped the
+// worker on a fatal error; ready while the database and Temporal answer and it polls.
+func (r *Runtime) WorkerHealth(status *worker.Status) *telemetry.Health {
+	return &telemetry.Health{
+		Live:   status.Alive,
+		Ready:  append(r.Checks(), telemetry.Check{Name: "polling", Run: func(context.Context) error { return status.Polling() }}),
+		Logger: r.Logger.With("component", "health"),
+	}
+}
+
+// serveMetrics serves /metrics and h's health endpoints on METERBRIDGE_METRICS_ADDR when it
+// is set, until the returned function is called.
+func (r *Runtime) serveMetrics(h *telemetry.Health) (func(), error) {
+	if r.Config.MetricsAddr == "" {
+		return func() {}, nil
+	}
+	ln, err := net.Listen("tcp", r.Config.MetricsAddr)
+	if err != nil {
+		return nil, fmt.Errorf("metrics address %s (METERBRIDGE_METRICS_ADDR): %w", r.Config.MetricsAddr, err)
+	}
+	r.Logger.Info("metrics: listening", "addr", ln.Addr().String(), "paths", "/metrics /healthz /readyz")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := Serve(ctx, ln, telemetry.Handler(h), r.Logger); err != nil {
+			r.Logger.Error("metrics server stopped", "err", err)
+		}
+	}()
+	return func() { cancel(); <-done }, nil
 }
 
 // NewWorker returns a registered worker without starting it.
@@ -222,16 +288,29 @@ func (r *Runtime) APIHandler() http.Handler {
 	})
 }
 
-// RunAPI serves the HTTP API on addr until ctx ends, then drains open requests.
+// RunAPI serves the HTTP API on addr until ctx ends, then drains open requests; metrics and
+// health are served on METERBRIDGE_METRICS_ADDR when set.
 func (r *Runtime) RunAPI(ctx context.Context, addr string) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("API address %s: %w", addr, err)
 	}
+	stopMetrics, err := r.serveMetrics(&telemetry.Health{Ready: r.Checks(), Logger: r.Logger.With("component", "health")})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer stopMetrics()
 	return Serve(ctx, ln, r.APIHandler(), r.Logger)
 }
 
-// Serve runs an HTTP server on ln with production timeouts until ctx ends.
+// ShutdownGrace is how long a stopping server lets open requests finish: longer than the
+// API's request deadline, so no request that could still succeed is cut off. Container
+// stop grace periods must be longer still (docker-compose.yml).
+const ShutdownGrace = api.DefaultRequestTimeout + 5*time.Second
+
+// Serve runs an HTTP server on ln with production timeouts until ctx ends, then stops
+// accepting connections and waits up to ShutdownGrace for open requests to finish.
 func Serve(ctx context.Context, ln net.Listener, h http.Handler, logger *slog.Logger) error {
 	srv := &http.Server{
 		Handler:           h,
@@ -248,10 +327,11 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler, logger *slog.Lo
 		return err
 	case <-ctx.Done():
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	logger.Info("http: shutting down; open requests may finish", "addr", ln.Addr().String(), "grace", ShutdownGrace)
+	sctx, cancel := context.WithTimeout(context.Background(), ShutdownGrace)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
+		return fmt.Errorf("shut down %s: %w", ln.Addr(), err)
 	}
 	return nil
 }

@@ -58,6 +58,10 @@ type Config struct {
 	// SecureCookies marks console session cookies Secure even on plain HTTP, for a
 	// TLS-terminating proxy in front (METERBRIDGE_CONSOLE_SECURE_COOKIES=true).
 	SecureCookies bool
+	// MetricsAddr is where the process serves /metrics (and the worker /healthz and
+	// /readyz): METERBRIDGE_METRICS_ADDR, off when empty (the default). Keep it off the
+	// public network: it needs no token.
+	MetricsAddr string
 	// LogLevel is debug, info, warn or error (METERBRIDGE_LOG_LEVEL); LogFormat text or json.
 	LogLevel  slog.Level
 	LogFormat string
@@ -90,6 +94,7 @@ func Load(getenv Getenv) (Config, error) {
 		AdminEmail:  or(getenv("METERBRIDGE_ADMIN_EMAIL"), "admin@localhost"),
 		LogFormat:   or(getenv("METERBRIDGE_LOG_FORMAT"), "text"),
 		TaskQueue:   or(getenv("METERBRIDGE_TASK_QUEUE"), "meterbridge"),
+		MetricsAddr: strings.TrimSpace(getenv("METERBRIDGE_METRICS_ADDR")),
 		SMTP: SMTP{
 			Addr:     getenv("METERBRIDGE_SMTP_ADDR"),
 			Username: getenv("METERBRIDGE_SMTP_USERNAME"),
@@ -145,6 +150,11 @@ func Load(getenv Getenv) (Config, error) {
 		}
 	default:
 		return c, fmt.Errorf("METERBRIDGE_SMTP_TLS=%q: want starttls, tls or none", c.SMTP.TLS)
+	}
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			return c, fmt.Errorf("METERBRIDGE_METRICS_ADDR=%q: want host:port, such as 127.0.0.1:9464", c.MetricsAddr)
+		}
 	}
 	if c.AdminToken != "" {
 		if err := CheckTokenStrength(c.AdminToken); err != nil {

@@ -210,7 +210,7 @@ func (s *stack) callAt(base, method, path, token string, body any, out any) int 
 	if rd != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := s.client().Do(req)
 	if err != nil {
 		s.t.Fatal(err)
 	}

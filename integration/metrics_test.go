@@ -80,7 +80,7 @@ func (s *stack) rawCall(method, path, token string, body any) (int, http.Header,
 		s.t.Fatal(err)
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := s.client().Do(req)
 	if err != nil {
 		s.t.Fatal(err)
 	}

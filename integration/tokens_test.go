@@ -28,7 +28,7 @@ func (s *stack) request(method, path, token, body string) (*http.Response, []byt
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := s.client().Do(req)
 	require.NoError(s.t, err)
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
@@ -218,7 +218,7 @@ func TestRequestsWithoutTheirOwnAuditAreAuditedByTheRouter(t *testing.T) {
 	req, _ := http.NewRequest("GET", s.api.URL+s.tp, nil)
 	req.Header.Set("Authorization", "Bearer "+s.viewerToken)
 	req.Header.Set("X-Request-ID", "trace-1")
-	resp2, err := http.DefaultClient.Do(req)
+	resp2, err := s.client().Do(req)
 	require.NoError(t, err)
 	resp2.Body.Close()
 	require.True(t, strings.HasPrefix(resp2.Header.Get("X-Request-ID"), "trace-1."), resp2.Header.Get("X-Request-ID"))

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/meterbridge/meterbridge/remote/egress"
+	"github.com/meterbridge/meterbridge/telemetry"
 )
 
 // Policy says how a Sender retries.
@@ -47,6 +48,13 @@ type Sender struct {
 func NewSender(service string, hc *http.Client) *Sender {
 	if hc == nil {
 		hc = egress.Strict().Client(30 * time.Second)
+	}
+	if telemetry.TracingEnabled() {
+		// Each attempt is a client span of the caller's trace; the client's own
+		// transport (its dialer, limits and policy) still sends it.
+		traced := *hc
+		traced.Transport = telemetry.OutboundTransport(service, hc.Transport)
+		hc = &traced
 	}
 	return &Sender{Service: service, HTTP: hc, Policy: DefaultPolicy, Sleep: Sleep}
 }
@@ -121,17 +129,26 @@ func (s *Sender) do(ctx context.Context, r Request, decode ErrorDecoder) (*Respo
 			}
 		}
 		if attempt >= p.MaxAttempts {
+			if last.RetryAfter > 0 {
+				// The caller (an activity's retry, a durable workflow timer) waits instead.
+				telemetry.RateLimitWait(s.Service, "deferred", last.RetryAfter)
+			}
 			return nil, last
 		}
 		wait := backoff(p, attempt)
 		if last.Kind == RateLimited && !WaitsAllowed(ctx) {
+			if last.RetryAfter > 0 {
+				telemetry.RateLimitWait(s.Service, "deferred", last.RetryAfter)
+			}
 			return nil, last
 		}
 		if last.RetryAfter > 0 {
 			if last.RetryAfter > p.MaxRetryAfter || !WaitsAllowed(ctx) {
+				telemetry.RateLimitWait(s.Service, "deferred", last.RetryAfter)
 				return nil, last
 			}
 			wait = last.RetryAfter
+			telemetry.RateLimitWait(s.Service, "retry_after", wait)
 		}
 		if err := sleep(ctx, wait); err != nil {
 			return nil, last
@@ -151,10 +168,13 @@ func (s *Sender) once(ctx context.Context, r Request) (*Response, error) {
 	for k, vs := range r.Header {
 		req.Header[k] = append([]string(nil), vs...)
 	}
+	start := time.Now()
 	hr, err := s.HTTP.Do(req)
 	if err != nil {
+		telemetry.OutboundRequest(s.Service, r.Method, 0, time.Since(start))
 		return nil, err
 	}
+	defer func() { telemetry.OutboundRequest(s.Service, r.Method, hr.StatusCode, time.Since(start)) }()
 	defer hr.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(hr.Body, 64<<20))
 	if err != nil {

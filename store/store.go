@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/exaring/otelpgx"
 	pgxdecimal "github.com/jackc/pgx-shopspring-decimal"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -21,6 +22,7 @@ import (
 	"github.com/pressly/goose/v3/lock"
 
 	"github.com/meterbridge/meterbridge/secrets"
+	"github.com/meterbridge/meterbridge/telemetry"
 )
 
 //go:embed migrations/*.sql
@@ -56,6 +58,11 @@ func Open(ctx context.Context, url string, box *secrets.Box) (*Store, error) {
 	}
 	if cfg.MaxConns < 10 {
 		cfg.MaxConns = 10
+	}
+	if telemetry.TracingEnabled() {
+		// Each query, batch and COPY is a span of the request or activity that ran it
+		// (statements only: parameters may hold sealed secrets and e-mail addresses).
+		cfg.ConnConfig.Tracer = otelpgx.NewTracer()
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

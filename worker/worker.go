@@ -20,7 +20,13 @@ type Options struct {
 	MaxConcurrentActivities int
 	// Identity names the worker in the Temporal UI (default host and PID).
 	Identity string
+	// Status, when set, learns of a fatal error that stops the worker (for /healthz).
+	Status *Status
 }
+
+// StopTimeout is how long a stopping worker waits for running activities (each finishes
+// its current page). Container stop grace periods must be longer (docker-compose.yml).
+const StopTimeout = 30 * time.Second
 
 // New returns a worker that is registered but not started.
 func New(c client.Client, acts *activities.Activities, opts Options) sdkworker.Worker {
@@ -33,8 +39,12 @@ func New(c client.Client, acts *activities.Activities, opts Options) sdkworker.W
 	w := sdkworker.New(c, opts.TaskQueue, sdkworker.Options{
 		MaxConcurrentActivityExecutionSize: opts.MaxConcurrentActivities,
 		Identity:                           opts.Identity,
-		// Stop lets running activities finish their current page before the process exits.
-		WorkerStopTimeout: 30 * time.Second,
+		WorkerStopTimeout:                  StopTimeout,
+		OnFatalError: func(err error) {
+			if opts.Status != nil {
+				opts.Status.Fatal(err)
+			}
+		},
 	})
 	Register(w, acts)
 	return w

@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	"github.com/meterbridge/meterbridge/dev/devstack"
+	"github.com/meterbridge/meterbridge/telemetry"
 )
 
 func main() {
@@ -28,12 +29,22 @@ func main() {
 	flag.IntVar(&o.GaugesPort, "gauges-port", o.GaugesPort, "gauge service emulator port")
 	flag.IntVar(&o.MailPort, "mail-port", o.MailPort, "received-mail viewer port")
 	flag.IntVar(&o.SMTPPort, "smtp-port", o.SMTPPort, "SMTP sink port")
+	flag.IntVar(&o.MetricsPort, "metrics-port", o.MetricsPort, "metrics and health port of the API and worker (0: off)")
 	flag.Parse()
 
 	o.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := devstack.Run(ctx, o); err != nil {
+	// Traces go to OTEL_EXPORTER_OTLP_ENDPOINT when it is set (a local Jaeger, say), as in
+	// production; unset, nothing is traced.
+	stopTracing, err := telemetry.SetupTracing(ctx, "dev")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "meterbridge-dev:", err)
+		os.Exit(1)
+	}
+	err = devstack.Run(ctx, o)
+	_ = stopTracing(context.Background())
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "meterbridge-dev:", err)
 		os.Exit(1)
 	}

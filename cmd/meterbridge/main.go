@@ -7,16 +7,19 @@
 //	meterbridge secrets new-key|rotate
 //	meterbridge schedules sync
 //	meterbridge backfill -tenant T -action publish -from 2026-01-01 -to 2026-07-01
+//	meterbridge version             module version, commit and Temporal SDK version
+//	meterbridge probe URL           ask a health endpoint (container healthchecks)
 //
-// Configuration comes from the environment (see README). This binary does not link the
-// Temporal server.
+// Every command answers -h. Configuration comes from the environment (see README). Exit
+// codes: 0 success (and -h), 1 a failure while running, 2 a usage error naming the flag.
+// This binary does not link the Temporal server.
 package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -24,14 +27,9 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			os.Exit(2)
-		}
-		fmt.Fprintln(os.Stderr, "meterbridge:", err)
-		os.Exit(1)
-	}
+	code := report(run(ctx, os.Args[1:]), os.Stderr)
+	stop()
+	os.Exit(code)
 }
 
 const usage = `usage: meterbridge <command> [flags]
@@ -45,12 +43,18 @@ commands:
   secrets rotate            re-seal stored credentials with the first key
   schedules sync            bring every tenant's Temporal Schedules in line with its settings
   backfill                  run a tenant's schedule for a past range of scheduled times
+  version                   print the version, commit and Temporal SDK version
+  probe URL                 ask a health endpoint; exit 0 when it answers 2xx
+
+Run 'meterbridge <command> -h' for a command's flags.
 `
+
+func printUsage(w io.Writer) { fmt.Fprint(w, usage) }
 
 func run(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		fmt.Fprint(os.Stderr, usage)
-		return flag.ErrHelp
+		printUsage(os.Stderr)
+		return usagef("", "a command is required")
 	}
 	switch args[0] {
 	case "api":
@@ -67,10 +71,13 @@ func run(ctx context.Context, args []string) error {
 		return runSchedules(ctx, args[1:])
 	case "backfill":
 		return runBackfill(ctx, args[1:])
-	case "help", "-h", "--help":
-		fmt.Print(usage)
-		return nil
+	case "version", "-version", "--version":
+		return runVersion(args[1:])
+	case "probe":
+		return runProbe(ctx, args[1:])
+	case "help", "-h", "-help", "--help":
+		printUsage(os.Stdout)
+		return flag.ErrHelp
 	}
-	fmt.Fprint(os.Stderr, usage)
-	return fmt.Errorf("unknown command %q", args[0])
+	return usagef("", "unknown command %q (run 'meterbridge -h' for the list)", args[0])
 }

@@ -3,11 +3,12 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
+	"runtime/debug"
 	"time"
 
 	"github.com/meterbridge/meterbridge/app"
+	"github.com/meterbridge/meterbridge/telemetry"
 	"github.com/meterbridge/meterbridge/tenant"
 	"github.com/meterbridge/meterbridge/workflows"
 )
@@ -20,13 +21,33 @@ func openRuntime(ctx context.Context) (*app.Runtime, error) {
 	return app.Open(ctx, cfg, nil, cfg.Logger())
 }
 
-func runSchedules(ctx context.Context, args []string) error {
-	if len(args) == 0 || args[0] != "sync" {
-		return errors.New("usage: meterbridge schedules sync [-tenant T]")
+// startTracing labels the build metric and exports traces when OTEL_EXPORTER_OTLP_ENDPOINT
+// is set; the returned function flushes what is left when the process stops.
+func startTracing(ctx context.Context, process string) (func(), error) {
+	v := readVersion(debug.ReadBuildInfo())
+	telemetry.SetBuild(v.Version, v.Commit)
+	shutdown, err := telemetry.SetupTracing(ctx, process)
+	if err != nil {
+		return nil, err
 	}
-	fs := flag.NewFlagSet("schedules sync", flag.ContinueOnError)
+	return func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = shutdown(sctx)
+	}, nil
+}
+
+func runSchedules(ctx context.Context, args []string) error {
+	return group{name: "schedules", about: "Tenants' Temporal Schedules (publish, licence refresh, licence sync).", subs: []sub{
+		{"sync", "bring Temporal Schedules in line with tenants' settings", func(a []string) error { return runSchedulesSync(ctx, a) }},
+	}}.dispatch(args)
+}
+
+func runSchedulesSync(ctx context.Context, args []string) error {
+	fs := newFlags("schedules sync", "", `Bring every tenant's Temporal Schedules (or one tenant's) in line with its settings,
+creating, updating, pausing or deleting them. The worker does this at start too.`)
 	tenantID := fs.String("tenant", "", "only this tenant")
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
 	rt, err := openRuntime(ctx)
@@ -54,21 +75,34 @@ func runSchedules(ctx context.Context, args []string) error {
 // runBackfill runs a schedule for past scheduled times; each run labels its period from its
 // scheduled time, and periods already published automatically end as already published.
 func runBackfill(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("backfill", flag.ContinueOnError)
-	tenantID := fs.String("tenant", "", "tenant ID")
+	fs := newFlags("backfill", "", `Run a tenant's schedule for the scheduled times of a past range of days. Each run labels
+its period from its scheduled time; periods already published automatically end as
+already published.`)
+	tenantID := fs.String("tenant", "", "tenant ID (required)")
 	action := fs.String("action", workflows.ActionPublish, "publish, refresh or sync")
-	from := fs.String("from", "", "first day (YYYY-MM-DD, tenant's zone), inclusive")
-	to := fs.String("to", "", "last day (YYYY-MM-DD, tenant's zone), exclusive")
-	if err := fs.Parse(args); err != nil {
+	from := fs.String("from", "", "first day (YYYY-MM-DD, tenant's zone), inclusive (required)")
+	to := fs.String("to", "", "last day (YYYY-MM-DD, tenant's zone), exclusive (required)")
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
 	switch *action {
 	case workflows.ActionPublish, workflows.ActionRefresh, workflows.ActionSync:
 	default:
-		return errors.New("-action must be publish, refresh or sync")
+		return usagef("backfill", "-action must be publish, refresh or sync, not %q", *action)
+	}
+	if *tenantID == "" {
+		return usagef("backfill", "-tenant is required")
 	}
 	if !tenant.ValidID(*tenantID) {
-		return errors.New("-tenant is required")
+		return usagef("backfill", "-tenant %q is not a tenant ID", *tenantID)
+	}
+	for _, f := range []struct{ name, value string }{{"from", *from}, {"to", *to}} {
+		if f.value == "" {
+			return usagef("backfill", "-%s is required (YYYY-MM-DD)", f.name)
+		}
+		if _, err := time.Parse(time.DateOnly, f.value); err != nil {
+			return usagef("backfill", "-%s %q: want a date as YYYY-MM-DD", f.name, f.value)
+		}
 	}
 	rt, err := openRuntime(ctx)
 	if err != nil {

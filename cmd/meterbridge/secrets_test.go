@@ -17,7 +17,15 @@ import (
 	"github.com/meterbridge/meterbridge/tenant"
 )
 
-func TestMain(m *testing.M) { os.Exit(temporalenv.Main(m)) }
+func TestMain(m *testing.M) {
+	// Tests run the real main (exit codes, output) by starting this test binary again.
+	if os.Getenv(runMainEnv) == "1" {
+		os.Args = append([]string{"meterbridge"}, os.Args[1:]...)
+		main()
+		return
+	}
+	os.Exit(temporalenv.Main(m))
+}
 
 func openWith(t *testing.T, url, keys string) *store.Store {
 	t.Helper()

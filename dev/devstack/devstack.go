@@ -27,6 +27,7 @@ import (
 	"github.com/meterbridge/meterbridge/dev/pgcluster"
 	"github.com/meterbridge/meterbridge/secrets"
 	"github.com/meterbridge/meterbridge/store"
+	"github.com/meterbridge/meterbridge/telemetry"
 	"github.com/meterbridge/meterbridge/worker"
 	"github.com/meterbridge/meterbridge/workflows"
 )
@@ -42,7 +43,10 @@ type Options struct {
 	UIPort       int
 	// EmulatorPorts: ConnectWise, Autotask, backup, licences, gauges, mail UI; SMTPPort the sink.
 	ConnectWisePort, AutotaskPort, BackupPort, LicencesPort, GaugesPort, MailPort, SMTPPort int
-	Logger                                                                                  *slog.Logger
+	// MetricsPort serves /metrics, /healthz and /readyz of the API and worker on loopback
+	// (0: off).
+	MetricsPort int
+	Logger      *slog.Logger
 }
 
 // Defaults returns the documented addresses.
@@ -50,7 +54,7 @@ func Defaults() Options {
 	return Options{
 		DataDir: ".devstack", APIAddr: "127.0.0.1:8080", TemporalPort: 7233, UIPort: 8233,
 		ConnectWisePort: 8091, AutotaskPort: 8092, BackupPort: 8093, LicencesPort: 8094, GaugesPort: 8095,
-		MailPort: 8025, SMTPPort: 2525,
+		MailPort: 8025, SMTPPort: 2525, MetricsPort: 9464,
 	}
 }
 
@@ -200,11 +204,22 @@ func Run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
-	w := rt.NewWorker(worker.Options{Identity: "meterbridge-dev"})
+	status := &worker.Status{}
+	w := rt.NewWorker(worker.Options{Identity: "meterbridge-dev", Status: status})
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
-	stops.push("worker", func() error { w.Stop(); return nil })
+	status.Started()
+	stops.push("worker", func() error { status.Stopping(); w.Stop(); return nil })
+	metricsURL := ""
+	if opts.MetricsPort != 0 {
+		u, stop, err := serve(ctx, opts.MetricsPort, telemetry.Handler(rt.WorkerHealth(status)), log)
+		if err != nil {
+			return fmt.Errorf("metrics: %w", err)
+		}
+		stops.push("metrics", stop)
+		metricsURL = u
+	}
 	log.Info("worker: polling", "task_queue", workflows.TaskQueue)
 	// As a production worker does on start: schedules synced from the settings, and every
 	// metric's snapshot loop (the demo metric's included) started or told its schedule.
@@ -222,7 +237,7 @@ func Run(ctx context.Context, opts Options) error {
 	go func() { apiDone <- app.Serve(apiCtx, ln, rt.APIHandler(), log) }()
 	stops.push("api", func() error { stopAPI(); return <-apiDone })
 
-	printReady(opts, urls, mailURL, uiURL, tokens, time.Since(started))
+	printReady(opts, urls, mailURL, uiURL, metricsURL, tokens, time.Since(started))
 	select {
 	case <-ctx.Done():
 		log.Info("shutting down")
@@ -330,12 +345,15 @@ func demoTokens(ctx context.Context, s *store.Store, dataDir string) (demoTokenS
 	return set, os.WriteFile(path, b, 0o600)
 }
 
-func printReady(opts Options, urls map[string]string, mailURL, uiURL string, t demoTokenSet, took time.Duration) {
+func printReady(opts Options, urls map[string]string, mailURL, uiURL, metricsURL string, t demoTokenSet, took time.Duration) {
 	api := "http://" + opts.APIAddr
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nmeterbridge dev stack is ready (%s)\n\n", took.Round(100*time.Millisecond))
 	fmt.Fprintf(&b, "  Console              %s/   (sign in with a token below)\n", api)
 	fmt.Fprintf(&b, "  API                  %s/api/v1   (GET %s/readyz)\n", api, api)
+	if metricsURL != "" {
+		fmt.Fprintf(&b, "  Metrics and health   %s/metrics   (worker: %s/readyz)\n", metricsURL, metricsURL)
+	}
 	if uiURL != "" {
 		fmt.Fprintf(&b, "  Temporal Web UI      %s\n", uiURL)
 		fmt.Fprintf(&b, "  Temporal frontend    127.0.0.1:%d\n", opts.TemporalPort)
