@@ -100,7 +100,7 @@ func TestVersionNamesModuleVersionCommitAndTemporalSDK(t *testing.T) {
 func TestEveryCommandAnswersHelp(t *testing.T) {
 	commands := [][]string{
 		{}, {"api"}, {"worker"}, {"migrate"}, {"token"}, {"token", "create"}, {"token", "list"}, {"token", "revoke"},
-		{"secrets"}, {"secrets", "new-key"}, {"secrets", "rotate"}, {"schedules"}, {"schedules", "sync"},
+		{"migrate", "status"}, {"secrets"}, {"secrets", "new-key"}, {"secrets", "rotate"}, {"schedules"}, {"schedules", "sync"},
 		{"backfill"}, {"version"}, {"probe"},
 	}
 	for _, c := range commands {
@@ -132,7 +132,8 @@ func TestUsageErrorsNameTheFlagAndExit2(t *testing.T) {
 		{[]string{"api", "-listen", ":1"}, "flag provided but not defined: -listen"},
 		{[]string{"worker", "-activities", "many"}, `invalid value "many" for flag -activities`},
 		{[]string{"worker", "-activities", "0"}, "-activities must be at least 1"},
-		{[]string{"migrate", "now"}, `unexpected argument "now"`},
+		{[]string{"migrate", "now"}, `unknown migrate command "now"`},
+		{[]string{"migrate", "status", "-all"}, "flag provided but not defined: -all"},
 		{[]string{"token"}, "a subcommand is required: create, list, revoke"},
 		{[]string{"token", "delete"}, `unknown subcommand "delete"`},
 		{[]string{"token", "create", "-role", "owner", "-email", "a@b.example"}, `-role must be admin, approver or viewer, not "owner"`},
