@@ -19,6 +19,7 @@ import (
 	mail "github.com/wneessen/go-mail"
 
 	"github.com/meterbridge/meterbridge/remote/egress"
+	"github.com/meterbridge/meterbridge/telemetry"
 )
 
 // SMTPConfig says how to reach the mail server.
@@ -125,7 +126,15 @@ func (n *Notifier) Webhook(ctx context.Context, url string, payload any) error {
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "meterbridge")
+	// Counted like PSA and vendor calls, but not traced: a chat webhook's secret is in its
+	// path, which a span would record.
+	start := time.Now()
 	resp, err := n.http.Do(req)
+	status := 0
+	if resp != nil {
+		status = resp.StatusCode
+	}
+	telemetry.OutboundRequest("webhook", http.MethodPost, status, time.Since(start))
 	if err != nil {
 		// Chat webhooks (Slack, Teams) carry their secret in the path: name only the host,
 		// since this error is stored in site history and workflow failures.

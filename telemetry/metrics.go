@@ -97,7 +97,7 @@ var (
 	}, []string{"service", "method", "status"})
 	rateLimitWaits = factory.NewCounterVec(prometheus.CounterOpts{
 		Name: "meterbridge_rate_limit_waits_total",
-		Help: "Times a call to a PSA or vendor API waited for a rate limit, by service and reason (retry_after: the service answered 429 or 503 with Retry-After; deferred: the wait was handed back to the caller, an activity retry or a workflow timer, because it was too long or no attempts were left; budget: the client-side hourly budget).",
+		Help: "Times a call to a PSA or vendor API waited for a rate limit, by service and reason (retry_after: the service answered 429 or 503 with Retry-After; deferred: the wait was handed back to the caller, an activity retry or a workflow timer, because it was too long or no attempts were left; budget: the client-side hourly budget; threshold: the pause past half Autotask's database threshold).",
 	}, []string{"service", "reason"})
 	rateLimitWaitSeconds = factory.NewCounterVec(prometheus.CounterOpts{
 		Name: "meterbridge_rate_limit_wait_seconds_total",
@@ -168,4 +168,41 @@ func Snapshot(kind string, lag time.Duration, frozen bool) {
 		return // the gauge was not read: no lag to speak of
 	}
 	snapshotLag.WithLabelValues(kind).Observe(max(lag, 0).Seconds())
+}
+
+// Value sums the current value of the series of a metric of Registry whose labels include
+// labels (name=value pairs): a counter's or gauge's value, a histogram's count. Tests read
+// metrics through it.
+func Value(name string, labels ...string) float64 {
+	families, err := Registry.Gather()
+	if err != nil {
+		return 0
+	}
+	var sum float64
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+	series:
+		for _, m := range f.GetMetric() {
+			have := map[string]string{}
+			for _, lp := range m.GetLabel() {
+				have[lp.GetName()] = lp.GetValue()
+			}
+			for i := 0; i+1 < len(labels); i += 2 {
+				if have[labels[i]] != labels[i+1] {
+					continue series
+				}
+			}
+			switch {
+			case m.Counter != nil:
+				sum += m.GetCounter().GetValue()
+			case m.Gauge != nil:
+				sum += m.GetGauge().GetValue()
+			case m.Histogram != nil:
+				sum += float64(m.GetHistogram().GetSampleCount())
+			}
+		}
+	}
+	return sum
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/meterbridge/meterbridge/psa"
 	"github.com/meterbridge/meterbridge/remote"
 	"github.com/meterbridge/meterbridge/remote/egress"
+	"github.com/meterbridge/meterbridge/telemetry"
 )
 
 var _ psa.Client = (*Client)(nil)
@@ -184,8 +185,10 @@ func (c *Client) admit(ctx context.Context, op string) error {
 			break
 		}
 		if d > c.sender.Policy.MaxRetryAfter || !remote.WaitsAllowed(ctx) {
+			telemetry.RateLimitWait(service, "deferred", d)
 			return c.budgetError(op, d)
 		}
+		telemetry.RateLimitWait(service, "budget", d)
 		if err := c.sleep(ctx, d); err != nil {
 			return &remote.Error{Kind: remote.Unavailable, Service: service, Op: op, Message: "waiting for the hourly budget: " + err.Error(), Err: err}
 		}
@@ -206,6 +209,7 @@ func (c *Client) admit(ctx context.Context, op string) error {
 		if u >= 0.8 {
 			pause *= 2
 		}
+		telemetry.RateLimitWait(service, "threshold", pause)
 		if err := c.sleep(ctx, pause); err != nil {
 			return &remote.Error{Kind: remote.Unavailable, Service: service, Op: op, Message: err.Error(), Err: err}
 		}
