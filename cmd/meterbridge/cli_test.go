@@ -141,6 +141,7 @@ func TestUsageErrorsNameTheFlagAndExit2(t *testing.T) {
 		{[]string{"token", "create", "-role", "viewer", "-email", "a@b.example"}, "-tenant is required for approver and viewer tokens"},
 		{[]string{"token", "create", "-role", "admin", "-email", "not-an-address"}, "-email:"},
 		{[]string{"token", "create", "-role"}, "flag needs an argument: -role"},
+		{[]string{"token", "create", "-role", "viewer", "-tenant", "demo", "-email", "a@b.example", "-tz", "Mars/Olympus"}, "-tz"},
 		{[]string{"token", "revoke"}, "want exactly one token ID"},
 		{[]string{"secrets", "new-key", "a", "b"}, "want at most one key ID"},
 		{[]string{"schedules", "sync", "-tenant"}, "flag needs an argument: -tenant"},
