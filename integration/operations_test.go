@@ -176,7 +176,7 @@ func TestMetricsShowRequestsTemporalWorkerAndBusinessEvents(t *testing.T) {
 	p.waitCycle(id, 60*time.Second)
 
 	m := p.createMetric("Europe/London", quietTime(t, "Europe/London", 0))
-	require.Equal(t, http.StatusAccepted, p.call("POST", p.tp+"/metrics/"+m.ID+"/sync", p.approverToken, nil, nil))
+	require.Equal(t, http.StatusOK, p.call("POST", p.tp+"/metrics/"+m.ID+"/sync", p.approverToken, nil, nil), "sync now answers with the reading")
 
 	var scrape string
 	deadline := time.Now().Add(30 * time.Second)
