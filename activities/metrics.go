@@ -10,8 +10,8 @@ import (
 
 	"github.com/meterbridge/meterbridge/scorecard"
 	"github.com/meterbridge/meterbridge/store"
-	"github.com/meterbridge/meterbridge/workflows"
 	"github.com/meterbridge/meterbridge/telemetry"
+	"github.com/meterbridge/meterbridge/workflows"
 )
 
 // SnapshotMetric reads a metric's gauge and records it as the week's check-in. It is
